@@ -1,0 +1,223 @@
+//! Flags on valid addresses: role accounts, disposable domains, likely domain typos, and
+//! local parts that need SMTPUTF8. None of these removes anyone: a role address may be the only
+//! contact a business customer has, and a "typo" may be a real domain.
+
+use std::collections::HashSet;
+
+use super::Checked;
+use crate::record::Flags;
+
+/// The lists the flags are checked against.
+#[derive(Debug, Clone)]
+pub struct FlagLists {
+    roles: HashSet<String>,
+    disposable: HashSet<String>,
+    providers: Vec<&'static str>,
+}
+
+fn entries(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+impl FlagLists {
+    /// The lists built into mailscrub.
+    pub fn builtin() -> Self {
+        FlagLists {
+            roles: entries(include_str!("role.txt"))
+                .map(str::to_owned)
+                .collect(),
+            disposable: entries(include_str!("disposable.txt"))
+                .map(str::to_owned)
+                .collect(),
+            providers: entries(include_str!("providers.txt")).collect(),
+        }
+    }
+
+    /// Adds disposable domains, one per line (`#` starts a comment), to the built-in list.
+    pub fn add_disposable(&mut self, text: &str) {
+        for d in entries(text) {
+            self.disposable.insert(d.to_ascii_lowercase());
+        }
+    }
+
+    fn is_role(&self, local: &str) -> bool {
+        let base = local.split('+').next().unwrap_or(local);
+        if base.is_ascii() && base.bytes().any(|b| b.is_ascii_uppercase()) {
+            return self.roles.contains(&base.to_ascii_lowercase());
+        }
+        self.roles.contains(base)
+    }
+
+    fn is_disposable(&self, domain: &str) -> bool {
+        // The domain itself or any parent domain (a subdomain of a disposable service).
+        let mut d = domain;
+        loop {
+            if self.disposable.contains(d) {
+                return true;
+            }
+            match d.split_once('.') {
+                Some((_, rest)) if rest.contains('.') => d = rest,
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// Sets `checked.flags` and `checked.suggestion`.
+pub fn flag(checked: &mut Checked, lists: &FlagLists) {
+    let domain = checked.ascii_domain().to_owned();
+    if lists.is_role(checked.local_part()) {
+        checked.flags |= Flags::ROLE;
+    }
+    if lists.is_disposable(&domain) {
+        checked.flags |= Flags::DISPOSABLE;
+    }
+    if !checked.local_part().is_ascii() {
+        checked.flags |= Flags::SMTPUTF8;
+    }
+    if let Some(better) = suggest_domain(&domain, &lists.providers) {
+        checked.flags |= Flags::TYPO;
+        checked.suggestion = Some(format!("{}@{}", checked.local_part(), better));
+    }
+}
+
+/// Top-level domains that are not delegated but are one keystroke from `.com`, `.net`, `.org`.
+const TLD_TYPOS: [(&str, &str); 14] = [
+    ("con", "com"),
+    ("cmo", "com"),
+    ("ocm", "com"),
+    ("vom", "com"),
+    ("xom", "com"),
+    ("cpm", "com"),
+    ("cim", "com"),
+    ("comm", "com"),
+    ("coom", "com"),
+    ("cmm", "com"),
+    ("nte", "net"),
+    ("ner", "net"),
+    ("ogr", "org"),
+    ("orgg", "org"),
+];
+
+/// A likely intended domain for `domain`, or `None` when it looks as meant: a large provider one
+/// edit away (two for long names), or an undelegated TLD one keystroke from `.com`/`.net`/`.org`.
+pub fn suggest_domain(domain: &str, providers: &[&'static str]) -> Option<String> {
+    if providers.contains(&domain) {
+        return None;
+    }
+    let max = if domain.len() >= 11 { 2 } else { 1 };
+    let mut best: Option<(&str, usize)> = None;
+    let mut tied = false;
+    for p in providers {
+        if p.len().abs_diff(domain.len()) > max {
+            continue;
+        }
+        let d = osa_distance(domain.as_bytes(), p.as_bytes());
+        if d > max {
+            continue;
+        }
+        match best {
+            Some((_, bd)) if d > bd => {}
+            Some((_, bd)) if d == bd => tied = true,
+            _ => {
+                best = Some((p, d));
+                tied = false;
+            }
+        }
+    }
+    if let (Some((p, _)), false) = (best, tied) {
+        return Some(p.to_string());
+    }
+    let (stem, tld) = domain.rsplit_once('.')?;
+    let (_, fixed) = TLD_TYPOS.iter().find(|(typo, _)| *typo == tld)?;
+    Some(format!("{stem}.{fixed}"))
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
+/// neighbours each cost one (`gmial` → `gmail` is one edit).
+fn osa_distance(a: &[u8], b: &[u8]) -> usize {
+    let w = b.len() + 1;
+    let mut prev2 = vec![0usize; w];
+    let mut prev: Vec<usize> = (0..w).collect();
+    let mut cur = vec![0usize; w];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suggest(d: &str) -> Option<String> {
+        suggest_domain(d, &FlagLists::builtin().providers)
+    }
+
+    #[test]
+    fn typos_of_large_providers() {
+        assert_eq!(suggest("gmial.com").as_deref(), Some("gmail.com"));
+        assert_eq!(suggest("gamil.com").as_deref(), Some("gmail.com"));
+        assert_eq!(suggest("gmail.con").as_deref(), Some("gmail.com"));
+        assert_eq!(suggest("hotmail.con").as_deref(), Some("hotmail.com"));
+        assert_eq!(suggest("hotmial.com").as_deref(), Some("hotmail.com"));
+        assert_eq!(suggest("yahooo.com").as_deref(), Some("yahoo.com"));
+        assert_eq!(suggest("outlok.com").as_deref(), Some("outlook.com"));
+        assert_eq!(
+            suggest("acme-widgets.con").as_deref(),
+            Some("acme-widgets.com")
+        );
+    }
+
+    #[test]
+    fn real_domains_are_not_typos() {
+        for d in [
+            "gmail.com",
+            "mail.com",
+            "ymail.com",
+            "gmx.com",
+            "aol.com",
+            "acme.com",
+            "me.com",
+        ] {
+            assert_eq!(suggest(d), None, "{d}");
+        }
+    }
+
+    #[test]
+    fn distance() {
+        assert_eq!(osa_distance(b"gmial", b"gmail"), 1);
+        assert_eq!(osa_distance(b"abc", b"abc"), 0);
+        assert_eq!(osa_distance(b"", b"abc"), 3);
+        assert_eq!(osa_distance(b"kitten", b"sitting"), 3);
+    }
+
+    #[test]
+    fn disposable_subdomains() {
+        let lists = FlagLists::builtin();
+        assert!(lists.is_disposable("mailinator.com"));
+        assert!(lists.is_disposable("x.mailinator.com"));
+        assert!(!lists.is_disposable("com"));
+        assert!(!lists.is_disposable("gmail.com"));
+    }
+
+    #[test]
+    fn role_ignores_case_and_tags() {
+        let lists = FlagLists::builtin();
+        assert!(lists.is_role("Info"));
+        assert!(lists.is_role("sales+eu"));
+        assert!(!lists.is_role("information"));
+    }
+}

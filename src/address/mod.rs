@@ -1,0 +1,163 @@
+//! Stage 2: one address in, one [`Checked`] out.
+//!
+//! The raw cell goes through three steps, each of which only ever adds information:
+//! 1. [`repair`]: surrounding whitespace (no-break space included), a `mailto:` prefix, a display
+//!    name (`Name <addr>`), angle brackets and a root dot are taken off; each repair is recorded.
+//! 2. [`syntax`]: RFC 5321/5322 limits (254 / 64 / 63 octets), dot and hyphen rules, IDN domains
+//!    turned into punycode (both forms kept), reserved and special-use domains, unsafe Unicode,
+//!    the stricter rules of large mailbox providers, and the `email_address` crate as a last gate.
+//! 3. [`flags`]: role accounts, disposable domains and likely domain typos. Flags never remove
+//!    anyone; they are evidence for a human.
+//!
+//! Nothing here does I/O, and a bad address is a value (`Checked::problem`), never an error.
+
+mod flags;
+mod key;
+mod repair;
+mod syntax;
+
+pub use flags::{suggest_domain, FlagLists};
+pub use key::{dedupe_key, DedupeKey};
+
+use crate::record::{Flags, Reason, Repairs};
+
+/// Options that change what counts as a valid address.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AddressRules {
+    /// Accept quoted local parts (`"john doe"@example.com`); rejected by default because almost no
+    /// mailbox provider hands them out and most sending platforms refuse them.
+    pub allow_quoted_local: bool,
+    /// Accept IP-literal domains (`user@[192.0.2.1]`); rejected by default.
+    pub allow_ip_literal: bool,
+}
+
+/// Why an address cannot be used, with the detail a person needs to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The closed-set reason written to the suppression file.
+    pub reason: Reason,
+    /// A sentence saying what exactly is wrong.
+    pub detail: String,
+}
+
+/// One address after repair, validation and flagging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// The normalised address (domain lowercased, Unicode form of an IDN domain). When the address
+    /// is invalid this is the repaired input, so a person can recognise it.
+    pub address: String,
+    /// The address with the domain in punycode (what DNS and most ESPs need).
+    pub ascii_address: String,
+    /// Byte offset of the `@` in both `address` and `ascii_address` (the local parts are equal).
+    pub at: usize,
+    /// What was changed to get from the input to `address`.
+    pub repairs: Repairs,
+    /// Risk flags on a valid address.
+    pub flags: Flags,
+    /// A likely intended address for a domain that looks like a typo.
+    pub suggestion: Option<String>,
+    /// Set when the address cannot be used.
+    pub problem: Option<Problem>,
+}
+
+impl Checked {
+    /// True when nothing prevents sending to this address.
+    pub fn is_valid(&self) -> bool {
+        self.problem.is_none()
+    }
+
+    /// The local part (before the `@`).
+    pub fn local_part(&self) -> &str {
+        &self.address[..self.at]
+    }
+
+    /// The domain in punycode, lowercased; empty when the input had no `@`.
+    pub fn ascii_domain(&self) -> &str {
+        self.ascii_address.get(self.at + 1..).unwrap_or("")
+    }
+
+    /// The domain in its Unicode form.
+    pub fn domain(&self) -> &str {
+        self.address.get(self.at + 1..).unwrap_or("")
+    }
+}
+
+/// Repairs, validates and flags one raw address.
+pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
+    let repaired = repair::repair(raw);
+    let mut checked = match syntax::validate(&repaired.text, rules) {
+        Ok(valid) => Checked {
+            at: valid.at,
+            address: valid.address,
+            ascii_address: valid.ascii_address,
+            repairs: repaired.repairs | valid.repairs,
+            flags: Flags::empty(),
+            suggestion: None,
+            problem: None,
+        },
+        Err(problem) => {
+            let at = repaired.text.rfind('@').unwrap_or(repaired.text.len());
+            return Checked {
+                ascii_address: repaired.text.clone(),
+                address: repaired.text,
+                at,
+                repairs: repaired.repairs,
+                flags: Flags::empty(),
+                suggestion: None,
+                problem: Some(problem),
+            };
+        }
+    };
+    flags::flag(&mut checked, lists);
+    checked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(raw: &str) -> Checked {
+        check(raw, &AddressRules::default(), &FlagLists::builtin())
+    }
+
+    #[test]
+    fn repairs_are_applied_and_recorded() {
+        let c = run("  mailto:Bob.Smith@Acme-Corp.ORG\u{a0}");
+        assert_eq!(c.address, "Bob.Smith@acme-corp.org");
+        assert!(c.repairs.contains(Repairs::TRIMMED));
+        assert!(c.repairs.contains(Repairs::MAILTO));
+        assert!(c.repairs.contains(Repairs::DOMAIN_CASE));
+        let c = run("\"Smith, Bob\" <bob@corp-mail.net>");
+        assert_eq!(c.address, "bob@corp-mail.net");
+        assert!(c.repairs.contains(Repairs::DISPLAY_NAME));
+    }
+
+    #[test]
+    fn idn_domains_keep_both_forms() {
+        let c = run("José@Bücher.DE");
+        assert!(c.is_valid(), "{c:?}");
+        assert_eq!(c.address, "José@bücher.de");
+        assert_eq!(c.ascii_address, "José@xn--bcher-kva.de");
+        assert_eq!(c.ascii_domain(), "xn--bcher-kva.de");
+        assert!(c.flags.contains(Flags::SMTPUTF8));
+        let c = run("anna@xn--bcher-kva.de");
+        assert_eq!(c.address, "anna@bücher.de");
+        assert_eq!(c.ascii_address, "anna@xn--bcher-kva.de");
+    }
+
+    #[test]
+    fn flags_do_not_invalidate() {
+        let c = run("postmaster@gmial.com");
+        assert!(c.is_valid());
+        assert!(c.flags.contains(Flags::ROLE));
+        assert!(c.flags.contains(Flags::TYPO));
+        assert_eq!(c.suggestion.as_deref(), Some("postmaster@gmail.com"));
+        let c = run("someone@mailinator.com");
+        assert!(c.flags.contains(Flags::DISPOSABLE));
+        let c = run("someone@mail.com");
+        assert!(
+            c.flags.is_empty(),
+            "mail.com is a real provider, not a typo of gmail.com"
+        );
+    }
+}

@@ -1,0 +1,486 @@
+//! Is this a deliverable address shape? RFC 5321 limits, RFC 5322 dot-atoms, RFC 6531 Unicode
+//! local parts, UTS 46 / IDNA for domains, special-use domains, and the stricter rules that the
+//! largest mailbox providers apply to the names they hand out.
+//!
+//! Octet lengths are measured on the form that goes over the wire: the local part in UTF-8 and
+//! the domain in punycode.
+
+use email_address::{EmailAddress, Options};
+
+use super::{AddressRules, Problem};
+use crate::record::{Reason, Repairs};
+
+/// RFC 5321 §4.5.3.1.3: a path is at most 256 octets including the angle brackets.
+pub const MAX_ADDRESS: usize = 254;
+/// RFC 5321 §4.5.3.1.1.
+pub const MAX_LOCAL: usize = 64;
+/// RFC 1035 §2.3.4.
+pub const MAX_LABEL: usize = 63;
+/// RFC 1035 §2.3.4 (255 on the wire = 253 in text).
+pub const MAX_DOMAIN: usize = 253;
+
+/// A valid address in its normalised forms.
+pub struct Valid {
+    pub address: String,
+    pub ascii_address: String,
+    pub at: usize,
+    pub repairs: Repairs,
+}
+
+fn syntax(detail: impl Into<String>) -> Problem {
+    Problem {
+        reason: Reason::Syntax,
+        detail: detail.into(),
+    }
+}
+
+/// Characters that have no business in an address and are used to disguise one: controls,
+/// zero-width characters, bidirectional overrides and isolates, soft hyphen, BOM.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{ad}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// RFC 5322 `atext`, ASCII part.
+fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+}
+
+/// Validates a repaired address.
+pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
+    if text.is_empty() {
+        return Err(syntax("empty address"));
+    }
+    if let Some(c) = text.chars().find(|&c| is_unsafe(c)) {
+        return Err(syntax(format!(
+            "unsafe character U+{:04X} in the address",
+            c as u32
+        )));
+    }
+    let Some(at) = text.rfind('@') else {
+        return Err(syntax("no @ in the address"));
+    };
+    let (local, domain) = (&text[..at], &text[at + 1..]);
+    check_local(local, rules)?;
+
+    let mut repairs = Repairs::empty();
+    let (unicode_domain, ascii_domain) = normalise_domain(domain, rules, &mut repairs)?;
+
+    let wire_len = local.len() + 1 + ascii_domain.len();
+    if wire_len > MAX_ADDRESS {
+        return Err(syntax(format!(
+            "address is {wire_len} octets long, more than {MAX_ADDRESS}"
+        )));
+    }
+    if !ascii_domain.starts_with('[') {
+        check_reserved(&ascii_domain)?;
+        check_provider(local, &ascii_domain)?;
+    }
+
+    let ascii_address = format!("{local}@{ascii_domain}");
+    last_gate(local, &ascii_address, rules)?;
+    Ok(Valid {
+        address: format!("{local}@{unicode_domain}"),
+        ascii_address,
+        at,
+        repairs,
+    })
+}
+
+fn check_local(local: &str, rules: &AddressRules) -> Result<(), Problem> {
+    if local.is_empty() {
+        return Err(syntax("empty local part (nothing before the @)"));
+    }
+    if local.len() > MAX_LOCAL {
+        return Err(syntax(format!(
+            "local part is {} octets long, more than {MAX_LOCAL}",
+            local.len()
+        )));
+    }
+    if local.starts_with('"') {
+        if rules.allow_quoted_local {
+            return Ok(());
+        }
+        return Err(syntax(
+            "quoted local part (allowed only with --allow-quoted-local)",
+        ));
+    }
+    if local.starts_with('.') || local.ends_with('.') {
+        return Err(syntax("local part starts or ends with a dot"));
+    }
+    if local.contains("..") {
+        return Err(syntax("two dots in a row in the local part"));
+    }
+    for c in local.chars() {
+        let ok = if c.is_ascii() {
+            c == '.' || is_atext(c as u8)
+        } else {
+            !c.is_whitespace()
+        };
+        if !ok {
+            return Err(syntax(format!(
+                "character {c:?} is not allowed in a local part"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Returns the domain's Unicode and ASCII (punycode) forms, both lowercased.
+fn normalise_domain(
+    domain: &str,
+    rules: &AddressRules,
+    repairs: &mut Repairs,
+) -> Result<(String, String), Problem> {
+    if domain.is_empty() {
+        return Err(syntax("empty domain (nothing after the @)"));
+    }
+    if domain.starts_with('[') {
+        return ip_literal(domain, rules).map(|d| (d.clone(), d));
+    }
+    let mut domain = domain;
+    if domain.len() > 1 && domain.ends_with('.') && !domain.ends_with("..") {
+        *repairs |= Repairs::ROOT_DOT;
+        domain = &domain[..domain.len() - 1];
+    }
+    if domain.chars().any(|c| c.is_uppercase()) {
+        *repairs |= Repairs::DOMAIN_CASE;
+    }
+    let ascii = if domain.is_ascii() {
+        domain.to_ascii_lowercase()
+    } else {
+        idna::domain_to_ascii_strict(domain).map_err(|_| {
+            syntax(format!(
+                "domain {domain:?} is not a valid internationalised domain name"
+            ))
+        })?
+    };
+    check_labels(&ascii)?;
+    let unicode = if ascii.contains("xn--") {
+        let (unicode, result) = idna::domain_to_unicode(&ascii);
+        if result.is_err() {
+            return Err(syntax(format!("domain {ascii:?} holds invalid punycode")));
+        }
+        unicode
+    } else {
+        ascii.clone()
+    };
+    Ok((unicode, ascii))
+}
+
+fn ip_literal(domain: &str, rules: &AddressRules) -> Result<String, Problem> {
+    if !rules.allow_ip_literal {
+        return Err(syntax(
+            "IP-literal domain (allowed only with --allow-ip-literal)",
+        ));
+    }
+    let inner = domain
+        .strip_prefix('[')
+        .and_then(|d| d.strip_suffix(']'))
+        .ok_or_else(|| syntax("unclosed IP literal"))?;
+    let parsed = match inner.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case("ipv6:") => {
+            inner[5..].parse::<std::net::Ipv6Addr>().is_ok()
+        }
+        _ => inner.parse::<std::net::Ipv4Addr>().is_ok(),
+    };
+    if !parsed {
+        return Err(syntax(format!("{domain:?} is not a valid IP literal")));
+    }
+    Ok(domain.to_ascii_lowercase())
+}
+
+/// Label and TLD rules on the ASCII form of a domain.
+fn check_labels(ascii: &str) -> Result<(), Problem> {
+    if ascii.len() > MAX_DOMAIN {
+        return Err(syntax(format!(
+            "domain is {} octets long, more than {MAX_DOMAIN}",
+            ascii.len()
+        )));
+    }
+    if !ascii.contains('.') {
+        if is_reserved(ascii) {
+            return Err(reserved(ascii));
+        }
+        return Err(syntax(format!("domain {ascii:?} has no dot")));
+    }
+    for label in ascii.split('.') {
+        if label.is_empty() {
+            return Err(syntax(
+                "empty label in the domain (leading, trailing or double dot)",
+            ));
+        }
+        if label.len() > MAX_LABEL {
+            return Err(syntax(format!(
+                "domain label is {} octets long, more than {MAX_LABEL}",
+                label.len()
+            )));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(syntax(format!(
+                "domain label {label:?} starts or ends with a hyphen"
+            )));
+        }
+        if let Some(b) = label
+            .bytes()
+            .find(|b| !(b.is_ascii_alphanumeric() || *b == b'-'))
+        {
+            return Err(syntax(format!(
+                "character {:?} is not allowed in a domain",
+                b as char
+            )));
+        }
+    }
+    let tld = ascii.rsplit('.').next().unwrap_or("");
+    let real_looking =
+        tld.starts_with("xn--") || (tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
+    if !real_looking {
+        return Err(syntax(format!("{tld:?} is not a top-level domain")));
+    }
+    Ok(())
+}
+
+/// Special-use top-level names (RFC 2606, 6761, 6762, 7686, 9476 `.alt`, ICANN's `.internal`).
+const RESERVED_TLDS: [&str; 9] = [
+    "test",
+    "invalid",
+    "example",
+    "localhost",
+    "local",
+    "onion",
+    "arpa",
+    "internal",
+    "alt",
+];
+/// Second-level names reserved for documentation (RFC 2606 §3).
+const RESERVED_DOMAINS: [&str; 3] = ["example.com", "example.net", "example.org"];
+
+fn is_reserved(ascii: &str) -> bool {
+    let tld = ascii.rsplit('.').next().unwrap_or(ascii);
+    RESERVED_TLDS.contains(&tld)
+        || RESERVED_DOMAINS
+            .iter()
+            .any(|d| ascii == *d || ascii.strip_suffix(d).is_some_and(|p| p.ends_with('.')))
+}
+
+fn reserved(ascii: &str) -> Problem {
+    Problem {
+        reason: Reason::ReservedDomain,
+        detail: format!("{ascii} is a reserved or special-use domain and receives no public mail"),
+    }
+}
+
+fn check_reserved(ascii: &str) -> Result<(), Problem> {
+    if is_reserved(ascii) {
+        return Err(reserved(ascii));
+    }
+    Ok(())
+}
+
+/// What a provider allows: a description, the allowed bytes, whether `+tags` are allowed.
+type ProviderRule = (&'static str, fn(u8) -> bool, bool);
+
+/// The mailbox names that the largest consumer providers allow. Only the part before a `+` tag is
+/// checked, and only the character set: lengths vary with account age and are not enforced.
+fn check_provider(local: &str, ascii_domain: &str) -> Result<(), Problem> {
+    let (base, plus_allowed) = match local.split_once('+') {
+        Some((base, _)) => (base, true),
+        None => (local, false),
+    };
+    let rule: Option<ProviderRule> = match ascii_domain {
+        "gmail.com" | "googlemail.com" => Some((
+            "letters, digits and dots",
+            |b| b.is_ascii_alphanumeric() || b == b'.',
+            true,
+        )),
+        "outlook.com" | "hotmail.com" | "live.com" | "msn.com" | "hotmail.co.uk" | "hotmail.fr"
+        | "outlook.fr" | "live.fr" | "live.co.uk" => Some((
+            "letters, digits, dots, hyphens and underscores",
+            |b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'),
+            true,
+        )),
+        "yahoo.com" | "ymail.com" | "rocketmail.com" | "yahoo.co.uk" | "yahoo.fr" => Some((
+            "letters, digits, dots, hyphens and underscores, and no + tags",
+            |b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'),
+            false,
+        )),
+        _ => None,
+    };
+    let Some((allowed, ok, tags)) = rule else {
+        return Ok(());
+    };
+    if base.is_empty() || !base.bytes().all(ok) || (plus_allowed && !tags) {
+        return Err(syntax(format!(
+            "{ascii_domain} mailbox names use only {allowed}"
+        )));
+    }
+    Ok(())
+}
+
+/// The `email_address` crate's RFC 5322 parser, as the final word on what the rules above let
+/// through.
+fn last_gate(local: &str, ascii_address: &str, rules: &AddressRules) -> Result<(), Problem> {
+    if local.starts_with('"') && !local.is_ascii() {
+        return Ok(());
+    }
+    let options = Options {
+        minimum_sub_domains: 2,
+        allow_domain_literal: rules.allow_ip_literal,
+        allow_display_text: false,
+        allow_long_local_parts: false,
+    };
+    EmailAddress::parse_with_options(ascii_address, options)
+        .map(|_| ())
+        .map_err(|e| syntax(format!("RFC 5322: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(s: &str) -> Valid {
+        match validate(s, &AddressRules::default()) {
+            Ok(v) => v,
+            Err(p) => panic!("{s:?} should be valid: {}", p.detail),
+        }
+    }
+
+    fn bad(s: &str) -> Problem {
+        match validate(s, &AddressRules::default()) {
+            Ok(v) => panic!("{s:?} should be invalid, got {}", v.address),
+            Err(p) => p,
+        }
+    }
+
+    #[test]
+    fn local_part_length_boundary() {
+        let l64 = "a".repeat(64);
+        ok(&format!("{l64}@example.co"));
+        let p = bad(&format!("{l64}a@example.co"));
+        assert!(p.detail.contains("65 octets"), "{}", p.detail);
+        // 64 octets of UTF-8 = 32 two-byte characters.
+        ok(&format!("{}@example.co", "é".repeat(32)));
+        bad(&format!("{}a@example.co", "é".repeat(32)));
+    }
+
+    #[test]
+    fn label_length_boundary() {
+        ok(&format!("a@{}.com", "b".repeat(63)));
+        let p = bad(&format!("a@{}.com", "b".repeat(64)));
+        assert!(p.detail.contains("64 octets"), "{}", p.detail);
+    }
+
+    #[test]
+    fn total_length_boundary() {
+        // local 64 + @ + domain 189 = 254.
+        let local = "l".repeat(64);
+        let domain = format!(
+            "{}.{}.{}.com",
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(57)
+        );
+        assert_eq!(local.len() + 1 + domain.len(), 254);
+        ok(&format!("{local}@{domain}"));
+        let domain = format!(
+            "{}.{}.{}.com",
+            "a".repeat(63),
+            "b".repeat(63),
+            "c".repeat(58)
+        );
+        let p = bad(&format!("{local}@{domain}"));
+        assert!(p.detail.contains("255 octets"), "{}", p.detail);
+    }
+
+    #[test]
+    fn idn_length_is_measured_in_punycode() {
+        // 20 'ü' are 40 octets of UTF-8 but a much longer punycode label.
+        let label = "ü".repeat(60);
+        let p = bad(&format!("a@{label}.de"));
+        assert_eq!(p.reason, Reason::Syntax);
+    }
+
+    #[test]
+    fn dots_and_hyphens() {
+        bad(".a@b.com");
+        bad("a.@b.com");
+        bad("a..b@b.com");
+        bad("a@b..com");
+        bad("a@-b.com");
+        bad("a@b-.com");
+        ok("a@b-c.com");
+        bad("a@b_c.com");
+        ok("first.last@sub.domain.co.uk");
+    }
+
+    #[test]
+    fn domain_needs_a_dot_and_a_real_looking_tld() {
+        bad("a@com");
+        bad("a@b.c");
+        bad("a@b.123");
+        ok("a@b.museum");
+        ok("a@xn--80ak6aa92e.xn--p1ai");
+    }
+
+    #[test]
+    fn reserved_domains() {
+        for d in [
+            "localhost",
+            "x.test",
+            "x.invalid",
+            "x.example",
+            "example.com",
+            "mail.example.org",
+            "printer.local",
+            "abc.onion",
+            "1.in-addr.arpa",
+        ] {
+            assert_eq!(bad(&format!("a@{d}")).reason, Reason::ReservedDomain, "{d}");
+        }
+        ok("a@notexample.com");
+    }
+
+    #[test]
+    fn unsafe_unicode_is_rejected_but_plain_unicode_is_not() {
+        ok("用户@例子.广告");
+        ok("josé.garcía@correo.es");
+        assert!(bad("ab\u{200b}c@d.com").detail.contains("U+200B"));
+        assert!(bad("abc@d\u{202e}moc.com").detail.contains("U+202E"));
+        bad("a\u{1}b@d.com");
+        bad("a b@d.com");
+    }
+
+    #[test]
+    fn quoted_and_ip_literal_need_options() {
+        bad("\"john doe\"@b.com");
+        bad("a@[192.0.2.1]");
+        let lax = AddressRules {
+            allow_quoted_local: true,
+            allow_ip_literal: true,
+        };
+        assert!(validate("\"john doe\"@b.com", &lax).is_ok());
+        assert!(validate("a@[192.0.2.1]", &lax).is_ok());
+        assert!(validate("a@[IPv6:2001:db8::1]", &lax).is_ok());
+        assert!(validate("a@[999.0.2.1]", &lax).is_err());
+    }
+
+    #[test]
+    fn provider_rules() {
+        ok("john.smith+news@gmail.com");
+        bad("john_smith@gmail.com");
+        ok("john_smith@hotmail.com");
+        bad("john+tag@yahoo.com");
+        ok("john-shopping@yahoo.com");
+        ok("john_smith@corp.com");
+    }
+
+    #[test]
+    fn domain_is_lowercased_and_root_dot_removed() {
+        let v = ok("Ann@Corp.COM.");
+        assert_eq!(v.address, "Ann@corp.com");
+        assert!(v.repairs.contains(Repairs::ROOT_DOT));
+        assert!(v.repairs.contains(Repairs::DOMAIN_CASE));
+    }
+}

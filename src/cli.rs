@@ -1,0 +1,81 @@
+//! The command line, as clap sees it. Nothing here is used by the library: [`Cli`] is turned into
+//! a [`mailscrub::Config`] by `main.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Clean large mailing lists: syntax, normalisation, duplicates, mail routes and bounce history,
+/// with every input row accounted for.
+#[derive(Debug, Parser)]
+#[command(name = "mailscrub", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Clean one or more lists into a clean list, a suppression file, rejects and a report.
+    Clean(CleanArgs),
+    /// Check addresses (arguments, or stdin one per line) and print one JSON object per line.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddressArgs {
+    /// Accept quoted local parts ("john doe"@example.com).
+    #[arg(long)]
+    pub allow_quoted_local: bool,
+    /// Accept IP-literal domains (user@[192.0.2.1]).
+    #[arg(long)]
+    pub allow_ip_literal: bool,
+    /// A file of extra disposable domains, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub disposable_domains: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Input files (CSV, optionally .gz or .zst); `-` reads stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// The folder for the outputs (created if missing).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Field delimiter: `,` `;` `tab` `|` or any single character (detected when not given).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// The email column: a header name, or a column number counted from 1.
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub email_column: Option<String>,
+    /// The inputs have no header row: the first row is data.
+    #[arg(long)]
+    pub no_header: bool,
+    /// Add mailscrub_status, mailscrub_reason, mailscrub_flags, mailscrub_suggestion columns.
+    #[arg(long)]
+    pub annotate: bool,
+    /// Dedupe with provider aliasing: Gmail dots and +tags, googlemail.com, +tags at providers
+    /// that document them.
+    #[arg(long)]
+    pub provider_rules: bool,
+    /// Also write duplicates.csv (file, line, email of every duplicate row).
+    #[arg(long)]
+    pub write_duplicates: bool,
+    /// No progress bars and no summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Rows per batch handed to the worker threads.
+    #[arg(long, default_value_t = 16384, value_name = "N", hide = true)]
+    pub batch_rows: usize,
+    #[command(flatten)]
+    pub address: AddressArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Addresses to check; read from stdin, one per line, when none is given.
+    pub addresses: Vec<String>,
+    #[command(flatten)]
+    pub address: AddressArgs,
+}

@@ -1,0 +1,54 @@
+//! The validated settings of one `clean` run. Built by the binary from its flags (or by any other
+//! caller); holds no command-line types.
+
+use std::path::PathBuf;
+
+use crate::address::{AddressRules, FlagLists};
+use crate::input::CsvOptions;
+
+/// Everything a run needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Input paths; `-` is stdin.
+    pub inputs: Vec<String>,
+    /// The folder outputs are written to.
+    pub out_dir: PathBuf,
+    /// CSV shape overrides.
+    pub csv: CsvOptions,
+    /// What counts as a valid address.
+    pub rules: AddressRules,
+    /// Role, disposable and provider lists.
+    pub lists: FlagLists,
+    /// Fold provider aliasing (Gmail dots, `+tags`) into the dedupe key.
+    pub provider_rules: bool,
+    /// Add `mailscrub_*` columns to the clean list.
+    pub annotate: bool,
+    /// Also write `duplicates.csv`.
+    pub write_duplicates: bool,
+    /// Draw progress bars on stderr.
+    pub progress: bool,
+    /// Rows per batch handed to the worker threads.
+    pub batch_rows: usize,
+}
+
+impl Config {
+    /// A configuration with the defaults for everything but the inputs and the output folder.
+    pub fn new(inputs: Vec<String>, out_dir: PathBuf) -> Self {
+        Config {
+            inputs,
+            out_dir,
+            csv: CsvOptions {
+                delimiter: None,
+                has_header: true,
+                email_column: crate::input::EmailColumn::Detect,
+            },
+            rules: AddressRules::default(),
+            lists: FlagLists::builtin(),
+            provider_rules: false,
+            annotate: false,
+            write_duplicates: false,
+            progress: false,
+            batch_rows: 16 * 1024,
+        }
+    }
+}

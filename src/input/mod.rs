@@ -1,0 +1,229 @@
+//! Stage 1: read subscriber lists.
+//!
+//! A path (or `-` for stdin) comes in; an [`OpenedInput`] comes out: a streaming CSV reader over
+//! the decompressed bytes, plus the [`Layout`] that was detected from the first 64 KiB: delimiter,
+//! header, the email column. Compression (gzip, zstd) is recognised by magic bytes, so a
+//! misnamed file still reads. Every failure to open or understand a file is an [`InputError`]
+//! that names the file; rows that cannot be read are the caller's business (rejects), not errors.
+
+mod sniff;
+
+use std::fs::File;
+use std::io::{self, BufReader, Cursor, Read};
+use std::path::Path;
+
+pub use sniff::{Layout, SAMPLE_BYTES};
+
+/// How the email column is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailColumn {
+    /// Found by header name, or by content when there is no header.
+    Detect,
+    /// A header name, matched case-insensitively.
+    Name(String),
+    /// A 1-based column number.
+    Index(usize),
+}
+
+/// What the user told us about the CSV shape; `None` means detect.
+#[derive(Debug, Clone)]
+pub struct CsvOptions {
+    /// The field delimiter, when not detected.
+    pub delimiter: Option<u8>,
+    /// `false` for files whose first row is data.
+    pub has_header: bool,
+    /// The email column.
+    pub email_column: EmailColumn,
+}
+
+/// Why an input could not be used. Each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file could not be opened.
+    #[error("{file}: cannot open: {source}")]
+    Open {
+        /// The input's name.
+        file: String,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// Reading failed part-way (truncated archive, disk error).
+    #[error("{file}:{line}: read error: {reason}")]
+    Read {
+        /// The input's name.
+        file: String,
+        /// The line reached when it failed.
+        line: u64,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The content is not a delimited text file.
+    #[error("{file}: not a CSV file: {reason}")]
+    NotCsv {
+        /// The input's name.
+        file: String,
+        /// What was seen instead.
+        reason: String,
+    },
+    /// No column holds email addresses.
+    #[error("{file}: {reason}")]
+    NoEmailColumn {
+        /// The input's name.
+        file: String,
+        /// What was looked for and what was there.
+        reason: String,
+    },
+}
+
+/// Compression detected on an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain bytes.
+    None,
+    /// gzip (RFC 1952).
+    Gzip,
+    /// Zstandard.
+    Zstd,
+}
+
+impl Compression {
+    /// The name used in the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// An input ready to stream rows from.
+pub struct OpenedInput {
+    /// The name used in messages and the report (`<stdin>` for `-`).
+    pub name: String,
+    /// The detected shape.
+    pub layout: Layout,
+    /// The compression found.
+    pub compression: Compression,
+    /// The size on disk, when known (for progress).
+    pub size: Option<u64>,
+    /// The reader, positioned after the header row when there is one.
+    pub reader: csv::Reader<Box<dyn Read + Send>>,
+}
+
+/// The name of the standard input in messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Opens an input (a path, or `-` for stdin), detects its shape and positions it on the first row.
+///
+/// `wrap` lets the caller wrap the raw byte stream (for example to count bytes for a progress bar)
+/// before decompression.
+pub fn open(
+    path: &str,
+    options: &CsvOptions,
+    wrap: impl FnOnce(Box<dyn Read + Send>) -> Box<dyn Read + Send>,
+) -> Result<OpenedInput, InputError> {
+    let (name, raw, size): (String, Box<dyn Read + Send>, Option<u64>) = if path == "-" {
+        (STDIN_NAME.to_owned(), Box::new(io::stdin()), None)
+    } else {
+        let file = File::open(Path::new(path)).map_err(|source| InputError::Open {
+            file: path.to_owned(),
+            source,
+        })?;
+        if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(InputError::Open {
+                file: path.to_owned(),
+                source: io::Error::other("is a directory"),
+            });
+        }
+        let size = file.metadata().ok().map(|m| m.len());
+        (path.to_owned(), Box::new(file), size)
+    };
+    let (compression, stream) = decompress(&name, wrap(raw))?;
+    let (sample, stream) = take_sample(&name, stream)?;
+    let layout = sniff::detect(&name, &sample, options)?;
+    let body = Cursor::new(sample).chain(stream);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(layout.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(Box::new(body) as Box<dyn Read + Send>);
+    if layout.headers.is_some() {
+        let mut header = csv::ByteRecord::new();
+        reader
+            .read_byte_record(&mut header)
+            .map_err(|e| read_error(&name, &e))?;
+    }
+    Ok(OpenedInput {
+        name,
+        layout,
+        compression,
+        size,
+        reader,
+    })
+}
+
+/// Turns a csv error into an [`InputError::Read`].
+pub fn read_error(name: &str, e: &csv::Error) -> InputError {
+    let line = e.position().map(|p| p.line()).unwrap_or(0);
+    InputError::Read {
+        file: name.to_owned(),
+        line,
+        reason: match e.kind() {
+            csv::ErrorKind::Io(io) => io.to_string(),
+            _ => e.to_string(),
+        },
+    }
+}
+
+/// Peeks at the first bytes and wraps the stream in a decoder if they are a known magic number.
+fn decompress(
+    name: &str,
+    stream: Box<dyn Read + Send>,
+) -> Result<(Compression, Box<dyn Read + Send>), InputError> {
+    let mut stream = BufReader::with_capacity(1 << 16, stream);
+    let head = io::BufRead::fill_buf(&mut stream).map_err(|e| InputError::Read {
+        file: name.to_owned(),
+        line: 0,
+        reason: e.to_string(),
+    })?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let decoder = flate2::bufread::MultiGzDecoder::new(stream);
+        return Ok((Compression::Gzip, Box::new(decoder)));
+    }
+    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let decoder = zstd::Decoder::with_buffer(stream).map_err(|e| InputError::Read {
+            file: name.to_owned(),
+            line: 0,
+            reason: format!("zstd: {e}"),
+        })?;
+        return Ok((Compression::Zstd, Box::new(decoder)));
+    }
+    if head.starts_with(b"PAR1") {
+        return Err(InputError::NotCsv {
+            file: name.to_owned(),
+            reason: "this is a Parquet file; this build reads CSV only".to_owned(),
+        });
+    }
+    Ok((Compression::None, Box::new(stream)))
+}
+
+/// Reads up to [`SAMPLE_BYTES`] decompressed bytes for detection, dropping a UTF-8 BOM.
+fn take_sample(
+    name: &str,
+    mut stream: Box<dyn Read + Send>,
+) -> Result<(Vec<u8>, Box<dyn Read + Send>), InputError> {
+    let mut sample = Vec::with_capacity(SAMPLE_BYTES);
+    (&mut stream)
+        .take(SAMPLE_BYTES as u64)
+        .read_to_end(&mut sample)
+        .map_err(|e| InputError::Read {
+            file: name.to_owned(),
+            line: 1,
+            reason: e.to_string(),
+        })?;
+    if sample.starts_with(b"\xef\xbb\xbf") {
+        sample.drain(..3);
+    }
+    Ok((sample, stream))
+}

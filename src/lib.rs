@@ -1,0 +1,40 @@
+//! mailscrub cleans large mailing lists without ever talking to anyone's mail server.
+//!
+//! One run of [`run`] goes through these stages, in this order:
+//! 1. [`input`]: read CSV lists (any delimiter, header or not, gzip/zstd), streaming;
+//! 2. [`address`]: repair, validate and normalise each address, flag role / disposable / typo;
+//! 3. dedupe on a normalised key (the first occurrence wins);
+//! 4. [`policy`]: decide keep or suppress, with the reason and the evidence;
+//! 5. [`output`]: write the clean list(s), `suppression.csv`, `rejects.csv` atomically;
+//! 6. [`report`]: count every row into exactly one verdict and write `report.json`.
+//!
+//! A bad row is data (a verdict with a reason), never an error that stops the run; an [`Error`]
+//! means a whole input or output is unusable.
+
+pub mod address;
+pub mod config;
+pub mod input;
+pub mod output;
+mod pipeline;
+pub mod policy;
+pub mod record;
+pub mod report;
+
+pub use config::Config;
+pub use pipeline::{
+    run, ANNOTATION_COLUMNS, DUPLICATE_COLUMNS, REJECT_COLUMNS, SUPPRESSION_COLUMNS,
+};
+
+/// Why a run could not finish. Each kind maps to its own exit code in the binary.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The arguments contradict each other.
+    #[error("{0}")]
+    Usage(String),
+    /// An input cannot be opened or understood.
+    #[error(transparent)]
+    Input(#[from] input::InputError),
+    /// An output cannot be written.
+    #[error(transparent)]
+    Output(#[from] output::OutputError),
+}

@@ -1,0 +1,177 @@
+//! Stage 6: the files a run leaves behind.
+//!
+//! Every output is written to a temporary file in the output folder and renamed over its final
+//! name only when the whole run has succeeded ([`AtomicCsv::commit`]), so a crash or a failed run
+//! never leaves a half-written file where last night's good one was. `report.json` is committed
+//! last: when it is new, everything it describes is new too.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+
+/// Why an output could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: cannot write: {source}", path.display())]
+pub struct OutputError {
+    /// The file that could not be written.
+    pub path: PathBuf,
+    /// The operating system's reason.
+    pub source: io::Error,
+}
+
+/// Creates the output folder if needed.
+pub fn prepare_dir(dir: &Path) -> Result<(), OutputError> {
+    fs::create_dir_all(dir).map_err(|source| OutputError {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// A CSV file written under a temporary name and renamed into place on commit.
+pub struct AtomicCsv {
+    path: PathBuf,
+    writer: csv::Writer<NamedTempFile>,
+    rows: u64,
+}
+
+impl AtomicCsv {
+    /// Starts `dir/name` with the given delimiter.
+    pub fn create(dir: &Path, name: &str, delimiter: u8) -> Result<Self, OutputError> {
+        let path = dir.join(name);
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|source| OutputError {
+                path: path.clone(),
+                source,
+            })?;
+        let writer = csv::WriterBuilder::new()
+            .delimiter(delimiter)
+            .buffer_capacity(1 << 17)
+            .from_writer(temp);
+        Ok(AtomicCsv {
+            path,
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Data rows written so far (the header is not counted).
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes the header row.
+    pub fn header<I, T>(&mut self, fields: I) -> Result<(), OutputError>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        self.writer.write_record(fields).map_err(|e| self.error(e))
+    }
+
+    /// Writes one data row.
+    pub fn row<I, T>(&mut self, fields: I) -> Result<(), OutputError>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        self.rows += 1;
+        self.writer.write_record(fields).map_err(|e| self.error(e))
+    }
+
+    /// Writes one data row given as a byte record.
+    pub fn byte_record(&mut self, record: &csv::ByteRecord) -> Result<(), OutputError> {
+        self.rows += 1;
+        self.writer
+            .write_byte_record(record)
+            .map_err(|e| self.error(e))
+    }
+
+    fn error(&self, e: csv::Error) -> OutputError {
+        let source = match e.into_kind() {
+            csv::ErrorKind::Io(io) => io,
+            other => io::Error::other(format!("{other:?}")),
+        };
+        OutputError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(self) -> Result<PathBuf, OutputError> {
+        let path = self.path;
+        let fail = |source| OutputError {
+            path: path.clone(),
+            source,
+        };
+        let temp = self
+            .writer
+            .into_inner()
+            .map_err(|e| fail(io::Error::other(e.to_string())))?;
+        temp.as_file().sync_all().map_err(fail)?;
+        temp.persist(&path).map_err(|e| fail(e.error))?;
+        Ok(path)
+    }
+}
+
+/// Writes `bytes` to `dir/name` atomically.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
+    let path = dir.join(name);
+    let fail = |source| OutputError {
+        path: path.clone(),
+        source,
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    temp.write_all(bytes).map_err(fail)?;
+    temp.as_file().sync_all().map_err(fail)?;
+    temp.persist(&path).map_err(|e| fail(e.error))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_replaces_the_old_file_until_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("clean.csv"), "old\n").unwrap();
+        let mut out = AtomicCsv::create(dir.path(), "clean.csv", b',').unwrap();
+        out.header(["email"]).unwrap();
+        out.row(["a@b.com"]).unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("clean.csv")).unwrap(),
+            "old\n"
+        );
+        drop(out);
+        // A run that fails drops its outputs: the old file stays and no temporary is left.
+        assert_eq!(
+            fs::read_to_string(dir.path().join("clean.csv")).unwrap(),
+            "old\n"
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        let mut out = AtomicCsv::create(dir.path(), "clean.csv", b',').unwrap();
+        out.header(["email"]).unwrap();
+        out.row(["a@b.com"]).unwrap();
+        out.commit().unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("clean.csv")).unwrap(),
+            "email\na@b.com\n"
+        );
+    }
+}

@@ -1,0 +1,599 @@
+//! The `clean` run: inputs in, outputs and a report out.
+//!
+//! Three kinds of threads, joined by bounded channels so memory stays flat whatever the file
+//! size:
+//! 1. one reader reads the inputs one after the other, in batches of rows;
+//! 2. the validator checks each batch's addresses in parallel on rayon's pool (the costly part)
+//!    and keeps the batch in input order;
+//! 3. the calling thread owns the dedupe set, the counters and every output file, and gives each
+//!    row its verdict in input order, so "the first occurrence wins" means what it says.
+//!
+//! Nothing is renamed into place until every row has been written (see [`crate::output`]).
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::time::Instant;
+
+use csv::ByteRecord;
+use rayon::prelude::*;
+
+use crate::address::{self, Checked, DedupeKey};
+use crate::config::Config;
+use crate::input::{self, InputError, Layout, OpenedInput};
+use crate::output::{self, AtomicCsv, OutputError};
+use crate::policy::{self, Decision};
+use crate::record::{flag_names, Verdict};
+use crate::report::{CleanOutput, InputReport, Progress, Report, Tally, Timings};
+use crate::Error;
+
+/// The columns `--annotate` adds to the clean list.
+pub const ANNOTATION_COLUMNS: [&str; 4] = [
+    "mailscrub_status",
+    "mailscrub_reason",
+    "mailscrub_flags",
+    "mailscrub_suggestion",
+];
+
+/// The header of `suppression.csv`.
+pub const SUPPRESSION_COLUMNS: [&str; 6] = [
+    "email",
+    "reason",
+    "detail",
+    "source",
+    "first_seen",
+    "last_seen",
+];
+/// The header of `rejects.csv`.
+pub const REJECT_COLUMNS: [&str; 4] = ["file", "line", "error", "raw"];
+/// The header of `duplicates.csv`.
+pub const DUPLICATE_COLUMNS: [&str; 3] = ["file", "line", "email"];
+
+/// One row as read.
+struct RawRow {
+    line: u64,
+    record: ByteRecord,
+}
+
+/// A batch of rows from one input.
+struct RawBatch {
+    input: usize,
+    rows: Vec<RawRow>,
+}
+
+/// One row after validation.
+enum Row {
+    /// The row could not be read.
+    Reject {
+        line: u64,
+        error: String,
+        raw: String,
+    },
+    /// The row has an address (valid or not).
+    Address {
+        line: u64,
+        record: ByteRecord,
+        checked: Checked,
+        key: DedupeKey,
+    },
+}
+
+struct Batch {
+    input: usize,
+    rows: Vec<Row>,
+}
+
+/// Where the kept rows of a set of inputs with the same columns go.
+struct CleanGroup {
+    file: String,
+    inputs: Vec<usize>,
+    writer: AtomicCsv,
+}
+
+/// The dedupe keys are already hashes: use their low bits as the table hash.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+type KeySet = HashSet<DedupeKey, BuildHasherDefault<KeyHasher>>;
+
+/// Runs `clean` as configured and returns its report (also written to `report.json`).
+pub fn run(config: &Config) -> Result<Report, Error> {
+    let started_at = chrono::Utc::now();
+    let t0 = Instant::now();
+    if config.inputs.iter().filter(|p| *p == "-").count() > 1 {
+        return Err(Error::Usage("stdin (-) can be read only once".to_owned()));
+    }
+    output::prepare_dir(&config.out_dir)?;
+    let progress = Progress::new(config.progress);
+    let mut opened = Vec::with_capacity(config.inputs.len());
+    for path in &config.inputs {
+        let size = std::fs::metadata(path).ok().map(|m| m.len());
+        opened.push(input::open(path, &config.csv, |r| {
+            progress.track(path, size, r)
+        })?);
+    }
+    let open_seconds = t0.elapsed().as_secs_f64();
+
+    let (mut groups, group_of) = plan_groups(&opened, &config.out_dir, config.annotate)?;
+    let mut sinks = Sinks::create(&config.out_dir, config.write_duplicates)?;
+    let names: Vec<String> = opened.iter().map(|o| o.name.clone()).collect();
+    let layouts: Vec<Layout> = opened.iter().map(|o| o.layout.clone()).collect();
+    let meta: Vec<_> = opened
+        .iter()
+        .map(|o| (o.compression.as_str(), o.layout.clone()))
+        .collect();
+
+    let t_rows = Instant::now();
+    let mut tally = Tally::new(opened.len());
+    let readers: Vec<_> = opened.into_iter().map(|o| (o.name, o.reader)).collect();
+    std::thread::scope(|scope| -> Result<(), Error> {
+        let (raw_tx, raw_rx) = sync_channel(4);
+        let (row_tx, row_rx) = sync_channel(4);
+        scope.spawn(move || read_all(readers, config.batch_rows, raw_tx));
+        let layouts = &layouts;
+        scope.spawn(move || validate_all(raw_rx, row_tx, layouts, config));
+        let mut writer = RowWriter {
+            config,
+            names: &names,
+            layouts,
+            group_of: &group_of,
+            groups: &mut groups,
+            sinks: &mut sinks,
+            tally: &mut tally,
+            seen: KeySet::default(),
+            scratch: ByteRecord::new(),
+        };
+        for batch in row_rx {
+            writer.batch(batch?)?;
+        }
+        Ok(())
+    })?;
+    let rows_seconds = t_rows.elapsed().as_secs_f64();
+    progress.finish();
+
+    let t_commit = Instant::now();
+    let mut files = Vec::new();
+    let mut clean_outputs = Vec::new();
+    for g in groups {
+        clean_outputs.push(CleanOutput {
+            file: g.file.clone(),
+            inputs: g.inputs.iter().map(|i| names[*i].clone()).collect(),
+            rows: g.writer.rows(),
+        });
+        g.writer.commit()?;
+        files.push(g.file);
+    }
+    files.extend(sinks.commit()?);
+    files.push("report.json".to_owned());
+
+    let (counts, reasons, flags, repairs) = Report::counts_from(&tally);
+    let inputs: Vec<InputReport> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            input_report(
+                name,
+                &meta[i],
+                &clean_outputs[group_of[i]].file,
+                tally.inputs[i],
+            )
+        })
+        .collect();
+    let identity_holds = counts.identity_holds() && inputs.iter().all(|i| i.identity_holds);
+    let total_seconds = t0.elapsed().as_secs_f64();
+    let mut report = Report {
+        mailscrub_version: env!("CARGO_PKG_VERSION"),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        finished_at: String::new(),
+        identity: format!(
+            "rows_in {} = kept {} + suppressed {} + duplicates {} + rejected {}",
+            counts.rows_in, counts.kept, counts.suppressed, counts.duplicates, counts.rejected
+        ),
+        counts,
+        identity_holds,
+        reasons,
+        flags,
+        repairs,
+        inputs,
+        clean_outputs,
+        files,
+        timings: Timings {
+            open_seconds,
+            rows_seconds,
+            commit_seconds: t_commit.elapsed().as_secs_f64(),
+            total_seconds,
+            rows_per_second: counts.rows_in as f64 / total_seconds.max(1e-9),
+        },
+    };
+    report.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let json = serde_json::to_vec_pretty(&report).map_err(|e| {
+        Error::Output(OutputError {
+            path: config.out_dir.join("report.json"),
+            source: std::io::Error::other(e),
+        })
+    })?;
+    output::write_atomic(&config.out_dir, "report.json", &json)?;
+    Ok(report)
+}
+
+fn input_report(
+    name: &str,
+    meta: &(&'static str, Layout),
+    clean: &str,
+    counts: crate::report::Counts,
+) -> InputReport {
+    let (compression, layout) = meta;
+    InputReport {
+        file: name.to_owned(),
+        compression,
+        delimiter: match layout.delimiter {
+            b'\t' => "\\t".to_owned(),
+            d => (d as char).to_string(),
+        },
+        header: layout.headers.is_some(),
+        email_column: layout.email_column + 1,
+        email_column_name: layout
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(layout.email_column))
+            .map(|h| String::from_utf8_lossy(h).into_owned()),
+        clean_output: clean.to_owned(),
+        identity_holds: counts.identity_holds(),
+        counts,
+    }
+}
+
+/// Inputs with the same columns share a clean list; each other set of columns gets its own,
+/// named after its first input.
+fn plan_groups(
+    opened: &[OpenedInput],
+    dir: &Path,
+    annotate: bool,
+) -> Result<(Vec<CleanGroup>, Vec<usize>), OutputError> {
+    let shape = |o: &OpenedInput| match &o.layout.headers {
+        Some(h) => (Some(h.clone()), o.layout.columns),
+        None => (None, o.layout.columns),
+    };
+    let mut shapes: Vec<(Option<ByteRecord>, usize)> = Vec::new();
+    let mut group_of = Vec::with_capacity(opened.len());
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (i, o) in opened.iter().enumerate() {
+        let s = shape(o);
+        let g = match shapes.iter().position(|x| *x == s) {
+            Some(g) => g,
+            None => {
+                shapes.push(s);
+                members.push(Vec::new());
+                shapes.len() - 1
+            }
+        };
+        members[g].push(i);
+        group_of.push(g);
+    }
+    let mut groups = Vec::with_capacity(shapes.len());
+    let mut used = HashSet::new();
+    for (g, inputs) in members.into_iter().enumerate() {
+        let first = &opened[inputs[0]];
+        let file = if shapes.len() == 1 {
+            "clean.csv".to_owned()
+        } else {
+            unique_name(&mut used, &format!("clean-{}", stem(&first.name)))
+        };
+        let mut writer = AtomicCsv::create(dir, &file, first.layout.delimiter)?;
+        if let Some(h) = &shapes[g].0 {
+            let mut header: Vec<&[u8]> = h.iter().collect();
+            if annotate {
+                header.extend(ANNOTATION_COLUMNS.iter().map(|c| c.as_bytes()));
+            }
+            writer.header(header)?;
+        }
+        groups.push(CleanGroup {
+            file,
+            inputs,
+            writer,
+        });
+    }
+    Ok((groups, group_of))
+}
+
+/// `dir/list.csv.gz` -> `list`; stdin -> `stdin`.
+fn stem(name: &str) -> String {
+    if name == input::STDIN_NAME {
+        return "stdin".to_owned();
+    }
+    let base = Path::new(name)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_owned());
+    let base = base.split('.').next().unwrap_or(&base).to_owned();
+    let safe: String = base
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() {
+        "input".to_owned()
+    } else {
+        safe
+    }
+}
+
+fn unique_name(used: &mut HashSet<String>, stem: &str) -> String {
+    let mut name = format!("{stem}.csv");
+    let mut n = 2;
+    while !used.insert(name.clone()) {
+        name = format!("{stem}-{n}.csv");
+        n += 1;
+    }
+    name
+}
+
+/// The suppression, rejects and (optionally) duplicates files.
+struct Sinks {
+    suppression: AtomicCsv,
+    rejects: AtomicCsv,
+    duplicates: Option<AtomicCsv>,
+}
+
+impl Sinks {
+    fn create(dir: &Path, duplicates: bool) -> Result<Self, OutputError> {
+        let mut suppression = AtomicCsv::create(dir, "suppression.csv", b',')?;
+        suppression.header(SUPPRESSION_COLUMNS)?;
+        let mut rejects = AtomicCsv::create(dir, "rejects.csv", b',')?;
+        rejects.header(REJECT_COLUMNS)?;
+        let duplicates = if duplicates {
+            let mut d = AtomicCsv::create(dir, "duplicates.csv", b',')?;
+            d.header(DUPLICATE_COLUMNS)?;
+            Some(d)
+        } else {
+            None
+        };
+        Ok(Sinks {
+            suppression,
+            rejects,
+            duplicates,
+        })
+    }
+
+    fn commit(self) -> Result<Vec<String>, OutputError> {
+        let mut files = vec!["suppression.csv".to_owned(), "rejects.csv".to_owned()];
+        self.suppression.commit()?;
+        self.rejects.commit()?;
+        if let Some(d) = self.duplicates {
+            d.commit()?;
+            files.push("duplicates.csv".to_owned());
+        }
+        Ok(files)
+    }
+}
+
+/// The reader thread: every input in order, in batches.
+fn read_all(
+    readers: Vec<(String, csv::Reader<Box<dyn std::io::Read + Send>>)>,
+    batch_rows: usize,
+    tx: SyncSender<Result<RawBatch, InputError>>,
+) {
+    for (input, (name, mut reader)) in readers.into_iter().enumerate() {
+        loop {
+            let mut rows = Vec::with_capacity(batch_rows);
+            let mut failed = None;
+            while rows.len() < batch_rows {
+                let mut record = ByteRecord::new();
+                match reader.read_byte_record(&mut record) {
+                    Ok(true) => {
+                        let line = record.position().map(|p| p.line()).unwrap_or(0);
+                        rows.push(RawRow { line, record });
+                    }
+                    Ok(false) => break,
+                    Err(e) => {
+                        failed = Some(input::read_error(&name, &e));
+                        break;
+                    }
+                }
+            }
+            let done = rows.len() < batch_rows;
+            if !rows.is_empty() && tx.send(Ok(RawBatch { input, rows })).is_err() {
+                return;
+            }
+            if let Some(e) = failed {
+                let _ = tx.send(Err(e));
+                return;
+            }
+            if done {
+                break;
+            }
+        }
+    }
+}
+
+/// The validator thread: each batch's addresses checked in parallel, order kept.
+fn validate_all(
+    rx: Receiver<Result<RawBatch, InputError>>,
+    tx: SyncSender<Result<Batch, InputError>>,
+    layouts: &[Layout],
+    config: &Config,
+) {
+    for raw in rx {
+        let out = raw.map(|raw| {
+            let layout = &layouts[raw.input];
+            let rows = raw
+                .rows
+                .into_par_iter()
+                .map(|r| validate_row(r, layout, config))
+                .collect();
+            Batch {
+                input: raw.input,
+                rows,
+            }
+        });
+        if tx.send(out).is_err() {
+            return;
+        }
+    }
+}
+
+fn raw_text(record: &ByteRecord, delimiter: u8) -> String {
+    let mut raw = Vec::with_capacity(record.as_slice().len() + record.len());
+    for (i, f) in record.iter().enumerate() {
+        if i > 0 {
+            raw.push(delimiter);
+        }
+        raw.extend_from_slice(f);
+    }
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+fn validate_row(row: RawRow, layout: &Layout, config: &Config) -> Row {
+    let RawRow { line, record } = row;
+    let reject = |error: String| Row::Reject {
+        line,
+        error,
+        raw: raw_text(&record, layout.delimiter),
+    };
+    if record.len() != layout.columns {
+        return reject(format!(
+            "expected {} fields, found {}",
+            layout.columns,
+            record.len()
+        ));
+    }
+    let field = record.get(layout.email_column).unwrap_or_default();
+    let text = match std::str::from_utf8(field) {
+        Ok(t) => t,
+        Err(e) => {
+            return reject(format!(
+                "email field is not valid UTF-8 (bad byte at offset {})",
+                e.valid_up_to()
+            ))
+        }
+    };
+    if text.trim().is_empty() {
+        return reject("empty email field".to_owned());
+    }
+    let checked = address::check(text, &config.rules, &config.lists);
+    let key = address::dedupe_key(&checked, config.provider_rules);
+    Row::Address {
+        line,
+        record,
+        checked,
+        key,
+    }
+}
+
+/// The single owner of the outputs and counters.
+struct RowWriter<'a> {
+    config: &'a Config,
+    names: &'a [String],
+    layouts: &'a [Layout],
+    group_of: &'a [usize],
+    groups: &'a mut Vec<CleanGroup>,
+    sinks: &'a mut Sinks,
+    tally: &'a mut Tally,
+    seen: KeySet,
+    scratch: ByteRecord,
+}
+
+impl RowWriter<'_> {
+    fn batch(&mut self, batch: Batch) -> Result<(), OutputError> {
+        let input = batch.input;
+        for row in batch.rows {
+            let verdict = self.row(input, row)?;
+            self.tally.inputs[input].add(verdict);
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, input: usize, row: Row) -> Result<Verdict, OutputError> {
+        let name = self.names[input].as_str();
+        let (line, record, checked, key) = match row {
+            Row::Reject { line, error, raw } => {
+                self.sinks
+                    .rejects
+                    .row([name, &line.to_string(), &error, &raw])?;
+                return Ok(Verdict::Reject);
+            }
+            Row::Address {
+                line,
+                record,
+                checked,
+                key,
+            } => (line, record, checked, key),
+        };
+        if !self.seen.insert(key) {
+            if let Some(d) = &mut self.sinks.duplicates {
+                d.row([name, &line.to_string(), &checked.address])?;
+            }
+            return Ok(Verdict::Duplicate);
+        }
+        self.tally.repairs(checked.repairs);
+        match policy::decide(&checked) {
+            Decision::Suppress { reason, detail } => {
+                *self.tally.reasons.entry(reason).or_insert(0) += 1;
+                let source = format!("{name}:{line}");
+                self.sinks.suppression.row([
+                    checked.address.as_str(),
+                    reason.as_str(),
+                    &detail,
+                    &source,
+                    "",
+                    "",
+                ])?;
+                Ok(Verdict::Suppress)
+            }
+            Decision::Keep { flags } => {
+                self.tally.flags(flags);
+                self.keep(input, &record, &checked, flags)?;
+                Ok(Verdict::Keep)
+            }
+        }
+    }
+
+    fn keep(
+        &mut self,
+        input: usize,
+        record: &ByteRecord,
+        checked: &Checked,
+        flags: crate::record::Flags,
+    ) -> Result<(), OutputError> {
+        let email_column = self.layouts[input].email_column;
+        self.scratch.clear();
+        for (i, field) in record.iter().enumerate() {
+            if i == email_column {
+                self.scratch.push_field(checked.address.as_bytes());
+            } else {
+                self.scratch.push_field(field);
+            }
+        }
+        if self.config.annotate {
+            let status: &[u8] = if flags.is_empty() { b"ok" } else { b"flagged" };
+            self.scratch.push_field(status);
+            self.scratch.push_field(b"");
+            self.scratch
+                .push_field(flag_names(flags).join(";").as_bytes());
+            self.scratch
+                .push_field(checked.suggestion.as_deref().unwrap_or("").as_bytes());
+        }
+        let group = &mut self.groups[self.group_of[input]];
+        group.writer.byte_record(&self.scratch)
+    }
+}

@@ -1,0 +1,145 @@
+//! The vocabulary every stage shares: what was repaired, what is flagged, why a row is
+//! suppressed, and the verdict a row ends with.
+//!
+//! The sets here are closed on purpose: a nightly job's downstream (dashboards, CRM imports,
+//! audits) matches on these names, so adding one is a visible change, documented in the README.
+
+use std::fmt;
+
+use serde::Serialize;
+
+bitflags::bitflags! {
+    /// Changes made to an address before it was judged.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct Repairs: u8 {
+        /// White space, no-break space, BOM or zero-width characters around it.
+        const TRIMMED = 1;
+        /// A `mailto:` prefix.
+        const MAILTO = 1 << 1;
+        /// A display name (`Name <addr>`).
+        const DISPLAY_NAME = 1 << 2;
+        /// Bare angle brackets (`<addr>`).
+        const ANGLE_BRACKETS = 1 << 3;
+        /// Upper-case letters in the domain.
+        const DOMAIN_CASE = 1 << 4;
+        /// A trailing root dot on the domain (`example.com.`).
+        const ROOT_DOT = 1 << 5;
+    }
+}
+
+bitflags::bitflags! {
+    /// Risks on an address that is kept. A flag never removes anyone.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct Flags: u8 {
+        /// A mailbox of a function (`info@`, `postmaster@`), not of a person.
+        const ROLE = 1;
+        /// A throw-away address service.
+        const DISPOSABLE = 1 << 1;
+        /// The domain looks like a misspelling of a large provider.
+        const TYPO = 1 << 2;
+        /// The local part is not ASCII: sending needs SMTPUTF8 (RFC 6531).
+        const SMTPUTF8 = 1 << 3;
+        /// The domain's mail route could not be established (DNS timeout, SERVFAIL, ...).
+        const DNS_UNKNOWN = 1 << 4;
+    }
+}
+
+/// Stable names, in bit order, used in JSON, CSV and the report.
+pub const REPAIR_NAMES: [(Repairs, &str); 6] = [
+    (Repairs::TRIMMED, "trimmed"),
+    (Repairs::MAILTO, "mailto_prefix"),
+    (Repairs::DISPLAY_NAME, "display_name"),
+    (Repairs::ANGLE_BRACKETS, "angle_brackets"),
+    (Repairs::DOMAIN_CASE, "domain_lowercased"),
+    (Repairs::ROOT_DOT, "root_dot"),
+];
+
+/// Stable names, in bit order, used in JSON, CSV and the report.
+pub const FLAG_NAMES: [(Flags, &str); 5] = [
+    (Flags::ROLE, "role"),
+    (Flags::DISPOSABLE, "disposable"),
+    (Flags::TYPO, "typo"),
+    (Flags::SMTPUTF8, "smtputf8"),
+    (Flags::DNS_UNKNOWN, "dns_unknown"),
+];
+
+/// The names of the set bits of `repairs`.
+pub fn repair_names(repairs: Repairs) -> Vec<&'static str> {
+    REPAIR_NAMES
+        .iter()
+        .filter(|(r, _)| repairs.contains(*r))
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// The names of the set bits of `flags`.
+pub fn flag_names(flags: Flags) -> Vec<&'static str> {
+    FLAG_NAMES
+        .iter()
+        .filter(|(f, _)| flags.contains(*f))
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// Why an address is suppressed. Written to `suppression.csv` and counted in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The address is not syntactically deliverable.
+    Syntax,
+    /// The domain is reserved or special-use (RFC 2606, 6761, 6762, 7686): `.test`, `.example`,
+    /// `localhost`, `.local`, `.onion`, `.arpa`, `.invalid`, `.internal`.
+    ReservedDomain,
+    /// The domain does not exist (NXDOMAIN).
+    Nxdomain,
+    /// The domain publishes a null MX (RFC 7505): it accepts no mail.
+    NullMx,
+    /// The domain exists but has neither MX nor A/AAAA records.
+    NoMailRoute,
+    /// Every MX host resolves only to private, loopback or otherwise non-routable addresses.
+    MxUnroutable,
+}
+
+impl Reason {
+    /// Every reason, in report order.
+    pub const ALL: [Reason; 6] = [
+        Reason::Syntax,
+        Reason::ReservedDomain,
+        Reason::Nxdomain,
+        Reason::NullMx,
+        Reason::NoMailRoute,
+        Reason::MxUnroutable,
+    ];
+
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Syntax => "syntax",
+            Reason::ReservedDomain => "reserved_domain",
+            Reason::Nxdomain => "nxdomain",
+            Reason::NullMx => "null_mx",
+            Reason::NoMailRoute => "no_mail_route",
+            Reason::MxUnroutable => "mx_unroutable",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where one input row ends up. Every row gets exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Written to the clean list (possibly flagged).
+    Keep,
+    /// Written to the suppression file with a reason.
+    Suppress,
+    /// The same normalised address appeared earlier in the run.
+    Duplicate,
+    /// The row itself could not be read; written to the rejects file.
+    Reject,
+}

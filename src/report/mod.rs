@@ -1,0 +1,310 @@
+//! Stage 7: what a run tells its operator.
+//!
+//! [`Tally`] counts verdicts per input while rows are written (one thread owns it, so counting is
+//! plain addition). [`Report`] is what `report.json` holds; [`Report::summary`] is the short text
+//! for stderr. The accounting identity `rows_in = kept + suppressed + duplicates + rejected` is
+//! checked here, per input and in total, and its result is part of the report.
+
+mod progress;
+
+pub use progress::Progress;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::record::{Flags, Reason, Repairs, Verdict, FLAG_NAMES, REPAIR_NAMES};
+
+/// Counts by stable name (reasons, flags, repairs).
+pub type NamedCounts = BTreeMap<&'static str, u64>;
+
+/// Verdict counts for one input (or for the whole run).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    /// Rows read (the header not counted).
+    pub rows_in: u64,
+    /// Rows written to a clean list.
+    pub kept: u64,
+    /// Rows written to the suppression file.
+    pub suppressed: u64,
+    /// Rows whose address appeared earlier in the run.
+    pub duplicates: u64,
+    /// Rows written to the rejects file.
+    pub rejected: u64,
+}
+
+impl Counts {
+    /// Adds one row with `verdict`.
+    pub fn add(&mut self, verdict: Verdict) {
+        self.rows_in += 1;
+        match verdict {
+            Verdict::Keep => self.kept += 1,
+            Verdict::Suppress => self.suppressed += 1,
+            Verdict::Duplicate => self.duplicates += 1,
+            Verdict::Reject => self.rejected += 1,
+        }
+    }
+
+    /// True when every row is accounted for exactly once.
+    pub fn identity_holds(&self) -> bool {
+        self.rows_in == self.kept + self.suppressed + self.duplicates + self.rejected
+    }
+
+    fn merge(&mut self, other: &Counts) {
+        self.rows_in += other.rows_in;
+        self.kept += other.kept;
+        self.suppressed += other.suppressed;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+    }
+}
+
+/// Running counts, owned by the thread that writes outputs.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Per input, in input order.
+    pub inputs: Vec<Counts>,
+    /// Suppressions per reason.
+    pub reasons: BTreeMap<Reason, u64>,
+    /// Kept rows per flag.
+    pub flags: [u64; FLAG_NAMES.len()],
+    /// Rows per repair (kept or suppressed).
+    pub repairs: [u64; REPAIR_NAMES.len()],
+}
+
+impl Tally {
+    /// A tally for `inputs` inputs.
+    pub fn new(inputs: usize) -> Self {
+        Tally {
+            inputs: vec![Counts::default(); inputs],
+            ..Tally::default()
+        }
+    }
+
+    /// Counts the flags of a kept row.
+    pub fn flags(&mut self, flags: Flags) {
+        for (i, (f, _)) in FLAG_NAMES.iter().enumerate() {
+            if flags.contains(*f) {
+                self.flags[i] += 1;
+            }
+        }
+    }
+
+    /// Counts the repairs of a row.
+    pub fn repairs(&mut self, repairs: Repairs) {
+        for (i, (r, _)) in REPAIR_NAMES.iter().enumerate() {
+            if repairs.contains(*r) {
+                self.repairs[i] += 1;
+            }
+        }
+    }
+
+    /// The sum over all inputs.
+    pub fn total(&self) -> Counts {
+        let mut total = Counts::default();
+        for c in &self.inputs {
+            total.merge(c);
+        }
+        total
+    }
+}
+
+/// One input as the report describes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputReport {
+    /// The path given (or `<stdin>`).
+    pub file: String,
+    /// `none`, `gzip` or `zstd`.
+    pub compression: &'static str,
+    /// The delimiter used, as text (`\t` for tab).
+    pub delimiter: String,
+    /// Whether the first row was a header.
+    pub header: bool,
+    /// The email column, 1-based.
+    pub email_column: usize,
+    /// Its header name, when there is a header.
+    pub email_column_name: Option<String>,
+    /// The clean list this input's kept rows went to.
+    pub clean_output: String,
+    /// Verdict counts.
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Whether this input's counts add up.
+    pub identity_holds: bool,
+}
+
+/// One clean list and the inputs that share it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CleanOutput {
+    /// The file name inside the output folder.
+    pub file: String,
+    /// The inputs whose kept rows it holds.
+    pub inputs: Vec<String>,
+    /// Data rows written.
+    pub rows: u64,
+}
+
+/// Seconds spent, per phase.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Opening inputs and detecting their shape.
+    pub open_seconds: f64,
+    /// Reading, validating, deciding and writing rows.
+    pub rows_seconds: f64,
+    /// Flushing and renaming outputs into place.
+    pub commit_seconds: f64,
+    /// The whole run.
+    pub total_seconds: f64,
+    /// Rows per second over the whole run.
+    pub rows_per_second: f64,
+}
+
+/// The content of `report.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// mailscrub's version.
+    pub mailscrub_version: &'static str,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When it finished (RFC 3339, UTC).
+    pub finished_at: String,
+    /// Totals over all inputs.
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// `rows_in = kept + suppressed + duplicates + rejected`, in total and for every input.
+    pub identity_holds: bool,
+    /// The identity written out with the numbers.
+    pub identity: String,
+    /// Suppressed rows per reason (every reason listed, zeros included).
+    pub reasons: BTreeMap<&'static str, u64>,
+    /// Kept rows per flag.
+    pub flags: BTreeMap<&'static str, u64>,
+    /// Rows per repair.
+    pub repairs: BTreeMap<&'static str, u64>,
+    /// Per input.
+    pub inputs: Vec<InputReport>,
+    /// The clean lists written.
+    pub clean_outputs: Vec<CleanOutput>,
+    /// Every file written, relative to the output folder.
+    pub files: Vec<String>,
+    /// Phase timings.
+    pub timings: Timings,
+}
+
+impl Report {
+    /// Fills the counting parts of a report from a finished tally.
+    pub fn counts_from(tally: &Tally) -> (Counts, NamedCounts, NamedCounts, NamedCounts) {
+        let reasons = Reason::ALL
+            .iter()
+            .map(|r| (r.as_str(), tally.reasons.get(r).copied().unwrap_or(0)))
+            .collect();
+        let flags = FLAG_NAMES
+            .iter()
+            .zip(tally.flags)
+            .map(|((_, n), c)| (*n, c))
+            .collect();
+        let repairs = REPAIR_NAMES
+            .iter()
+            .zip(tally.repairs)
+            .map(|((_, n), c)| (*n, c))
+            .collect();
+        (tally.total(), reasons, flags, repairs)
+    }
+
+    /// The short human summary printed on stderr.
+    pub fn summary(&self, out_dir: &std::path::Path) -> String {
+        let c = &self.counts;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "mailscrub: {} rows from {} input(s) in {:.1}s: {} kept, {} suppressed, {} duplicates, {} rejected",
+            group(c.rows_in),
+            self.inputs.len(),
+            self.timings.total_seconds,
+            group(c.kept),
+            group(c.suppressed),
+            group(c.duplicates),
+            group(c.rejected)
+        );
+        let check = if self.identity_holds {
+            "holds"
+        } else {
+            "DOES NOT HOLD"
+        };
+        let _ = writeln!(s, "  accounting: {} ({check})", self.identity);
+        let nonzero = |m: &BTreeMap<&'static str, u64>| {
+            m.iter()
+                .filter(|(_, v)| **v > 0)
+                .map(|(k, v)| format!("{k} {}", group(*v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let reasons = nonzero(&self.reasons);
+        if !reasons.is_empty() {
+            let _ = writeln!(s, "  suppressed by reason: {reasons}");
+        }
+        let flags = nonzero(&self.flags);
+        if !flags.is_empty() {
+            let _ = writeln!(s, "  kept but flagged: {flags}");
+        }
+        let repairs = nonzero(&self.repairs);
+        if !repairs.is_empty() {
+            let _ = writeln!(s, "  repaired: {repairs}");
+        }
+        if self.clean_outputs.len() > 1 {
+            for o in &self.clean_outputs {
+                let _ = writeln!(s, "  {} <- {}", o.file, o.inputs.join(", "));
+            }
+        }
+        let _ = writeln!(
+            s,
+            "  outputs in {}: {}",
+            out_dir.display(),
+            self.files.join(", ")
+        );
+        s
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouping() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1,000");
+        assert_eq!(group(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn identity() {
+        let mut c = Counts::default();
+        for v in [
+            Verdict::Keep,
+            Verdict::Suppress,
+            Verdict::Duplicate,
+            Verdict::Reject,
+        ] {
+            c.add(v);
+        }
+        assert!(c.identity_holds());
+        c.rows_in += 1;
+        assert!(!c.identity_holds());
+    }
+}
