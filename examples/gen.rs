@@ -249,7 +249,7 @@ fn company_domain(rng: &mut Rng) -> String {
     let a = WORDS[(n % WORDS.len() as u64) as usize];
     let b = WORDS[((n / WORDS.len() as u64) % WORDS.len() as u64) as usize];
     let s = SUFFIX[((n / 2401) % SUFFIX.len() as u64) as usize];
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         format!("{a}-{b}.{s}")
     } else {
         format!("{a}{b}{}.{s}", n / 2401 / 12)
