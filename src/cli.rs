@@ -20,6 +20,36 @@ pub enum Command {
     Clean(CleanArgs),
     /// Check addresses (arguments, or stdin one per line) and print one JSON object per line.
     Check(CheckArgs),
+    /// Resolve domains' mail routes (arguments, or stdin one per line); one JSON object per line.
+    Resolve(ResolveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    /// DNS server to ask, IP or IP:PORT (repeatable); default: the system configuration.
+    #[arg(long = "dns-server", value_name = "IP[:PORT]")]
+    pub servers: Vec<String>,
+    /// Seconds to wait for one DNS answer.
+    #[arg(long, default_value_t = 3.0, value_name = "SECS")]
+    pub dns_timeout: f64,
+    /// Tries per DNS query (1 = no retry).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub dns_attempts: usize,
+    /// Domains resolved at the same time.
+    #[arg(long, default_value_t = 128, value_name = "N")]
+    pub dns_concurrency: usize,
+    /// Stop asking DNS after this many queries in a row got no answer at all.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub dns_breaker: usize,
+    /// Keep DNS answers in FILE between runs (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    pub dns_cache: Option<PathBuf>,
+    /// Cached answers are kept at least this long, whatever their TTL.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub dns_cache_min_ttl: u64,
+    /// Cached answers are kept at most this long, whatever their TTL.
+    #[arg(long, default_value_t = 86400, value_name = "SECS")]
+    pub dns_cache_max_ttl: u64,
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +95,11 @@ pub struct CleanArgs {
     /// No progress bars and no summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Skip the DNS stage (no domain is suppressed for a DNS reason).
+    #[arg(long, conflicts_with_all = ["servers", "dns_cache"])]
+    pub no_dns: bool,
+    #[command(flatten)]
+    pub dns: DnsArgs,
     /// Rows per batch handed to the worker threads.
     #[arg(long, default_value_t = 16384, value_name = "N", hide = true)]
     pub batch_rows: usize,
@@ -78,4 +113,12 @@ pub struct CheckArgs {
     pub addresses: Vec<String>,
     #[command(flatten)]
     pub address: AddressArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Domains to resolve; read from stdin, one per line, when none is given.
+    pub domains: Vec<String>,
+    #[command(flatten)]
+    pub dns: DnsArgs,
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::address::{AddressRules, FlagLists};
+use crate::dns::DnsConfig;
 use crate::input::CsvOptions;
 
 /// Everything a run needs to know.
@@ -29,6 +30,8 @@ pub struct Config {
     pub progress: bool,
     /// Rows per batch handed to the worker threads.
     pub batch_rows: usize,
+    /// The DNS stage; `None` (the default here) skips it.
+    pub dns: Option<DnsConfig>,
 }
 
 impl Config {
@@ -49,6 +52,7 @@ impl Config {
             write_duplicates: false,
             progress: false,
             batch_rows: 16 * 1024,
+            dns: None,
         }
     }
 }

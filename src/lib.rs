@@ -4,15 +4,17 @@
 //! 1. [`input`]: read CSV lists (any delimiter, header or not, gzip/zstd), streaming;
 //! 2. [`address`]: repair, validate and normalise each address, flag role / disposable / typo;
 //! 3. dedupe on a normalised key (the first occurrence wins);
-//! 4. [`policy`]: decide keep or suppress, with the reason and the evidence;
-//! 5. [`output`]: write the clean list(s), `suppression.csv`, `rejects.csv` atomically;
-//! 6. [`report`]: count every row into exactly one verdict and write `report.json`.
+//! 4. [`dns`]: resolve each distinct domain's mail route once, concurrently, in the background;
+//! 5. [`policy`]: decide keep or suppress, with the reason and the evidence;
+//! 6. [`output`]: write the clean list(s), `suppression.csv`, `rejects.csv` atomically;
+//! 7. [`report`]: count every row into exactly one verdict and write `report.json`.
 //!
 //! A bad row is data (a verdict with a reason), never an error that stops the run; an [`Error`]
 //! means a whole input or output is unusable.
 
 pub mod address;
 pub mod config;
+pub mod dns;
 pub mod input;
 pub mod output;
 mod pipeline;
@@ -37,4 +39,7 @@ pub enum Error {
     /// An output cannot be written.
     #[error(transparent)]
     Output(#[from] output::OutputError),
+    /// The DNS stage cannot start (no resolver configuration, unreadable cache file).
+    #[error("{0}")]
+    Dns(String),
 }

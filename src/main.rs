@@ -10,11 +10,12 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use mailscrub::address::{self, AddressRules, FlagLists};
+use mailscrub::dns::DnsConfig;
 use mailscrub::input::EmailColumn;
 use mailscrub::record::{flag_names, repair_names};
 use mailscrub::{Config, Error};
 
-use cli::{AddressArgs, CheckArgs, CleanArgs, Cli, Command};
+use cli::{AddressArgs, CheckArgs, CleanArgs, Cli, Command, DnsArgs, ResolveArgs};
 
 const EXIT_USAGE: u8 = 2;
 const EXIT_INPUT: u8 = 3;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Clean(args) => clean(args),
         Command::Check(args) => check(args),
+        Command::Resolve(args) => resolve(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -49,6 +51,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         Some(Error::Usage(_)) => EXIT_USAGE,
         Some(Error::Input(_)) => EXIT_INPUT,
         Some(Error::Output(_)) => EXIT_OUTPUT,
+        Some(Error::Dns(_)) => 1,
         None if e.downcast_ref::<UsageError>().is_some() => EXIT_USAGE,
         None => 1,
     }
@@ -122,10 +125,18 @@ fn clean(args: CleanArgs) -> Result<()> {
     config.provider_rules = args.provider_rules;
     config.write_duplicates = args.write_duplicates;
     config.progress = !args.quiet && io::stderr().is_terminal();
+    config.dns = if args.no_dns {
+        None
+    } else {
+        Some(dns_config(&args.dns)?)
+    };
 
     let report = mailscrub::run(&config)?;
     if !args.quiet {
         eprint!("{}", report.summary(&config.out_dir));
+    }
+    for w in &report.warnings {
+        eprintln!("mailscrub: warning: {w}");
     }
     if !report.identity_holds {
         bail!(
@@ -133,6 +144,87 @@ fn clean(args: CleanArgs) -> Result<()> {
             report.identity
         );
     }
+    Ok(())
+}
+
+fn parse_server(text: &str) -> Result<std::net::SocketAddr> {
+    if let Ok(addr) = text.parse::<std::net::SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = text.parse::<std::net::IpAddr>() {
+        return Ok(std::net::SocketAddr::new(ip, 53));
+    }
+    Err(usage(format!(
+        "--dns-server {text:?}: give an IP address, optionally with :PORT ([v6]:PORT for IPv6)"
+    )))
+}
+
+fn dns_config(args: &DnsArgs) -> Result<DnsConfig> {
+    if !(args.dns_timeout.is_finite() && args.dns_timeout > 0.0) {
+        bail!(usage(
+            "--dns-timeout must be a positive number of seconds".to_owned()
+        ));
+    }
+    if args.dns_attempts == 0 || args.dns_concurrency == 0 || args.dns_breaker == 0 {
+        bail!(usage(
+            "--dns-attempts, --dns-concurrency and --dns-breaker must be at least 1".to_owned()
+        ));
+    }
+    if args.dns_cache_min_ttl > args.dns_cache_max_ttl {
+        bail!(usage(
+            "--dns-cache-min-ttl is above --dns-cache-max-ttl".to_owned()
+        ));
+    }
+    let servers = args
+        .servers
+        .iter()
+        .map(|s| parse_server(s))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(DnsConfig {
+        servers,
+        timeout: std::time::Duration::from_secs_f64(args.dns_timeout),
+        attempts: args.dns_attempts,
+        concurrency: args.dns_concurrency,
+        breaker_after: args.dns_breaker,
+        cache_file: args.dns_cache.clone(),
+        cache_min_ttl: std::time::Duration::from_secs(args.dns_cache_min_ttl),
+        cache_max_ttl: std::time::Duration::from_secs(args.dns_cache_max_ttl),
+    })
+}
+
+fn resolve(args: ResolveArgs) -> Result<()> {
+    let config = dns_config(&args.dns)?;
+    let mut inputs = args.domains;
+    if inputs.is_empty() {
+        for line in io::stdin().lock().lines() {
+            let line = line.context("reading stdin")?;
+            if !line.trim().is_empty() {
+                inputs.push(line);
+            }
+        }
+    }
+    let answers = mailscrub::dns::resolve_all(&config, &inputs).map_err(mailscrub::Error::Dns)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    for (input, answer) in inputs.iter().zip(answers) {
+        let json = match answer {
+            Ok(status) => serde_json::json!({
+                "input": input,
+                "domain": status.domain,
+                "class": status.class,
+                "mx": status.mx,
+                "ttl": status.ttl,
+                "error": status.error,
+                "from_cache": status.from_cache,
+            }),
+            Err(e) => {
+                serde_json::json!({ "input": input, "domain": null, "class": null, "error": e })
+            }
+        };
+        serde_json::to_writer(&mut out, &json)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
     Ok(())
 }
 

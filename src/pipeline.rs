@@ -10,10 +10,11 @@
 //!
 //! Nothing is renamed into place until every row has been written (see [`crate::output`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::time::Instant;
 
 use csv::ByteRecord;
@@ -21,11 +22,14 @@ use rayon::prelude::*;
 
 use crate::address::{self, Checked, DedupeKey};
 use crate::config::Config;
+use crate::dns::{self, BulkResolver, DomainBook, DomainStatus, MailRoute};
 use crate::input::{self, InputError, Layout, OpenedInput};
 use crate::output::{self, AtomicCsv, OutputError};
-use crate::policy::{self, Decision};
+use crate::policy::{self, Decision, Evidence};
 use crate::record::{flag_names, Verdict};
-use crate::report::{CleanOutput, InputReport, Progress, Report, Tally, Timings};
+use crate::report::{
+    CleanOutput, DnsReport, DomainCount, InputReport, Progress, Report, Tally, Timings,
+};
 use crate::Error;
 
 /// The columns `--annotate` adds to the clean list.
@@ -138,15 +142,18 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         .map(|o| (o.compression.as_str(), o.layout.clone()))
         .collect();
 
+    let (resolver, cache_loaded) = start_dns(config)?;
     let t_rows = Instant::now();
     let mut tally = Tally::new(opened.len());
     let readers: Vec<_> = opened.into_iter().map(|o| (o.name, o.reader)).collect();
+    let mut domains = HashMap::new();
     std::thread::scope(|scope| -> Result<(), Error> {
         let (raw_tx, raw_rx) = sync_channel(4);
         let (row_tx, row_rx) = sync_channel(4);
         scope.spawn(move || read_all(readers, config.batch_rows, raw_tx));
         let layouts = &layouts;
-        scope.spawn(move || validate_all(raw_rx, row_tx, layouts, config));
+        let resolver = resolver.as_ref();
+        scope.spawn(move || validate_all(raw_rx, row_tx, layouts, config, resolver));
         let mut writer = RowWriter {
             config,
             names: &names,
@@ -157,14 +164,18 @@ pub fn run(config: &Config) -> Result<Report, Error> {
             tally: &mut tally,
             seen: KeySet::default(),
             scratch: ByteRecord::new(),
+            book: resolver.map(|r| r.book().clone()),
+            domains: HashMap::new(),
         };
         for batch in row_rx {
             writer.batch(batch?)?;
         }
+        domains = std::mem::take(&mut writer.domains);
         Ok(())
     })?;
     let rows_seconds = t_rows.elapsed().as_secs_f64();
     progress.finish();
+    let dns_report = finish_dns(config, resolver, cache_loaded, &domains)?;
 
     let t_commit = Instant::now();
     let mut files = Vec::new();
@@ -180,6 +191,11 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     }
     files.extend(sinks.commit()?);
     files.push("report.json".to_owned());
+    if let Some(dns) = &config.dns {
+        if let Some(path) = &dns.cache_file {
+            files.push(path.display().to_string());
+        }
+    }
 
     let (counts, reasons, flags, repairs) = Report::counts_from(&tally);
     let inputs: Vec<InputReport> = names
@@ -212,6 +228,8 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         inputs,
         clean_outputs,
         files,
+        warnings: dns_report.as_ref().map(dns_warnings).unwrap_or_default(),
+        dns: dns_report,
         timings: Timings {
             open_seconds,
             rows_seconds,
@@ -432,7 +450,9 @@ fn validate_all(
     tx: SyncSender<Result<Batch, InputError>>,
     layouts: &[Layout],
     config: &Config,
+    resolver: Option<&BulkResolver>,
 ) {
+    let mut submitted: HashSet<String> = HashSet::new();
     for raw in rx {
         let out = raw.map(|raw| {
             let layout = &layouts[raw.input];
@@ -441,13 +461,31 @@ fn validate_all(
                 .into_par_iter()
                 .map(|r| validate_row(r, layout, config))
                 .collect();
-            Batch {
+            let batch = Batch {
                 input: raw.input,
                 rows,
+            };
+            if let Some(resolver) = resolver {
+                submit_domains(&batch, resolver, &mut submitted);
             }
+            batch
         });
         if tx.send(out).is_err() {
             return;
+        }
+    }
+}
+
+/// Hands the batch's new domains to the resolver before the batch moves on, so that answers are
+/// on their way while earlier batches are written.
+fn submit_domains(batch: &Batch, resolver: &BulkResolver, submitted: &mut HashSet<String>) {
+    for row in &batch.rows {
+        if let Row::Address { checked, .. } = row {
+            let domain = checked.ascii_domain();
+            if checked.is_valid() && !domain.starts_with('[') && !submitted.contains(domain) {
+                submitted.insert(domain.to_owned());
+                resolver.submit(domain.to_owned());
+            }
         }
     }
 }
@@ -511,6 +549,16 @@ struct RowWriter<'a> {
     tally: &'a mut Tally,
     seen: KeySet,
     scratch: ByteRecord,
+    /// The DNS answers, when DNS is on.
+    book: Option<Arc<DomainBook>>,
+    /// Per domain seen in this run: its answer and the rows it decided.
+    domains: HashMap<String, DomainSeen>,
+}
+
+/// A domain as the writer saw it.
+pub(crate) struct DomainSeen {
+    status: Arc<DomainStatus>,
+    rows: u64,
 }
 
 impl RowWriter<'_> {
@@ -546,17 +594,31 @@ impl RowWriter<'_> {
             return Ok(Verdict::Duplicate);
         }
         self.tally.repairs(checked.repairs);
-        match policy::decide(&checked) {
-            Decision::Suppress { reason, detail } => {
+        let route = self.route(&checked);
+        match policy::decide(&checked, route.as_deref()) {
+            Decision::Suppress {
+                reason,
+                detail,
+                evidence,
+            } => {
                 *self.tally.reasons.entry(reason).or_insert(0) += 1;
-                let source = format!("{name}:{line}");
+                let (source, seen) = match evidence {
+                    Evidence::Row => (format!("{name}:{line}"), String::new()),
+                    Evidence::Dns {
+                        resolved_at,
+                        from_cache,
+                    } => {
+                        let source = if from_cache { "dns-cache" } else { "dns" };
+                        (source.to_owned(), rfc3339(resolved_at))
+                    }
+                };
                 self.sinks.suppression.row([
                     checked.address.as_str(),
                     reason.as_str(),
                     &detail,
                     &source,
-                    "",
-                    "",
+                    &seen,
+                    &seen,
                 ])?;
                 Ok(Verdict::Suppress)
             }
@@ -566,6 +628,28 @@ impl RowWriter<'_> {
                 Ok(Verdict::Keep)
             }
         }
+    }
+
+    /// The mail route of a valid address's domain, waiting for DNS if it is still in flight.
+    fn route(&mut self, checked: &Checked) -> Option<Arc<DomainStatus>> {
+        let book = self.book.as_ref()?;
+        let domain = checked.ascii_domain();
+        if !checked.is_valid() || domain.starts_with('[') {
+            return None;
+        }
+        if let Some(seen) = self.domains.get_mut(domain) {
+            seen.rows += 1;
+            return Some(seen.status.clone());
+        }
+        let status = book.wait(domain);
+        self.domains.insert(
+            domain.to_owned(),
+            DomainSeen {
+                status: status.clone(),
+                rows: 1,
+            },
+        );
+        Some(status)
     }
 
     fn keep(
@@ -596,4 +680,119 @@ impl RowWriter<'_> {
         let group = &mut self.groups[self.group_of[input]];
         group.writer.byte_record(&self.scratch)
     }
+}
+
+fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Loads the cache file and starts the resolver, when DNS is on.
+fn start_dns(config: &Config) -> Result<(Option<BulkResolver>, dns::cache::Loaded), Error> {
+    let Some(dns_config) = &config.dns else {
+        return Ok((None, dns::cache::Loaded::default()));
+    };
+    let book = Arc::new(DomainBook::default());
+    let mut loaded = dns::cache::Loaded::default();
+    if let Some(path) = &dns_config.cache_file {
+        let now = chrono::Utc::now().timestamp();
+        let (fresh, l) = dns::cache::load(
+            path,
+            now,
+            dns_config.cache_min_ttl,
+            dns_config.cache_max_ttl,
+        )
+        .map_err(|e| {
+            Error::Dns(format!(
+                "{}: cannot read the DNS cache: {e}",
+                path.display()
+            ))
+        })?;
+        for status in fresh {
+            book.insert(status);
+        }
+        loaded = l;
+    }
+    let resolver = BulkResolver::start(dns_config, book)
+        .map_err(|e| Error::Dns(format!("cannot set up the DNS resolver: {e}")))?;
+    Ok((Some(resolver), loaded))
+}
+
+/// Waits for the resolver, writes the cache file and summarises the stage.
+fn finish_dns(
+    config: &Config,
+    resolver: Option<BulkResolver>,
+    loaded: dns::cache::Loaded,
+    domains: &HashMap<String, DomainSeen>,
+) -> Result<Option<DnsReport>, Error> {
+    let (Some(dns_config), Some(resolver)) = (&config.dns, resolver) else {
+        return Ok(None);
+    };
+    let book = resolver.book().clone();
+    let stats = resolver.finish();
+    if let Some(path) = &dns_config.cache_file {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "dns-cache.jsonl".to_owned());
+        output::write_atomic(&dir, &name, &dns::cache::render(&book.snapshot()))?;
+    }
+    let mut by_class: std::collections::BTreeMap<&'static str, u64> =
+        MailRoute::ALL.iter().map(|c| (c.as_str(), 0)).collect();
+    let mut affected: Vec<DomainCount> = Vec::new();
+    for (domain, seen) in domains {
+        *by_class.entry(seen.status.class.as_str()).or_insert(0) += 1;
+        if seen.status.class != MailRoute::Mx && seen.status.class != MailRoute::ImplicitMx {
+            affected.push(DomainCount {
+                domain: domain.clone(),
+                class: seen.status.class.as_str(),
+                rows: seen.rows,
+                evidence: seen.status.evidence(),
+            });
+        }
+    }
+    affected.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.domain.cmp(&b.domain)));
+    affected.truncate(20);
+    let servers = if dns_config.servers.is_empty() {
+        vec!["system".to_owned()]
+    } else {
+        dns_config.servers.iter().map(|s| s.to_string()).collect()
+    };
+    Ok(Some(DnsReport {
+        servers,
+        domains: domains.len() as u64,
+        by_class,
+        top_affected_domains: affected,
+        cache_fresh: loaded.fresh as u64,
+        cache_expired: loaded.expired as u64,
+        cache_damaged_lines: loaded.damaged as u64,
+        stats,
+    }))
+}
+
+fn dns_warnings(dns: &DnsReport) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let unknown = dns.by_class.get("unknown").copied().unwrap_or(0);
+    if dns.stats.breaker_tripped {
+        warnings.push(format!(
+            "DNS: the resolver ({}) stopped answering, so mailscrub stopped asking; {unknown} domain(s) are `unknown` and nobody was suppressed for a DNS reason on them",
+            dns.servers.join(", ")
+        ));
+    } else if unknown > 0 {
+        warnings.push(format!(
+            "DNS: {unknown} domain(s) could not be resolved (timeout, SERVFAIL, ...); their rows are kept and flagged dns_unknown"
+        ));
+    }
+    if dns.cache_damaged_lines > 0 {
+        warnings.push(format!(
+            "DNS cache: {} damaged line(s) ignored",
+            dns.cache_damaged_lines
+        ));
+    }
+    warnings
 }

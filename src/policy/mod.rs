@@ -1,11 +1,27 @@
 //! Stage 5: the decision. Evidence in, one [`Decision`] out; no I/O, no clock, no state, so the
 //! same evidence always gives the same verdict and every verdict can be explained.
 //!
-//! Order of evidence, strongest first: the address itself (syntax, reserved domain). Later stages
-//! add the domain's mail route and the bounce history.
+//! Order of evidence, strongest first: the address itself (syntax, reserved domain), then the
+//! domain's mail route. A route that DNS could not establish (`unknown`) never suppresses: it
+//! flags the row and keeps it.
 
 use crate::address::Checked;
+use crate::dns::{DomainStatus, MailRoute};
 use crate::record::{Flags, Reason};
+
+/// What backs a suppression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence {
+    /// The input row itself (its `file:line`).
+    Row,
+    /// A DNS answer obtained at this Unix time.
+    Dns {
+        /// When the answer was obtained.
+        resolved_at: i64,
+        /// Whether it came from the cache file.
+        from_cache: bool,
+    },
+}
 
 /// What happens to a row that is not a duplicate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,20 +37,47 @@ pub enum Decision {
         reason: Reason,
         /// The evidence, in words.
         detail: String,
+        /// Where the evidence comes from.
+        evidence: Evidence,
     },
 }
 
-/// Decides one address.
-pub fn decide(checked: &Checked) -> Decision {
+fn route_reason(route: MailRoute) -> Option<Reason> {
+    match route {
+        MailRoute::Nxdomain => Some(Reason::Nxdomain),
+        MailRoute::NullMx => Some(Reason::NullMx),
+        MailRoute::NoMailRoute => Some(Reason::NoMailRoute),
+        MailRoute::MxUnroutable => Some(Reason::MxUnroutable),
+        MailRoute::Mx | MailRoute::ImplicitMx | MailRoute::Unknown => None,
+    }
+}
+
+/// Decides one address, given its domain's mail route when DNS was asked.
+pub fn decide(checked: &Checked, route: Option<&DomainStatus>) -> Decision {
     if let Some(problem) = &checked.problem {
         return Decision::Suppress {
             reason: problem.reason,
             detail: problem.detail.clone(),
+            evidence: Evidence::Row,
         };
     }
-    Decision::Keep {
-        flags: checked.flags,
+    let mut flags = checked.flags;
+    if let Some(status) = route {
+        if let Some(reason) = route_reason(status.class) {
+            return Decision::Suppress {
+                reason,
+                detail: status.evidence(),
+                evidence: Evidence::Dns {
+                    resolved_at: status.resolved_at,
+                    from_cache: status.from_cache,
+                },
+            };
+        }
+        if status.class == MailRoute::Unknown {
+            flags |= Flags::DNS_UNKNOWN;
+        }
     }
+    Decision::Keep { flags }
 }
 
 #[cfg(test)]
@@ -42,19 +85,67 @@ mod tests {
     use super::*;
     use crate::address::{check, AddressRules, FlagLists};
 
+    fn checked(s: &str) -> Checked {
+        check(s, &AddressRules::default(), &FlagLists::builtin())
+    }
+
+    fn status(class: MailRoute) -> DomainStatus {
+        DomainStatus {
+            domain: "corp.com".to_owned(),
+            class,
+            mx: vec![],
+            ttl: 60,
+            resolved_at: 1,
+            error: None,
+            from_cache: false,
+        }
+    }
+
     #[test]
     fn invalid_is_suppressed_with_its_reason() {
-        let lists = FlagLists::builtin();
-        let c = check("a@b.test", &AddressRules::default(), &lists);
-        match decide(&c) {
-            Decision::Suppress { reason, .. } => assert_eq!(reason, Reason::ReservedDomain),
+        match decide(&checked("a@b.test"), None) {
+            Decision::Suppress {
+                reason, evidence, ..
+            } => {
+                assert_eq!(reason, Reason::ReservedDomain);
+                assert_eq!(evidence, Evidence::Row);
+            }
             d => panic!("{d:?}"),
         }
-        let c = check("info@gmial.com", &AddressRules::default(), &lists);
         assert_eq!(
-            decide(&c),
+            decide(&checked("info@gmial.com"), None),
             Decision::Keep {
                 flags: Flags::ROLE | Flags::TYPO
+            }
+        );
+    }
+
+    #[test]
+    fn dead_routes_suppress_and_unknown_keeps() {
+        let c = checked("ann@corp.com");
+        for class in [
+            MailRoute::Nxdomain,
+            MailRoute::NullMx,
+            MailRoute::NoMailRoute,
+            MailRoute::MxUnroutable,
+        ] {
+            assert!(
+                matches!(decide(&c, Some(&status(class))), Decision::Suppress { .. }),
+                "{class:?}"
+            );
+        }
+        for class in [MailRoute::Mx, MailRoute::ImplicitMx] {
+            assert_eq!(
+                decide(&c, Some(&status(class))),
+                Decision::Keep {
+                    flags: Flags::empty()
+                }
+            );
+        }
+        assert_eq!(
+            decide(&c, Some(&status(MailRoute::Unknown))),
+            Decision::Keep {
+                flags: Flags::DNS_UNKNOWN
             }
         );
     }

@@ -160,6 +160,41 @@ pub struct Timings {
     pub rows_per_second: f64,
 }
 
+/// A domain that decided rows other than "deliverable".
+#[derive(Debug, Clone, Serialize)]
+pub struct DomainCount {
+    /// The domain (ASCII).
+    pub domain: String,
+    /// Its mail-route class.
+    pub class: &'static str,
+    /// Rows with this domain that reached the DNS decision.
+    pub rows: u64,
+    /// The DNS evidence.
+    pub evidence: String,
+}
+
+/// The DNS stage in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsReport {
+    /// The servers asked (`system` for the system configuration).
+    pub servers: Vec<String>,
+    /// Distinct domains that reached the DNS decision.
+    pub domains: u64,
+    /// Those domains per class (every class listed).
+    pub by_class: BTreeMap<&'static str, u64>,
+    /// The domains that affected the most rows (suppressed or flagged), at most 20.
+    pub top_affected_domains: Vec<DomainCount>,
+    /// Fresh entries loaded from the cache file.
+    pub cache_fresh: u64,
+    /// Expired entries found in the cache file.
+    pub cache_expired: u64,
+    /// Cache lines that could not be read.
+    pub cache_damaged_lines: u64,
+    /// Work done.
+    #[serde(flatten)]
+    pub stats: crate::dns::DnsStats,
+}
+
 /// The content of `report.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -188,6 +223,11 @@ pub struct Report {
     pub clean_outputs: Vec<CleanOutput>,
     /// Every file written, relative to the output folder.
     pub files: Vec<String>,
+    /// Things the operator must know (DNS down, ...); also printed on stderr.
+    pub warnings: Vec<String>,
+    /// The DNS stage, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsReport>,
     /// Phase timings.
     pub timings: Timings,
 }

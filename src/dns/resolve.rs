@@ -1,0 +1,510 @@
+//! Asking DNS, in bulk, with hickory-resolver.
+//!
+//! [`BulkResolver`] owns one thread running one tokio runtime and one shared resolver. Callers
+//! hand it domains ([`BulkResolver::submit`]) as they discover them and read answers from the
+//! shared [`DomainBook`], waiting only for domains still in flight. A semaphore bounds the
+//! queries in flight; a circuit breaker stops asking when nothing answers.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use hickory_resolver::config::{
+    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig,
+    ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RData};
+use hickory_resolver::TokioResolver;
+use tokio::sync::{mpsc, Semaphore};
+
+use super::{ranges, DnsConfig, DomainStatus, MailRoute, MxHost};
+
+/// Answers shared between the resolver thread and the pipeline.
+#[derive(Default)]
+pub struct DomainBook {
+    answers: Mutex<HashMap<String, Arc<DomainStatus>>>,
+    ready: Condvar,
+}
+
+impl DomainBook {
+    /// Records an answer and wakes waiters.
+    pub fn insert(&self, status: DomainStatus) {
+        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        answers.insert(status.domain.clone(), Arc::new(status));
+        self.ready.notify_all();
+    }
+
+    /// The answer for `domain`, if there is one yet.
+    pub fn get(&self, domain: &str) -> Option<Arc<DomainStatus>> {
+        let answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        answers.get(domain).cloned()
+    }
+
+    /// The answer for `domain`, waiting until it is there. Only call for submitted domains.
+    pub fn wait(&self, domain: &str) -> Arc<DomainStatus> {
+        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(s) = answers.get(domain) {
+                return s.clone();
+            }
+            answers = self.ready.wait(answers).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Every answer, for the cache file.
+    pub fn snapshot(&self) -> Vec<Arc<DomainStatus>> {
+        let answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        answers.values().cloned().collect()
+    }
+}
+
+/// What the DNS stage did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DnsStats {
+    /// Domains asked of DNS this run.
+    pub resolved: u64,
+    /// Domains answered from the cache file.
+    pub from_cache: u64,
+    /// DNS queries sent (MX, A/AAAA of hosts, fallback A/AAAA).
+    pub queries: u64,
+    /// Whether the circuit breaker opened.
+    pub breaker_tripped: bool,
+    /// Seconds from the first submission to the last answer.
+    pub seconds: f64,
+}
+
+struct Shared {
+    book: Arc<DomainBook>,
+    queries: AtomicU64,
+    resolved: AtomicU64,
+    unanswered_in_a_row: AtomicUsize,
+    tripped: AtomicBool,
+    breaker_after: usize,
+}
+
+/// Resolves domains in the background; see the module docs.
+pub struct BulkResolver {
+    tx: Option<mpsc::UnboundedSender<String>>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<f64>>,
+    from_cache: u64,
+}
+
+impl BulkResolver {
+    /// Starts the resolver thread. `book` may already hold cached answers.
+    pub fn start(config: &DnsConfig, book: Arc<DomainBook>) -> Result<Self, NetError> {
+        let from_cache = book.snapshot().len() as u64;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("mailscrub-dns")
+            .build()
+            .map_err(|e| NetError::from(std::io::Error::other(e)))?;
+        let resolver = {
+            let _guard = runtime.enter();
+            build_resolver(config)?
+        };
+        let shared = Arc::new(Shared {
+            book,
+            queries: AtomicU64::new(0),
+            resolved: AtomicU64::new(0),
+            unanswered_in_a_row: AtomicUsize::new(0),
+            tripped: AtomicBool::new(false),
+            breaker_after: config.breaker_after.max(1),
+        });
+        let (tx, rx) = mpsc::unbounded_channel();
+        let concurrency = config.concurrency.max(1);
+        let worker_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("mailscrub-dns".to_owned())
+            .spawn(move || runtime.block_on(serve(resolver, rx, worker_shared, concurrency)))
+            .map_err(|e| NetError::from(std::io::Error::other(e)))?;
+        Ok(BulkResolver {
+            tx: Some(tx),
+            shared,
+            thread: Some(thread),
+            from_cache,
+        })
+    }
+
+    /// The shared answers.
+    pub fn book(&self) -> &Arc<DomainBook> {
+        &self.shared.book
+    }
+
+    /// Asks for `domain` unless it is answered already. The caller must not submit a domain
+    /// twice while it is in flight (the pipeline keeps a set of submitted domains).
+    pub fn submit(&self, domain: String) {
+        if self.shared.book.get(&domain).is_some() {
+            return;
+        }
+        if let Some(tx) = &self.tx {
+            if let Err(e) = tx.send(domain) {
+                // The worker is gone; answer so that no one waits forever.
+                let domain = e.0;
+                self.shared
+                    .book
+                    .insert(DomainStatus::unknown(&domain, "the DNS worker stopped"));
+            }
+        }
+    }
+
+    /// Waits for every submitted domain and returns what was done.
+    pub fn finish(mut self) -> DnsStats {
+        self.tx = None;
+        let seconds = self
+            .thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or(0.0);
+        DnsStats {
+            resolved: self.shared.resolved.load(Ordering::Relaxed),
+            from_cache: self.from_cache,
+            queries: self.shared.queries.load(Ordering::Relaxed),
+            breaker_tripped: self.shared.tripped.load(Ordering::Relaxed),
+            seconds,
+        }
+    }
+}
+
+impl Drop for BulkResolver {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The shared resolver: the given servers (UDP, TCP for truncated answers) or the system's.
+pub fn build_resolver(config: &DnsConfig) -> Result<TokioResolver, NetError> {
+    let provider = TokioRuntimeProvider::default();
+    let mut builder = if config.servers.is_empty() {
+        TokioResolver::builder(provider)?
+    } else {
+        let servers = config
+            .servers
+            .iter()
+            .map(|addr| {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = addr.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = addr.port();
+                NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
+            })
+            .collect();
+        TokioResolver::builder_with_config(
+            ResolverConfig::from_parts(None, vec![], servers),
+            provider,
+        )
+    };
+    let opts: &mut ResolverOpts = builder.options_mut();
+    opts.timeout = config.timeout;
+    opts.attempts = config.attempts.saturating_sub(1);
+    opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+    opts.use_hosts_file = ResolveHosts::Never;
+    opts.max_active_requests = opts.max_active_requests.max(config.concurrency * 4);
+    opts.ndots = 0;
+    opts.cache_size = 32 * 1024;
+    builder.build()
+}
+
+async fn serve(
+    resolver: TokioResolver,
+    mut rx: mpsc::UnboundedReceiver<String>,
+    shared: Arc<Shared>,
+    concurrency: usize,
+) -> f64 {
+    let start = Instant::now();
+    let resolver = Arc::new(resolver);
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    while let Some(domain) = rx.recv().await {
+        if shared.tripped.load(Ordering::Relaxed) {
+            shared
+                .book
+                .insert(DomainStatus::unknown(&domain, breaker_message(&shared)));
+            continue;
+        }
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let resolver = resolver.clone();
+        let shared = shared.clone();
+        tasks.spawn(async move {
+            let status = if shared.tripped.load(Ordering::Relaxed) {
+                DomainStatus::unknown(&domain, breaker_message(&shared))
+            } else {
+                let status = resolve_domain(&resolver, &domain, &shared.queries).await;
+                shared.resolved.fetch_add(1, Ordering::Relaxed);
+                status
+            };
+            note_answer(&shared, &status);
+            shared.book.insert(status);
+            drop(permit);
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+    start.elapsed().as_secs_f64()
+}
+
+fn breaker_message(shared: &Shared) -> String {
+    format!(
+        "not asked: the resolver gave no answer to {} queries in a row (circuit breaker open)",
+        shared.breaker_after
+    )
+}
+
+/// Feeds the circuit breaker: any answer from a server closes the count; a domain whose
+/// queries got no answer at all (timeouts, unreachable) adds one.
+fn note_answer(shared: &Shared, status: &DomainStatus) {
+    let silent = status.class == MailRoute::Unknown
+        && status
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(NO_ANSWER));
+    if silent {
+        let n = shared.unanswered_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= shared.breaker_after {
+            shared.tripped.store(true, Ordering::Relaxed);
+        }
+    } else if status.class != MailRoute::Unknown || status.error.is_some() {
+        shared.unanswered_in_a_row.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Prefix of the error text of a query that got no answer at all.
+const NO_ANSWER: &str = "no answer";
+
+/// How one query ended.
+enum Outcome<T> {
+    Answer(T, u32),
+    /// NXDOMAIN, with the negative TTL.
+    NxDomain(u32),
+    /// The name exists, but not with this type (NODATA).
+    NoData(u32),
+    /// No usable answer: keep the domain as unknown.
+    Failed(String),
+}
+
+fn outcome_of_error(e: &NetError) -> Outcome<()> {
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(no)) => {
+            let ttl = no.negative_ttl.unwrap_or(300);
+            if no.response_code == ResponseCode::NXDomain {
+                Outcome::NxDomain(ttl)
+            } else {
+                Outcome::NoData(ttl)
+            }
+        }
+        NetError::Dns(DnsError::ResponseCode(code)) => Outcome::Failed(format!("{code}")),
+        NetError::Timeout => Outcome::Failed(format!("{NO_ANSWER}: timed out")),
+        NetError::Io(io) => Outcome::Failed(format!("{NO_ANSWER}: {io}")),
+        NetError::NoConnections => {
+            Outcome::Failed(format!("{NO_ANSWER}: no connections available"))
+        }
+        other => Outcome::Failed(other.to_string()),
+    }
+}
+
+fn fqdn(name: &str) -> Result<Name, String> {
+    let mut n = Name::from_ascii(name).map_err(|e| format!("bad name {name:?}: {e}"))?;
+    n.set_fqdn(true);
+    Ok(n)
+}
+
+async fn lookup_mx(
+    resolver: &TokioResolver,
+    domain: &Name,
+    queries: &AtomicU64,
+) -> Outcome<Vec<(u16, Name)>> {
+    queries.fetch_add(1, Ordering::Relaxed);
+    match resolver.mx_lookup(domain.clone()).await {
+        Ok(lookup) => {
+            let mut ttl = u32::MAX;
+            let mut mx = Vec::new();
+            for record in lookup.answers() {
+                if let RData::MX(m) = &record.data {
+                    ttl = ttl.min(record.ttl);
+                    mx.push((m.preference, m.exchange.clone()));
+                }
+            }
+            if mx.is_empty() {
+                return Outcome::NoData(300);
+            }
+            mx.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+            Outcome::Answer(mx, ttl)
+        }
+        Err(e) => match outcome_of_error(&e) {
+            Outcome::NxDomain(t) => Outcome::NxDomain(t),
+            Outcome::NoData(t) => Outcome::NoData(t),
+            Outcome::Failed(m) => Outcome::Failed(m),
+            Outcome::Answer(..) => unreachable_answer(),
+        },
+    }
+}
+
+async fn lookup_addresses(
+    resolver: &TokioResolver,
+    host: &Name,
+    queries: &AtomicU64,
+) -> Outcome<Vec<IpAddr>> {
+    queries.fetch_add(2, Ordering::Relaxed);
+    match resolver.lookup_ip(host.clone()).await {
+        Ok(lookup) => {
+            let mut ttl = u32::MAX;
+            for record in lookup.as_lookup().answers() {
+                if matches!(record.data, RData::A(_) | RData::AAAA(_)) {
+                    ttl = ttl.min(record.ttl);
+                }
+            }
+            let mut addrs: Vec<IpAddr> = lookup.iter().collect();
+            addrs.sort();
+            addrs.dedup();
+            if addrs.is_empty() {
+                return Outcome::NoData(300);
+            }
+            Outcome::Answer(addrs, ttl)
+        }
+        Err(e) => match outcome_of_error(&e) {
+            Outcome::NxDomain(t) => Outcome::NxDomain(t),
+            Outcome::NoData(t) => Outcome::NoData(t),
+            Outcome::Failed(m) => Outcome::Failed(m),
+            Outcome::Answer(..) => unreachable_answer(),
+        },
+    }
+}
+
+/// `outcome_of_error` never returns an answer; this keeps the matches total without a panic.
+fn unreachable_answer<T>() -> Outcome<T> {
+    Outcome::Failed("internal: an error was read as an answer".to_owned())
+}
+
+fn host_text(name: &Name) -> String {
+    let s = name.to_ascii();
+    s.strip_suffix('.').unwrap_or(&s).to_ascii_lowercase()
+}
+
+/// Resolves and classifies one domain (ASCII, lowercased).
+pub async fn resolve_domain(
+    resolver: &TokioResolver,
+    domain: &str,
+    queries: &AtomicU64,
+) -> DomainStatus {
+    let now = chrono::Utc::now().timestamp();
+    let status = |class, mx, ttl, error| DomainStatus {
+        domain: domain.to_owned(),
+        class,
+        mx,
+        ttl,
+        resolved_at: now,
+        error,
+        from_cache: false,
+    };
+    let name = match fqdn(domain) {
+        Ok(n) => n,
+        Err(e) => return DomainStatus::unknown(domain, e),
+    };
+    match lookup_mx(resolver, &name, queries).await {
+        Outcome::Answer(mx, ttl) => classify_mx(resolver, domain, mx, ttl, now, queries).await,
+        Outcome::NxDomain(ttl) => status(MailRoute::Nxdomain, vec![], ttl, None),
+        Outcome::Failed(e) => DomainStatus::unknown(domain, e),
+        Outcome::NoData(neg_ttl) => match lookup_addresses(resolver, &name, queries).await {
+            Outcome::Answer(addrs, ttl) => {
+                let class = if addrs.iter().any(|a| ranges::is_public(*a)) {
+                    MailRoute::ImplicitMx
+                } else {
+                    MailRoute::MxUnroutable
+                };
+                let host = MxHost {
+                    preference: 0,
+                    host: domain.to_owned(),
+                    addresses: addrs,
+                    error: None,
+                };
+                status(class, vec![host], ttl, None)
+            }
+            Outcome::NoData(ttl) => status(MailRoute::NoMailRoute, vec![], ttl.min(neg_ttl), None),
+            Outcome::NxDomain(ttl) => status(MailRoute::Nxdomain, vec![], ttl, None),
+            Outcome::Failed(e) => DomainStatus::unknown(domain, e),
+        },
+    }
+}
+
+async fn classify_mx(
+    resolver: &TokioResolver,
+    domain: &str,
+    mx: Vec<(u16, Name)>,
+    mx_ttl: u32,
+    now: i64,
+    queries: &AtomicU64,
+) -> DomainStatus {
+    let status = |class, mx, ttl, error| DomainStatus {
+        domain: domain.to_owned(),
+        class,
+        mx,
+        ttl,
+        resolved_at: now,
+        error,
+        from_cache: false,
+    };
+    // RFC 7505: a single MX whose exchange is the root. Alongside other MX records a root
+    // exchange is a misconfiguration and is ignored.
+    if mx.len() == 1 && mx[0].1.is_root() {
+        let host = MxHost {
+            preference: mx[0].0,
+            host: ".".to_owned(),
+            addresses: vec![],
+            error: None,
+        };
+        return status(MailRoute::NullMx, vec![host], mx_ttl, None);
+    }
+    let lookups = mx
+        .iter()
+        .filter(|(_, n)| !n.is_root())
+        .map(|(_, n)| lookup_addresses(resolver, n, queries));
+    let answers = futures_util::future::join_all(lookups).await;
+    let mut hosts = Vec::new();
+    let mut ttl = mx_ttl;
+    let mut any_public = false;
+    let mut failure = None;
+    for ((pref, name), answer) in mx.iter().filter(|(_, n)| !n.is_root()).zip(answers) {
+        let mut host = MxHost {
+            preference: *pref,
+            host: host_text(name),
+            addresses: vec![],
+            error: None,
+        };
+        match answer {
+            Outcome::Answer(addrs, t) => {
+                ttl = ttl.min(t);
+                any_public |= addrs.iter().any(|a| ranges::is_public(*a));
+                host.addresses = addrs;
+            }
+            Outcome::NxDomain(_) => host.error = Some("host does not exist".to_owned()),
+            Outcome::NoData(_) => host.error = Some("host has no address".to_owned()),
+            Outcome::Failed(e) => {
+                host.error = Some(e.clone());
+                failure = Some(e);
+            }
+        }
+        hosts.push(host);
+    }
+    if any_public {
+        return status(MailRoute::Mx, hosts, ttl, None);
+    }
+    if let Some(e) = failure {
+        // Some host could not be looked up: it may be the reachable one.
+        let mut s = DomainStatus::unknown(domain, format!("MX host lookup failed: {e}"));
+        s.mx = hosts;
+        return s;
+    }
+    status(MailRoute::MxUnroutable, hosts, ttl, None)
+}

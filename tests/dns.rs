@@ -1,0 +1,303 @@
+//! The DNS stage against a real DNS server on loopback (hickory-server, in this process).
+
+mod support;
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use support::dns_server::{black_hole, truncated_zone, TestDns, TEST_ORIGINS, TEST_ZONE};
+use support::{assert_code, TestDir};
+
+fn server() -> TestDns {
+    TestDns::start(
+        TEST_ORIGINS,
+        &truncated_zone(),
+        &["servfail.com."],
+        &["silent.com."],
+    )
+}
+
+fn resolve(dns: &TestDns, domains: &[&str]) -> HashMap<String, Value> {
+    let dir = TestDir::new();
+    let addr = dns.addr.to_string();
+    let mut args = vec![
+        "resolve",
+        "--dns-server",
+        &addr,
+        "--dns-timeout",
+        "0.5",
+        "--dns-attempts",
+        "1",
+    ];
+    args.extend_from_slice(domains);
+    let out = dir.run(&args);
+    assert_code(&out, 0);
+    out.stdout
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("JSON line");
+            (v["input"].as_str().unwrap().to_owned(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn resolve_classifies_every_route() {
+    let dns = server();
+    let cases = [
+        ("good-mx.com", "mx"),
+        ("implicit.com", "implicit_mx"),
+        ("implicit6.com", "implicit_mx"),
+        ("nullmx.com", "null_mx"),
+        ("no-such-domain-here.com", "nxdomain"),
+        ("nomail.com", "no_mail_route"),
+        ("private-mx.com", "mx_unroutable"),
+        ("loopback-mx.com", "mx_unroutable"),
+        ("dangling-mx.com", "mx_unroutable"),
+        ("mixed-mx.com", "mx"),
+        ("cname-mx.com", "mx"),
+        ("bücher.de", "mx"),
+        ("truncated.com", "mx"),
+        ("servfail.com", "unknown"),
+        ("silent.com", "unknown"),
+    ];
+    let domains: Vec<&str> = cases.iter().map(|(d, _)| *d).collect();
+    let answers = resolve(&dns, &domains);
+    for (domain, class) in cases {
+        assert_eq!(
+            answers[domain]["class"], class,
+            "{domain}: {}",
+            answers[domain]
+        );
+    }
+    // Preferences and addresses, in preference order.
+    let good = &answers["good-mx.com"]["mx"];
+    assert_eq!(good[0]["preference"], 10);
+    assert_eq!(good[0]["host"], "mx1.good-mx.com");
+    assert_eq!(good[0]["addresses"], serde_json::json!(["11.22.33.44"]));
+    assert_eq!(good[1]["preference"], 20);
+    assert_eq!(
+        good[1]["addresses"],
+        serde_json::json!(["11.22.33.45", "2a00:1450:4001::25"])
+    );
+    assert_eq!(answers["good-mx.com"]["ttl"], 3600);
+    // The IDN domain is asked in punycode.
+    assert_eq!(answers["bücher.de"]["domain"], "xn--bcher-kva.de");
+    // All 90 exchangers of the truncated answer arrived (over TCP).
+    assert_eq!(answers["truncated.com"]["mx"].as_array().unwrap().len(), 90);
+    // The evidence of an unroutable domain names the addresses.
+    let private = answers["private-mx.com"]["mx"].to_string();
+    assert!(
+        private.contains("10.1.2.3") && private.contains("192.168.7.8"),
+        "{private}"
+    );
+    // Unknown says why.
+    let servfail = answers["servfail.com"]["error"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        servfail.contains("servfail") || servfail.contains("server failure"),
+        "{servfail}"
+    );
+    let silent = answers["silent.com"]["error"].as_str().unwrap();
+    assert!(silent.contains("timed out"), "{silent}");
+}
+
+#[test]
+fn clean_suppresses_dead_domains_and_keeps_unknown() {
+    let dns = server();
+    let dir = TestDir::new();
+    let list = "email,name\n\
+        ann@good-mx.com,Ann\n\
+        bo@implicit.com,Bo\n\
+        cy@nullmx.com,Cy\n\
+        di@no-such-domain-here.com,Di\n\
+        ed@nomail.com,Ed\n\
+        fay@private-mx.com,Fay\n\
+        gus@servfail.com,Gus\n\
+        hal@silent.com,Hal\n\
+        ida@bücher.de,Ida\n\
+        jo@GOOD-MX.com,Jo\n\
+        ann@good-mx.com,Ann again\n";
+    let input = dir.write("list.csv", list);
+    let addr = dns.addr.to_string();
+    let out = dir.run(&[
+        "clean",
+        &input,
+        "--out",
+        "out",
+        "--annotate",
+        "--dns-server",
+        &addr,
+        "--dns-timeout",
+        "0.5",
+        "--dns-attempts",
+        "1",
+    ]);
+    assert_code(&out, 0);
+    let clean = dir.csv("out/clean.csv");
+    let kept: Vec<&str> = clean[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        kept,
+        [
+            "ann@good-mx.com",
+            "bo@implicit.com",
+            "gus@servfail.com",
+            "hal@silent.com",
+            "ida@bücher.de",
+            "jo@good-mx.com"
+        ]
+    );
+    // Unknown routes are kept and flagged.
+    let gus = clean.iter().find(|r| r[0] == "gus@servfail.com").unwrap();
+    assert_eq!(gus[4], "dns_unknown");
+    let suppressed: HashMap<String, Vec<String>> = dir.csv("out/suppression.csv")[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r.clone()))
+        .collect();
+    assert_eq!(suppressed.len(), 4);
+    assert_eq!(suppressed["cy@nullmx.com"][1], "null_mx");
+    assert_eq!(suppressed["di@no-such-domain-here.com"][1], "nxdomain");
+    assert_eq!(suppressed["ed@nomail.com"][1], "no_mail_route");
+    assert_eq!(suppressed["fay@private-mx.com"][1], "mx_unroutable");
+    assert!(suppressed["fay@private-mx.com"][2].contains("10.1.2.3"));
+    assert_eq!(suppressed["fay@private-mx.com"][3], "dns");
+    let report = dir.report("out");
+    assert_eq!(report["identity_holds"], true);
+    assert_eq!(report["duplicates"], 1);
+    let by_class = &report["dns"]["by_class"];
+    assert_eq!(by_class["mx"], 2);
+    assert_eq!(by_class["unknown"], 2);
+    assert_eq!(by_class["nxdomain"], 1);
+    assert_eq!(report["dns"]["breaker_tripped"], false);
+    assert!(
+        out.stderr.contains("could not be resolved"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn dns_down_suppresses_nobody_and_ends() {
+    // A server that answers nothing for any name under com.
+    let dns = TestDns::start(TEST_ORIGINS, TEST_ZONE, &[], &["com."]);
+    let dir = TestDir::new();
+    let mut list = String::from("email\n");
+    for i in 0..400 {
+        list.push_str(&format!("user{i}@domain-{i}.com\n"));
+    }
+    let input = dir.write("list.csv", &list);
+    let addr = dns.addr.to_string();
+    let out = dir.run(&[
+        "clean",
+        &input,
+        "--out",
+        "out",
+        "--dns-server",
+        &addr,
+        "--dns-timeout",
+        "0.3",
+        "--dns-attempts",
+        "1",
+        "--dns-concurrency",
+        "8",
+        "--dns-breaker",
+        "8",
+    ]);
+    assert_code(&out, 0);
+    let report = dir.report("out");
+    assert_eq!(report["kept"], 400);
+    assert_eq!(report["suppressed"], 0);
+    assert_eq!(report["dns"]["breaker_tripped"], true);
+    assert_eq!(report["dns"]["by_class"]["unknown"], 400);
+    // It stopped asking: far fewer queries than domains.
+    assert!(
+        dns.queries() < 100,
+        "{} queries for 400 domains",
+        dns.queries()
+    );
+    assert!(out.stderr.contains("stopped answering"), "{}", out.stderr);
+    assert_eq!(out.stderr.matches("warning").count(), 1, "{}", out.stderr);
+}
+
+#[test]
+fn unreachable_port_suppresses_nobody() {
+    // Nothing reads this socket: every query times out.
+    let (_socket, addr) = black_hole();
+    let dir = TestDir::new();
+    let input = dir.write(
+        "list.csv",
+        "email\na@one-domain.com\nb@two-domain.com\nc@bad..com\n",
+    );
+    let addr = addr.to_string();
+    let out = dir.run(&[
+        "clean",
+        &input,
+        "--out",
+        "out",
+        "--dns-server",
+        &addr,
+        "--dns-timeout",
+        "0.2",
+        "--dns-attempts",
+        "1",
+    ]);
+    assert_code(&out, 0);
+    let report = dir.report("out");
+    assert_eq!(report["kept"], 2);
+    assert_eq!(report["reasons"]["syntax"], 1);
+    assert_eq!(report["suppressed"], 1);
+}
+
+#[test]
+fn cache_answers_the_second_run_without_queries() {
+    let dns = server();
+    let dir = TestDir::new();
+    let input = dir.write("list.csv", "email\na@good-mx.com\nb@nullmx.com\nc@shortttl.com\nd@no-such-domain-here.com\ne@servfail.com\n");
+    let addr = dns.addr.to_string();
+    let args = [
+        "clean",
+        &input,
+        "--out",
+        "out",
+        "--dns-server",
+        &addr,
+        "--dns-timeout",
+        "0.5",
+        "--dns-attempts",
+        "1",
+        "--dns-cache",
+        "dns-cache.jsonl",
+    ];
+    assert_code(&dir.run(&args), 0);
+    let first = dns.queries();
+    assert!(first > 0);
+    let cached = std::fs::read_to_string(dir.join("dns-cache.jsonl")).unwrap();
+    assert_eq!(
+        cached.lines().count(),
+        4,
+        "unknown is never cached:\n{cached}"
+    );
+    assert!(!cached.contains("servfail.com"));
+
+    assert_code(&dir.run(&args), 0);
+    // Only the unknown domain (never cached) is asked again.
+    let second = dns.queries() - first;
+    let report = dir.report("out");
+    assert_eq!(report["dns"]["from_cache"], 4);
+    assert_eq!(report["dns"]["resolved"], 1);
+    assert!(second <= 2, "{second} queries on the warm run");
+    assert_eq!(report["reasons"]["null_mx"], 1);
+    let suppression = dir.csv("out/suppression.csv");
+    assert!(suppression
+        .iter()
+        .any(|r| r[0] == "b@nullmx.com" && r[3] == "dns-cache"));
+
+    // With a zero ceiling every entry is stale and DNS is asked again.
+    let mut stale = args.to_vec();
+    stale.extend(["--dns-cache-min-ttl", "0", "--dns-cache-max-ttl", "0"]);
+    let before = dns.queries();
+    assert_code(&dir.run(&stale), 0);
+    assert!(dns.queries() - before >= 5);
+}
