@@ -257,13 +257,16 @@ fn company_domain(rng: &mut Rng) -> String {
 }
 
 fn local_part(rng: &mut Rng, first: &str, last: &str) -> String {
+    // Numbers make the names as distinct as a real list's: about 1 row in 1,000 collides by
+    // chance; the deliberate duplicates come from `write_list`.
+    let n = rng.below(1_000_000);
     match rng.below(6) {
-        0 => format!("{first}.{last}"),
-        1 => format!("{first}{last}"),
-        2 => format!("{}{last}", &first[..1]),
-        3 => format!("{first}.{last}{}", rng.below(100)),
-        4 => format!("{first}{}", rng.below(10_000)),
-        _ => format!("{last}.{first}"),
+        0 => format!("{first}.{last}{n}"),
+        1 => format!("{first}{last}{n}"),
+        2 => format!("{}{last}{n}", &first[..1]),
+        3 => format!("{first}.{last}.{n}"),
+        4 => format!("{first}{n}"),
+        _ => format!("{last}.{first}{n}"),
     }
 }
 
@@ -351,9 +354,13 @@ fn main() -> io::Result<()> {
             }
         }
     }
-    let mut rng = Rng(seed);
     let out = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 20, out.lock());
+    write_list(rows, seed, BufWriter::with_capacity(1 << 20, out.lock()))
+}
+
+/// Writes a list of `rows` data rows (plus a header) generated from `seed`.
+pub fn write_list(rows: u64, seed: u64, mut out: impl Write) -> io::Result<()> {
+    let mut rng = Rng(seed);
     writeln!(out, "id,email,first_name,last_name,signup_date,country")?;
     // A ring of recent addresses to draw duplicates from.
     let mut recent: Vec<String> = Vec::with_capacity(4096);

