@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use mailscrub::dns::{resolve_all, DnsConfig, MailRoute};
 
-#[allow(dead_code)]
 #[path = "../tests/support/dns_server.rs"]
 mod dns_server;
 
