@@ -17,11 +17,39 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Clean one or more lists into a clean list, a suppression file, rejects and a report.
-    Clean(CleanArgs),
+    Clean(Box<CleanArgs>),
     /// Check addresses (arguments, or stdin one per line) and print one JSON object per line.
     Check(CheckArgs),
     /// Resolve domains' mail routes (arguments, or stdin one per line); one JSON object per line.
     Resolve(ResolveArgs),
+    /// Read bounce logs, DSNs, ARF reports, ESP events and suppression lists, and print each
+    /// parsed, classified event as one JSON object per line.
+    Bounces(BouncesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BounceReadArgs {
+    /// Read every file as this format instead of detecting it: eml, mbox, postfix, exim, json,
+    /// suppression, sendgrid-csv, unsubscribe.
+    #[arg(long, value_name = "FORMAT")]
+    pub bounce_format: Option<String>,
+    /// The year of Postfix log lines that carry none (default: the year of --as-of; dates that
+    /// would lie in the future are taken from the year before).
+    #[arg(long, value_name = "YEAR")]
+    pub postfix_year: Option<i32>,
+    /// Judge the history as of this date (YYYY-MM-DD or RFC 3339); later events are ignored.
+    /// Default: now.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BouncesArgs {
+    /// Files or folders (Maildir, mbox, .eml, logs, JSON, CSV; .gz read transparently).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub read: BounceReadArgs,
 }
 
 #[derive(Debug, Args)]
@@ -95,6 +123,21 @@ pub struct CleanArgs {
     /// No progress bars and no summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Bounce and feedback evidence: files or folders of DSNs, mbox, Maildir, Postfix/Exim logs,
+    /// SES/SendGrid/Mailgun/Postmark exports, unsubscribe lists, earlier suppression files.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub bounces: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub bounce_read: BounceReadArgs,
+    /// Soft-bounce points (at most one a day) that suppress an address.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub soft_threshold: u32,
+    /// Soft bounces older than this many days before the next one no longer count.
+    #[arg(long, default_value_t = 7.0, value_name = "DAYS")]
+    pub soft_window_days: f64,
+    /// Do not copy suppressed addresses that are not on the list into suppression.csv.
+    #[arg(long)]
+    pub no_carry_forward: bool,
     /// Skip the DNS stage (no domain is suppressed for a DNS reason).
     #[arg(long, conflicts_with_all = ["servers", "dns_cache"])]
     pub no_dns: bool,

@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 
 use crate::address::{AddressRules, FlagLists};
+use crate::bounces::BounceOptions;
 use crate::dns::DnsConfig;
 use crate::input::CsvOptions;
+use crate::policy::SoftRule;
 
 /// Everything a run needs to know.
 #[derive(Debug, Clone)]
@@ -32,6 +34,22 @@ pub struct Config {
     pub batch_rows: usize,
     /// The DNS stage; `None` (the default here) skips it.
     pub dns: Option<DnsConfig>,
+    /// Bounce and feedback evidence; `None` when no `--bounces` were given.
+    pub bounces: Option<BounceConfig>,
+}
+
+/// Where the bounce history comes from and how it is judged.
+#[derive(Debug, Clone)]
+pub struct BounceConfig {
+    /// Files and folders to read.
+    pub paths: Vec<PathBuf>,
+    /// How to read them (format, Postfix year, `as_of`, address rules).
+    pub options: BounceOptions,
+    /// The soft-bounce threshold and window.
+    pub soft: SoftRule,
+    /// Also write suppressed addresses that are not on tonight's list, so that the suppression
+    /// file fed back tomorrow still holds them.
+    pub carry_forward: bool,
 }
 
 impl Config {
@@ -53,6 +71,7 @@ impl Config {
             progress: false,
             batch_rows: 16 * 1024,
             dns: None,
+            bounces: None,
         }
     }
 }

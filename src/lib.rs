@@ -4,15 +4,18 @@
 //! 1. [`input`]: read CSV lists (any delimiter, header or not, gzip/zstd), streaming;
 //! 2. [`address`]: repair, validate and normalise each address, flag role / disposable / typo;
 //! 3. dedupe on a normalised key (the first occurrence wins);
-//! 4. [`dns`]: resolve each distinct domain's mail route once, concurrently, in the background;
-//! 5. [`policy`]: decide keep or suppress, with the reason and the evidence;
-//! 6. [`output`]: write the clean list(s), `suppression.csv`, `rejects.csv` atomically;
-//! 7. [`report`]: count every row into exactly one verdict and write `report.json`.
+//! 4. [`bounces`]: read bounce logs, DSNs, ARF reports, ESP events and earlier suppression
+//!    files; [`policy::evidence`] folds them into one history per address;
+//! 5. [`dns`]: resolve each distinct domain's mail route once, concurrently, in the background;
+//! 6. [`policy`]: decide keep or suppress, with the reason and the evidence;
+//! 7. [`output`]: write the clean list(s), `suppression.csv`, `rejects.csv` atomically;
+//! 8. [`report`]: count every row into exactly one verdict and write `report.json`.
 //!
 //! A bad row is data (a verdict with a reason), never an error that stops the run; an [`Error`]
 //! means a whole input or output is unusable.
 
 pub mod address;
+pub mod bounces;
 pub mod config;
 pub mod dns;
 pub mod input;
@@ -22,7 +25,7 @@ pub mod policy;
 pub mod record;
 pub mod report;
 
-pub use config::Config;
+pub use config::{BounceConfig, Config};
 pub use pipeline::{
     run, ANNOTATION_COLUMNS, DUPLICATE_COLUMNS, REJECT_COLUMNS, SUPPRESSION_COLUMNS,
 };
@@ -42,4 +45,7 @@ pub enum Error {
     /// The DNS stage cannot start (no resolver configuration, unreadable cache file).
     #[error("{0}")]
     Dns(String),
+    /// A `--bounces` path does not exist or cannot be listed.
+    #[error(transparent)]
+    Bounces(#[from] bounces::BounceInputError),
 }

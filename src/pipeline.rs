@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::dns::{self, BulkResolver, DomainBook, DomainStatus, MailRoute};
 use crate::input::{self, InputError, Layout, OpenedInput};
 use crate::output::{self, AtomicCsv, OutputError};
-use crate::policy::{self, Decision, Evidence};
+use crate::policy::{self, Decision, Evidence, History, HistoryVerdict};
 use crate::record::{flag_names, Verdict};
 use crate::report::{
     CleanOutput, DnsReport, DomainCount, InputReport, Progress, Report, Tally, Timings,
@@ -41,13 +41,15 @@ pub const ANNOTATION_COLUMNS: [&str; 4] = [
 ];
 
 /// The header of `suppression.csv`.
-pub const SUPPRESSION_COLUMNS: [&str; 6] = [
+pub const SUPPRESSION_COLUMNS: [&str; 8] = [
     "email",
     "reason",
     "detail",
     "source",
     "first_seen",
     "last_seen",
+    "status",
+    "count",
 ];
 /// The header of `rejects.csv`.
 pub const REJECT_COLUMNS: [&str; 4] = ["file", "line", "error", "raw"];
@@ -142,11 +144,13 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         .map(|o| (o.compression.as_str(), o.layout.clone()))
         .collect();
 
+    let history = load_history(config)?;
     let (resolver, cache_loaded) = start_dns(config)?;
     let t_rows = Instant::now();
     let mut tally = Tally::new(opened.len());
     let readers: Vec<_> = opened.into_iter().map(|o| (o.name, o.reader)).collect();
     let mut domains = HashMap::new();
+    let mut carried = 0u64;
     std::thread::scope(|scope| -> Result<(), Error> {
         let (raw_tx, raw_rx) = sync_channel(4);
         let (row_tx, row_rx) = sync_channel(4);
@@ -166,11 +170,17 @@ pub fn run(config: &Config) -> Result<Report, Error> {
             scratch: ByteRecord::new(),
             book: resolver.map(|r| r.book().clone()),
             domains: HashMap::new(),
+            histories: history.as_ref().map(|h| &h.histories),
         };
         for batch in row_rx {
             writer.batch(batch?)?;
         }
         domains = std::mem::take(&mut writer.domains);
+        if let Some(h) = &history {
+            if config.bounces.as_ref().is_some_and(|b| b.carry_forward) {
+                carried = writer.carry_forward(&h.histories)?;
+            }
+        }
         Ok(())
     })?;
     let rows_seconds = t_rows.elapsed().as_secs_f64();
@@ -197,6 +207,13 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         }
     }
 
+    let bounce_report = history.map(|h| {
+        let b = config
+            .bounces
+            .as_ref()
+            .expect("history implies bounce config");
+        crate::report::bounces::build(h.ingested, &b.options, b.soft, carried)
+    });
     let (counts, reasons, flags, repairs) = Report::counts_from(&tally);
     let inputs: Vec<InputReport> = names
         .iter()
@@ -228,8 +245,15 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         inputs,
         clean_outputs,
         files,
-        warnings: dns_report.as_ref().map(dns_warnings).unwrap_or_default(),
+        warnings: {
+            let mut w = dns_report.as_ref().map(dns_warnings).unwrap_or_default();
+            if let Some(b) = &bounce_report {
+                w.extend(crate::report::bounces::warnings(b));
+            }
+            w
+        },
         dns: dns_report,
+        bounces: bounce_report,
         timings: Timings {
             open_seconds,
             rows_seconds,
@@ -553,6 +577,91 @@ struct RowWriter<'a> {
     book: Option<Arc<DomainBook>>,
     /// Per domain seen in this run: its answer and the rows it decided.
     domains: HashMap<String, DomainSeen>,
+    /// Bounce histories by dedupe key, when `--bounces` was given.
+    histories: Option<&'a HashMap<DedupeKey, History>>,
+}
+
+/// The evidence columns of one suppression row.
+struct SuppressionRow {
+    source: String,
+    first_seen: String,
+    last_seen: String,
+    status: String,
+    count: String,
+}
+
+impl SuppressionRow {
+    fn plain(source: String) -> Self {
+        SuppressionRow {
+            source,
+            first_seen: String::new(),
+            last_seen: String::new(),
+            status: String::new(),
+            count: String::new(),
+        }
+    }
+
+    fn seen(source: String, when: String) -> Self {
+        SuppressionRow {
+            first_seen: when.clone(),
+            last_seen: when,
+            ..SuppressionRow::plain(source)
+        }
+    }
+
+    fn history(v: &HistoryVerdict) -> Self {
+        let status = match (&v.deciding.status, v.deciding.smtp_code) {
+            (Some(s), Some(c)) => format!("{c} {s}"),
+            (Some(s), None) => s.clone(),
+            (None, Some(c)) => c.to_string(),
+            (None, None) => String::new(),
+        };
+        SuppressionRow {
+            source: v.deciding.source.clone(),
+            first_seen: v.first_seen.map(rfc3339).unwrap_or_default(),
+            last_seen: v.last_seen.map(rfc3339).unwrap_or_default(),
+            status,
+            count: v.count.to_string(),
+        }
+    }
+
+    fn write(
+        &self,
+        out: &mut AtomicCsv,
+        email: &str,
+        reason: crate::record::Reason,
+        detail: &str,
+    ) -> Result<(), OutputError> {
+        out.row([
+            email,
+            reason.as_str(),
+            detail,
+            &self.source,
+            &self.first_seen,
+            &self.last_seen,
+            &self.status,
+            &self.count,
+        ])
+    }
+}
+
+/// The bounce evidence of a run.
+struct LoadedHistory {
+    ingested: crate::bounces::Ingested,
+    histories: HashMap<DedupeKey, History>,
+}
+
+/// Reads the bounce inputs and folds them per address, when `--bounces` was given.
+fn load_history(config: &Config) -> Result<Option<LoadedHistory>, Error> {
+    let Some(b) = &config.bounces else {
+        return Ok(None);
+    };
+    let ingested = crate::bounces::ingest(&b.paths, &b.options)?;
+    let histories = policy::evidence::fold(&ingested.events, b.options.as_of, b.soft);
+    Ok(Some(LoadedHistory {
+        ingested,
+        histories,
+    }))
 }
 
 /// A domain as the writer saw it.
@@ -594,32 +703,36 @@ impl RowWriter<'_> {
             return Ok(Verdict::Duplicate);
         }
         self.tally.repairs(checked.repairs);
-        let route = self.route(&checked);
-        match policy::decide(&checked, route.as_deref()) {
+        let history = self.histories.and_then(|h| h.get(&key));
+        let route = if history.is_some_and(|h| h.verdict.is_some()) {
+            None
+        } else {
+            self.route(&checked)
+        };
+        match policy::decide(&checked, history, route.as_deref()) {
             Decision::Suppress {
                 reason,
                 detail,
                 evidence,
             } => {
                 *self.tally.reasons.entry(reason).or_insert(0) += 1;
-                let (source, seen) = match evidence {
-                    Evidence::Row => (format!("{name}:{line}"), String::new()),
+                let row = match evidence {
+                    Evidence::Row => SuppressionRow::plain(format!("{name}:{line}")),
                     Evidence::Dns {
                         resolved_at,
                         from_cache,
                     } => {
                         let source = if from_cache { "dns-cache" } else { "dns" };
-                        (source.to_owned(), rfc3339(resolved_at))
+                        SuppressionRow::seen(source.to_owned(), rfc3339(resolved_at))
                     }
+                    Evidence::History(v) => SuppressionRow::history(&v),
                 };
-                self.sinks.suppression.row([
-                    checked.address.as_str(),
-                    reason.as_str(),
+                row.write(
+                    &mut self.sinks.suppression,
+                    &checked.address,
+                    reason,
                     &detail,
-                    &source,
-                    &seen,
-                    &seen,
-                ])?;
+                )?;
                 Ok(Verdict::Suppress)
             }
             Decision::Keep { flags } => {
@@ -628,6 +741,29 @@ impl RowWriter<'_> {
                 Ok(Verdict::Keep)
             }
         }
+    }
+
+    /// Writes the suppressed addresses of the history that no input row carried, so that the
+    /// suppression file keeps them for the next run. Returns how many.
+    fn carry_forward(
+        &mut self,
+        histories: &HashMap<DedupeKey, History>,
+    ) -> Result<u64, OutputError> {
+        let mut rows: Vec<&HistoryVerdict> = histories
+            .iter()
+            .filter(|(key, _)| !self.seen.contains(*key))
+            .filter_map(|(_, h)| h.verdict.as_ref())
+            .collect();
+        rows.sort_by(|a, b| a.deciding.recipient.cmp(&b.deciding.recipient));
+        for v in &rows {
+            SuppressionRow::history(v).write(
+                &mut self.sinks.suppression,
+                &v.deciding.recipient,
+                v.reason,
+                &v.deciding.diagnostic,
+            )?;
+        }
+        Ok(rows.len() as u64)
     }
 
     /// The mail route of a valid address's domain, waiting for DNS if it is still in flight.

@@ -41,6 +41,8 @@ bitflags::bitflags! {
         const SMTPUTF8 = 1 << 3;
         /// The domain's mail route could not be established (DNS timeout, SERVFAIL, ...).
         const DNS_UNKNOWN = 1 << 4;
+        /// Soft bounces on record, below the suppression threshold.
+        const SOFT_BOUNCES = 1 << 5;
     }
 }
 
@@ -55,12 +57,13 @@ pub const REPAIR_NAMES: [(Repairs, &str); 6] = [
 ];
 
 /// Stable names, in bit order, used in JSON, CSV and the report.
-pub const FLAG_NAMES: [(Flags, &str); 5] = [
+pub const FLAG_NAMES: [(Flags, &str); 6] = [
     (Flags::ROLE, "role"),
     (Flags::DISPOSABLE, "disposable"),
     (Flags::TYPO, "typo"),
     (Flags::SMTPUTF8, "smtputf8"),
     (Flags::DNS_UNKNOWN, "dns_unknown"),
+    (Flags::SOFT_BOUNCES, "soft_bounces"),
 ];
 
 /// The names of the set bits of `repairs`.
@@ -98,17 +101,32 @@ pub enum Reason {
     NoMailRoute,
     /// Every MX host resolves only to private, loopback or otherwise non-routable addresses.
     MxUnroutable,
+    /// A permanent bounce that says the mailbox or domain does not exist.
+    HardBounce,
+    /// Soft bounces (mailbox full, disabled, expired) reached the threshold within the window.
+    SoftBounceThreshold,
+    /// The recipient reported a message as spam.
+    Complaint,
+    /// The recipient unsubscribed.
+    Unsubscribe,
+    /// An earlier suppression file (mailscrub's or an ESP's) lists the address.
+    PriorSuppression,
 }
 
 impl Reason {
     /// Every reason, in report order.
-    pub const ALL: [Reason; 6] = [
+    pub const ALL: [Reason; 11] = [
         Reason::Syntax,
         Reason::ReservedDomain,
         Reason::Nxdomain,
         Reason::NullMx,
         Reason::NoMailRoute,
         Reason::MxUnroutable,
+        Reason::HardBounce,
+        Reason::SoftBounceThreshold,
+        Reason::Complaint,
+        Reason::Unsubscribe,
+        Reason::PriorSuppression,
     ];
 
     /// The stable name.
@@ -120,6 +138,11 @@ impl Reason {
             Reason::NullMx => "null_mx",
             Reason::NoMailRoute => "no_mail_route",
             Reason::MxUnroutable => "mx_unroutable",
+            Reason::HardBounce => "hard_bounce",
+            Reason::SoftBounceThreshold => "soft_bounce_threshold",
+            Reason::Complaint => "complaint",
+            Reason::Unsubscribe => "unsubscribe",
+            Reason::PriorSuppression => "prior_suppression",
         }
     }
 }

@@ -2,8 +2,12 @@
 //! same evidence always gives the same verdict and every verdict can be explained.
 //!
 //! Order of evidence, strongest first: the address itself (syntax, reserved domain), then the
-//! domain's mail route. A route that DNS could not establish (`unknown`) never suppresses: it
-//! flags the row and keeps it.
+//! address's bounce and feedback history ([`evidence`]), then the domain's mail route. A route
+//! that DNS could not establish (`unknown`) never suppresses: it flags the row and keeps it.
+
+pub mod evidence;
+
+pub use evidence::{History, HistoryVerdict, SoftRule};
 
 use crate::address::Checked;
 use crate::dns::{DomainStatus, MailRoute};
@@ -14,6 +18,8 @@ use crate::record::{Flags, Reason};
 pub enum Evidence {
     /// The input row itself (its `file:line`).
     Row,
+    /// The address's bounce and feedback history.
+    History(Box<HistoryVerdict>),
     /// A DNS answer obtained at this Unix time.
     Dns {
         /// When the answer was obtained.
@@ -52,8 +58,12 @@ fn route_reason(route: MailRoute) -> Option<Reason> {
     }
 }
 
-/// Decides one address, given its domain's mail route when DNS was asked.
-pub fn decide(checked: &Checked, route: Option<&DomainStatus>) -> Decision {
+/// Decides one address, given its bounce history and its domain's mail route when known.
+pub fn decide(
+    checked: &Checked,
+    history: Option<&History>,
+    route: Option<&DomainStatus>,
+) -> Decision {
     if let Some(problem) = &checked.problem {
         return Decision::Suppress {
             reason: problem.reason,
@@ -62,6 +72,18 @@ pub fn decide(checked: &Checked, route: Option<&DomainStatus>) -> Decision {
         };
     }
     let mut flags = checked.flags;
+    if let Some(history) = history {
+        if let Some(v) = &history.verdict {
+            return Decision::Suppress {
+                reason: v.reason,
+                detail: v.deciding.diagnostic.clone(),
+                evidence: Evidence::History(Box::new(v.clone())),
+            };
+        }
+        if history.soft_score > 0 {
+            flags |= Flags::SOFT_BOUNCES;
+        }
+    }
     if let Some(status) = route {
         if let Some(reason) = route_reason(status.class) {
             return Decision::Suppress {
@@ -103,7 +125,7 @@ mod tests {
 
     #[test]
     fn invalid_is_suppressed_with_its_reason() {
-        match decide(&checked("a@b.test"), None) {
+        match decide(&checked("a@b.test"), None, None) {
             Decision::Suppress {
                 reason, evidence, ..
             } => {
@@ -113,7 +135,7 @@ mod tests {
             d => panic!("{d:?}"),
         }
         assert_eq!(
-            decide(&checked("info@gmial.com"), None),
+            decide(&checked("info@gmial.com"), None, None),
             Decision::Keep {
                 flags: Flags::ROLE | Flags::TYPO
             }
@@ -130,20 +152,23 @@ mod tests {
             MailRoute::MxUnroutable,
         ] {
             assert!(
-                matches!(decide(&c, Some(&status(class))), Decision::Suppress { .. }),
+                matches!(
+                    decide(&c, None, Some(&status(class))),
+                    Decision::Suppress { .. }
+                ),
                 "{class:?}"
             );
         }
         for class in [MailRoute::Mx, MailRoute::ImplicitMx] {
             assert_eq!(
-                decide(&c, Some(&status(class))),
+                decide(&c, None, Some(&status(class))),
                 Decision::Keep {
                     flags: Flags::empty()
                 }
             );
         }
         assert_eq!(
-            decide(&c, Some(&status(MailRoute::Unknown))),
+            decide(&c, None, Some(&status(MailRoute::Unknown))),
             Decision::Keep {
                 flags: Flags::DNS_UNKNOWN
             }

@@ -5,6 +5,7 @@
 //! for stderr. The accounting identity `rows_in = kept + suppressed + duplicates + rejected` is
 //! checked here, per input and in total, and its result is part of the report.
 
+pub mod bounces;
 mod progress;
 
 pub use progress::Progress;
@@ -228,6 +229,9 @@ pub struct Report {
     /// The DNS stage, when it ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsReport>,
+    /// The bounce history, when `--bounces` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounces: Option<bounces::BounceReport>,
     /// Phase timings.
     pub timings: Timings,
 }

@@ -1,0 +1,545 @@
+//! What one delivery event says about the recipient: the status-code classifier.
+//!
+//! Order, as list managers and bounce parsers do it: the enhanced status code first (RFC 3463),
+//! where it decides; then provider-specific texts (Microsoft, Google, Yahoo, ...); then general
+//! texts; then the basic SMTP reply code. Codes that are ambiguous (`5.7.1`, `5.4.1`, `5.0.0`,
+//! `5.5.0`, ...) let the text decide. The tables are in `shared/reference/bounce-codes.md` and
+//! the README.
+
+use serde::Serialize;
+
+/// The class of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventClass {
+    /// The mailbox or domain does not exist or has moved: suppress at once.
+    Dead,
+    /// Mailbox full, disabled, suspended, delivery expired: counts towards a threshold.
+    RecipientSoft,
+    /// The sender is blocked, unauthenticated or its content refused: never the recipient's fault.
+    SenderSide,
+    /// Temporary: throttling, greylisting, deferral, network trouble.
+    Transient,
+    /// A spam complaint (ARF, ESP spam report).
+    Complaint,
+    /// The recipient unsubscribed.
+    Unsubscribe,
+    /// An earlier suppression (mailscrub's own file, an ESP's suppression export).
+    Suppressed,
+    /// The message was delivered.
+    Delivered,
+    /// Not a bounce at all (auto-reply, a report about something else).
+    NotABounce,
+}
+
+impl EventClass {
+    /// Every class, in report order.
+    pub const ALL: [EventClass; 9] = [
+        EventClass::Dead,
+        EventClass::RecipientSoft,
+        EventClass::SenderSide,
+        EventClass::Transient,
+        EventClass::Complaint,
+        EventClass::Unsubscribe,
+        EventClass::Suppressed,
+        EventClass::Delivered,
+        EventClass::NotABounce,
+    ];
+
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventClass::Dead => "dead",
+            EventClass::RecipientSoft => "recipient_soft",
+            EventClass::SenderSide => "sender_side",
+            EventClass::Transient => "transient",
+            EventClass::Complaint => "complaint",
+            EventClass::Unsubscribe => "unsubscribe",
+            EventClass::Suppressed => "suppressed",
+            EventClass::Delivered => "delivered",
+            EventClass::NotABounce => "not_a_bounce",
+        }
+    }
+}
+
+/// An enhanced status code `class.subject.detail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enhanced {
+    /// 2, 4 or 5.
+    pub class: u16,
+    /// Subject (1 addressing, 2 mailbox, ... 7 security).
+    pub subject: u16,
+    /// Detail.
+    pub detail: u16,
+}
+
+impl Enhanced {
+    /// Parses `5.1.1`; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Enhanced> {
+        let mut parts = s.trim().split('.');
+        let class: u16 = parts.next()?.parse().ok()?;
+        let subject: u16 = parts.next()?.parse().ok()?;
+        let detail: u16 = parts.next()?.parse().ok()?;
+        if parts.next().is_some() || !matches!(class, 2 | 4 | 5) || subject > 999 || detail > 999 {
+            return None;
+        }
+        Some(Enhanced {
+            class,
+            subject,
+            detail,
+        })
+    }
+}
+
+/// What the code alone says.
+enum ByCode {
+    Decided(EventClass),
+    /// The text must decide; this is the answer when it does not.
+    Ambiguous(EventClass),
+}
+
+fn by_enhanced(e: Enhanced) -> ByCode {
+    use ByCode::*;
+    use EventClass::*;
+    match (e.class, e.subject, e.detail) {
+        (2, _, _) => Decided(Delivered),
+        // Microsoft: throttled / temporarily restricted (451 4.7.500-699, 4.7.850-899).
+        (4, 7, _) => Decided(Transient),
+        (4, 2, 2) => Decided(RecipientSoft),
+        // Expired after retries is soft when it is final, transient when it is a delay; the
+        // caller turns `Action: delayed` into transient before this.
+        (4, 4, 1) | (4, 4, 7) => Decided(RecipientSoft),
+        (4, _, _) => Ambiguous(Transient),
+        (5, 1, 1) | (5, 1, 2) | (5, 1, 3) | (5, 1, 6) | (5, 1, 10) => Decided(Dead),
+        (5, 1, 7) | (5, 1, 8) => Decided(SenderSide),
+        (5, 1, _) => Ambiguous(RecipientSoft),
+        (5, 2, 1) => Ambiguous(RecipientSoft),
+        (5, 2, 2) => Decided(RecipientSoft),
+        (5, 2, 3) => Decided(SenderSide),
+        (5, 2, _) => Ambiguous(RecipientSoft),
+        (5, 3, 4) => Decided(SenderSide),
+        (5, 3, _) => Ambiguous(RecipientSoft),
+        (5, 4, 4) => Ambiguous(Dead),
+        (5, 4, 7) => Decided(RecipientSoft),
+        (5, 4, _) => Ambiguous(SenderSide),
+        (5, 5, _) => Ambiguous(SenderSide),
+        (5, 6, _) => Decided(SenderSide),
+        (5, 7, 17) | (5, 7, 18) => Decided(Dead),
+        (5, 7, 13) => Decided(RecipientSoft),
+        (5, 7, 12) | (5, 7, 20..=27) => Decided(SenderSide),
+        (5, 7, 124) | (5, 7, 133..=136) => Decided(SenderSide),
+        (5, 7, 500..=511) | (5, 7, 606..=649) | (5, 7, 700..=750) => Decided(SenderSide),
+        (5, 7, _) => Ambiguous(SenderSide),
+        (5, 0, 0) => Ambiguous(RecipientSoft),
+        _ => Ambiguous(RecipientSoft),
+    }
+}
+
+/// Provider texts, checked before the general ones. Lowercase needles.
+const PROVIDER_TEXTS: &[(&str, EventClass)] = &[
+    // Microsoft 365 / Outlook.com
+    ("banned sending ip", EventClass::SenderSide),
+    (
+        "access denied, please try again later",
+        EventClass::Transient,
+    ),
+    (
+        "recipient address rejected: access denied",
+        EventClass::Dead,
+    ),
+    (
+        "requested action not taken: mailbox unavailable",
+        EventClass::Dead,
+    ),
+    (
+        "the email account that you tried to reach does not exist",
+        EventClass::Dead,
+    ),
+    (
+        "the email account that you tried to reach is disabled",
+        EventClass::RecipientSoft,
+    ),
+    (
+        "the email account that you tried to reach is over quota",
+        EventClass::RecipientSoft,
+    ),
+    ("unusual rate of unsolicited mail", EventClass::Transient),
+    (
+        "our system has detected an unusual rate",
+        EventClass::Transient,
+    ),
+    ("doesn't have a yahoo.com account", EventClass::Dead),
+    ("this user doesn't have a", EventClass::Dead),
+    ("this mailbox is disabled", EventClass::RecipientSoft),
+    (
+        "temporarily deferred due to unexpected volume",
+        EventClass::Transient,
+    ),
+    (
+        "messages from your ip have been temporarily deferred",
+        EventClass::Transient,
+    ),
+    (
+        "this account has been disabled or discontinued",
+        EventClass::RecipientSoft,
+    ),
+    ("mailbox not found", EventClass::Dead),
+    // Outlook.com (older): "550 #5.1.0 Address rejected."
+    ("#5.1.0 address rejected", EventClass::Dead),
+    // Gmail: the *recipient* receives too much mail; nothing wrong with the address
+    ("receiving mail at a rate", EventClass::Transient),
+    // Amazon SES: the sender identity is not verified
+    ("address is not verified", EventClass::SenderSide),
+    // after Microsoft's "Recipient address rejected: Access denied" above
+    ("access denied", EventClass::SenderSide),
+];
+
+/// General texts, in order: the first match wins.
+const GENERAL_TEXTS: &[(&str, EventClass)] = &[
+    // sender side first: "blocked ... user unknown" is rare, "user unknown" in a block text rarer
+    ("not listed in", EventClass::Dead),
+    (
+        "malformed or unexpected name server reply",
+        EventClass::Transient,
+    ),
+    ("protocol violation", EventClass::SenderSide),
+    ("not implemented", EventClass::SenderSide),
+    ("syntax error", EventClass::SenderSide),
+    ("command unrecognized", EventClass::SenderSide),
+    ("bad sequence of commands", EventClass::SenderSide),
+    ("too many recipients", EventClass::SenderSide),
+    ("starttls", EventClass::SenderSide),
+    ("relaying", EventClass::SenderSide),
+    ("spamhaus", EventClass::SenderSide),
+    ("blacklist", EventClass::SenderSide),
+    ("blocklist", EventClass::SenderSide),
+    ("block list", EventClass::SenderSide),
+    ("listed at", EventClass::SenderSide),
+    ("listed in", EventClass::SenderSide),
+    ("dnsbl", EventClass::SenderSide),
+    ("rbl", EventClass::SenderSide),
+    ("reputation", EventClass::SenderSide),
+    ("dmarc", EventClass::SenderSide),
+    ("dkim", EventClass::SenderSide),
+    ("spf ", EventClass::SenderSide),
+    ("spf:", EventClass::SenderSide),
+    ("sender policy framework", EventClass::SenderSide),
+    ("reverse dns", EventClass::SenderSide),
+    ("ptr record", EventClass::SenderSide),
+    ("relay access denied", EventClass::SenderSide),
+    ("relaying denied", EventClass::SenderSide),
+    ("relay not permitted", EventClass::SenderSide),
+    ("not permitted to relay", EventClass::SenderSide),
+    ("spam", EventClass::SenderSide),
+    ("virus", EventClass::SenderSide),
+    ("content rejected", EventClass::SenderSide),
+    ("message content", EventClass::SenderSide),
+    ("too large", EventClass::SenderSide),
+    ("size limit", EventClass::SenderSide),
+    ("message size exceeds", EventClass::SenderSide),
+    ("sender address rejected", EventClass::SenderSide),
+    ("sender denied", EventClass::SenderSide),
+    ("temporarily locked", EventClass::RecipientSoft),
+    ("temporary locked", EventClass::RecipientSoft),
+    ("rate limit", EventClass::Transient),
+    ("too many connections", EventClass::Transient),
+    ("too many messages", EventClass::Transient),
+    ("try again later", EventClass::Transient),
+    ("greylist", EventClass::Transient),
+    ("graylist", EventClass::Transient),
+    // dead
+    ("user unknown", EventClass::Dead),
+    ("unknown user", EventClass::Dead),
+    ("no such user", EventClass::Dead),
+    ("no such mailbox", EventClass::Dead),
+    ("no such recipient", EventClass::Dead),
+    ("no such account", EventClass::Dead),
+    ("unknown recipient", EventClass::Dead),
+    ("recipient unknown", EventClass::Dead),
+    ("invalid recipient", EventClass::Dead),
+    ("invalid mailbox", EventClass::Dead),
+    ("invalid address", EventClass::Dead),
+    ("address unknown", EventClass::Dead),
+    ("unknown address", EventClass::Dead),
+    ("does not exist", EventClass::Dead),
+    ("doesn't exist", EventClass::Dead),
+    ("not exist", EventClass::Dead),
+    ("user not found", EventClass::Dead),
+    ("recipient not found", EventClass::Dead),
+    ("address not found", EventClass::Dead),
+    ("no mailbox", EventClass::Dead),
+    ("mailbox unavailable", EventClass::Dead),
+    ("mailbox is unavailable", EventClass::Dead),
+    ("not a valid mailbox", EventClass::Dead),
+    ("user doesn't have", EventClass::Dead),
+    ("is not a valid", EventClass::Dead),
+    ("unrouteable address", EventClass::Dead),
+    ("host not found", EventClass::Dead),
+    ("host unknown", EventClass::Dead),
+    ("domain not found", EventClass::Dead),
+    ("no such domain", EventClass::Dead),
+    ("name or service not known", EventClass::Dead),
+    (
+        "all relevant mx records point to non-existent hosts",
+        EventClass::Dead,
+    ),
+    ("no mx record", EventClass::Dead),
+    ("null mx", EventClass::Dead),
+    ("does not accept mail", EventClass::Dead),
+    ("has moved", EventClass::Dead),
+    ("no longer", EventClass::Dead),
+    // soft
+    ("quota", EventClass::RecipientSoft),
+    ("mailbox full", EventClass::RecipientSoft),
+    ("mailbox is full", EventClass::RecipientSoft),
+    ("mailbox size limit", EventClass::RecipientSoft),
+    ("insufficient storage", EventClass::RecipientSoft),
+    ("disk full", EventClass::RecipientSoft),
+    ("not enough disk space", EventClass::RecipientSoft),
+    ("disabled", EventClass::RecipientSoft),
+    ("suspended", EventClass::RecipientSoft),
+    ("inactive", EventClass::RecipientSoft),
+    ("deactivated", EventClass::RecipientSoft),
+    ("expired", EventClass::RecipientSoft),
+    ("retry timeout exceeded", EventClass::RecipientSoft),
+    ("could not be delivered for", EventClass::RecipientSoft),
+    ("connection timed out", EventClass::RecipientSoft),
+    // broad sender-side policy words last: they also appear in texts decided above
+    ("blocked", EventClass::SenderSide),
+    ("rejected for policy reasons", EventClass::SenderSide),
+    ("policy", EventClass::SenderSide),
+    ("not authorized", EventClass::SenderSide),
+    ("unauthenticated", EventClass::SenderSide),
+    ("authentication", EventClass::SenderSide),
+    ("refused", EventClass::SenderSide),
+    ("denied", EventClass::SenderSide),
+    ("rejected", EventClass::SenderSide),
+];
+
+fn by_text(text: &str) -> Option<EventClass> {
+    let lower = text.to_lowercase();
+    PROVIDER_TEXTS
+        .iter()
+        .chain(GENERAL_TEXTS)
+        .find(|(needle, _)| lower.contains(needle))
+        .map(|(_, class)| *class)
+}
+
+/// Classifies a failure from its basic SMTP reply code, enhanced status code and text.
+pub fn classify(smtp_code: Option<u16>, status: Option<Enhanced>, text: &str) -> EventClass {
+    if let Some(e) = status {
+        match by_enhanced(e) {
+            ByCode::Decided(class) => return class,
+            ByCode::Ambiguous(default) => {
+                if e.class == 4 {
+                    // A temporary failure never suppresses, whatever the text says, except the
+                    // soft classes the text can name (a full mailbox).
+                    return match by_text(text) {
+                        Some(EventClass::RecipientSoft) => EventClass::RecipientSoft,
+                        _ => EventClass::Transient,
+                    };
+                }
+                return by_text(text).unwrap_or(default);
+            }
+        }
+    }
+    let text_class = by_text(text);
+    match smtp_code {
+        Some(c) if (200..300).contains(&c) => EventClass::Delivered,
+        Some(c) if (400..500).contains(&c) => match text_class {
+            Some(EventClass::RecipientSoft) => EventClass::RecipientSoft,
+            _ => EventClass::Transient,
+        },
+        // 500-504: the receiver did not understand the sender's SMTP (RFC 5321 §4.2.2).
+        Some(c) if (500..=504).contains(&c) => text_class.unwrap_or(EventClass::SenderSide),
+        _ => text_class.unwrap_or(EventClass::RecipientSoft),
+    }
+}
+
+/// The most telling enhanced status code in `text`: one that follows a basic reply code
+/// (`550 5.1.1`, `550-'5.7.1`) first, then any specific one, then a generic `x.0.0`.
+pub fn find_enhanced(text: &str) -> Option<Enhanced> {
+    let bytes = text.as_bytes();
+    let mut first_specific: Option<Enhanced> = None;
+    let mut generic: Option<Enhanced> = None;
+    for (i, _) in text.match_indices('.') {
+        if i == 0 {
+            continue;
+        }
+        let start = i - 1;
+        if !matches!(bytes[start], b'2' | b'4' | b'5')
+            || (start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'.'))
+        {
+            continue;
+        }
+        let rest = &text[start..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let Some(e) = Enhanced::parse(rest[..end].trim_end_matches('.')) else {
+            continue;
+        };
+        if e.subject == 0 && e.detail == 0 {
+            generic.get_or_insert(e);
+            continue;
+        }
+        // preceded by "550 ", "550-", "550-'", "550 '"
+        let before = &text[..start];
+        let stripped = before.trim_end_matches(['\'', '"', ' ', '-', '(']);
+        let after_reply = stripped.len() >= 3
+            && stripped.len() + 4 >= before.len()
+            && find_reply_code(&stripped[stripped.len() - 3..]).is_some();
+        if after_reply {
+            return Some(e);
+        }
+        first_specific.get_or_insert(e);
+    }
+    first_specific.or(generic)
+}
+
+/// `text` from its first failure reply (4yz or 5yz) on, or all of it when there is none: in an
+/// SMTP transcript the `250 Ok` lines before the failure say nothing about it.
+pub fn failure_part(text: &str) -> &str {
+    let mut from = 0;
+    while let Some(pos) = reply_code_at(text, from) {
+        let (start, code) = pos;
+        if code >= 400 {
+            return &text[start..];
+        }
+        from = start + 3;
+    }
+    text
+}
+
+/// The first basic SMTP reply code (`250`, `451`, `550`, ...) in `text`.
+pub fn find_reply_code(text: &str) -> Option<u16> {
+    reply_code_at(text, 0).map(|(_, c)| c)
+}
+
+fn reply_code_at(text: &str, from: usize) -> Option<(usize, u16)> {
+    let bytes = text.as_bytes();
+    for i in from..bytes.len().saturating_sub(2) {
+        let (a, b, c) = (bytes[i], bytes[i + 1], bytes[i + 2]);
+        if !(matches!(a, b'2' | b'4' | b'5') && b.is_ascii_digit() && c.is_ascii_digit()) {
+            continue;
+        }
+        let before_ok = i == 0
+            || !(bytes[i - 1].is_ascii_alphanumeric()
+                || matches!(bytes[i - 1], b'.' | b'[' | b':' | b'-' | b'/'));
+        let after = bytes.get(i + 3).copied();
+        let after_ok = matches!(
+            after,
+            None | Some(b' ') | Some(b'-') | Some(b'\t') | Some(b'\r') | Some(b'\n')
+        );
+        if before_ok && after_ok {
+            let code = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+            if matches!(code / 100, 2 | 4 | 5) && code % 100 < 60 {
+                return Some((i, code));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(text: &str) -> EventClass {
+        classify(find_reply_code(text), find_enhanced(text), text)
+    }
+
+    #[test]
+    fn the_seed_cases() {
+        assert_eq!(
+            class("550 5.7.606 Access denied, banned sending IP [192.0.2.1]"),
+            EventClass::SenderSide
+        );
+        assert_eq!(
+            class("550 5.7.649 Access denied, banned sending IP [192.0.2.1]"),
+            EventClass::SenderSide
+        );
+        assert_eq!(
+            class("451 4.7.550 Access denied, please try again later"),
+            EventClass::Transient
+        );
+        assert_eq!(
+            class("550 5.1.1 <a@b.com>: Recipient address rejected: User unknown"),
+            EventClass::Dead
+        );
+        assert_eq!(class("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"), EventClass::Dead);
+        assert_eq!(
+            class("550 5.4.1 Recipient address rejected: Access denied. AS(201806281)"),
+            EventClass::Dead
+        );
+    }
+
+    #[test]
+    fn codes_decide_before_texts() {
+        assert_eq!(
+            class("552 5.2.2 The email account that you tried to reach is over quota"),
+            EventClass::RecipientSoft
+        );
+        assert_eq!(class("550 5.7.26 This message does not have authentication information or fails to pass DMARC"), EventClass::SenderSide);
+        assert_eq!(
+            class("550 5.7.25 The IP address sending this message does not have a PTR record"),
+            EventClass::SenderSide
+        );
+        assert_eq!(
+            class("421 4.7.28 Our system has detected an unusual rate of unsolicited mail"),
+            EventClass::Transient
+        );
+        assert_eq!(
+            class("554 5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org"),
+            EventClass::SenderSide
+        );
+        assert_eq!(
+            class("550 5.7.1 <x@y.com>: Recipient address rejected: user unknown"),
+            EventClass::Dead
+        );
+        assert_eq!(
+            class("550 5.4.1 Relay Access Denied"),
+            EventClass::SenderSide
+        );
+        assert_eq!(
+            class("550 5.5.0 Requested action not taken: mailbox unavailable"),
+            EventClass::Dead
+        );
+        assert_eq!(
+            class("552 5.3.4 Message size exceeds fixed limit"),
+            EventClass::SenderSide
+        );
+        assert_eq!(class("250 2.0.0 OK"), EventClass::Delivered);
+    }
+
+    #[test]
+    fn texts_without_enhanced_codes() {
+        assert_eq!(class("550 No such user here"), EventClass::Dead);
+        assert_eq!(class("452 Mailbox full"), EventClass::RecipientSoft);
+        assert_eq!(
+            class("450 Greylisted, please try again later"),
+            EventClass::Transient
+        );
+        assert_eq!(
+            class("554 Your IP is listed in a DNSBL"),
+            EventClass::SenderSide
+        );
+        assert_eq!(
+            class("451 Requested action aborted: local error"),
+            EventClass::Transient
+        );
+    }
+
+    #[test]
+    fn finding_codes_in_text() {
+        assert_eq!(
+            find_reply_code("host mx.x said: 550 5.1.1 <a@b>"),
+            Some(550)
+        );
+        assert_eq!(find_reply_code("ip 10.550.1.2 and port 25"), None);
+        let e = find_enhanced("smtp; 550 5.0.0 then 5.1.1 user unknown").unwrap();
+        assert_eq!((e.class, e.subject, e.detail), (5, 1, 1));
+        assert_eq!(find_enhanced("version 1.5.2.3"), None);
+        assert_eq!(Enhanced::parse("5.7.606").map(|e| e.detail), Some(606));
+    }
+}

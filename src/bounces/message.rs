@@ -1,0 +1,664 @@
+//! One email in, the delivery events it reports out.
+//!
+//! In order of trust:
+//! 1. an ARF feedback report (RFC 5965, `message/feedback-report`) → complaints;
+//! 2. a delivery status notification (RFC 3464, `message/delivery-status`) → one event per
+//!    recipient block, with its Action, Status and Diagnostic-Code;
+//! 3. an auto-reply (RFC 3834 `Auto-Submitted: auto-replied`, vacation subjects) → not a bounce;
+//! 4. anything else: a non-standard bounce (Sendmail, qmail, Exim, Exchange, webmail providers),
+//!    where the failed recipients and the remote server's reply are read from the text.
+
+use mailparse::{MailHeaderMap, ParsedMail};
+
+use super::classify::{
+    classify, failure_part, find_enhanced, find_reply_code, Enhanced, EventClass,
+};
+
+/// An event as read from a message, before its recipient is normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEvent {
+    /// The recipient as written.
+    pub recipient: String,
+    /// Unix time, when the message says.
+    pub timestamp: Option<i64>,
+    /// Basic SMTP reply code.
+    pub smtp_code: Option<u16>,
+    /// Enhanced status code.
+    pub status: Option<String>,
+    /// The remote server's words (or the report's).
+    pub diagnostic: String,
+    /// The class.
+    pub class: EventClass,
+}
+
+/// Parses one message.
+pub fn parse_message(bytes: &[u8]) -> Result<Vec<RawEvent>, String> {
+    let mail = mailparse::parse_mail(bytes).map_err(|e| format!("not a parseable email: {e}"))?;
+    if mail.headers.is_empty() {
+        return Err("not an email: no headers".to_owned());
+    }
+    let date = header(&mail, "Date").and_then(|d| mailparse::dateparse(&d).ok());
+    let mut parts = Vec::new();
+    flatten(&mail, &mut parts);
+    if let Some(report) = parts
+        .iter()
+        .find(|p| p.ctype.mimetype == "message/feedback-report")
+    {
+        return feedback(&mail, report, &parts, date);
+    }
+    if let Some(dsn) = parts.iter().find(|p| {
+        matches!(
+            p.ctype.mimetype.as_str(),
+            "message/delivery-status" | "message/global-delivery-status"
+        )
+    }) {
+        let events = delivery_status(dsn, &parts, date);
+        if !events.is_empty() {
+            return Ok(events);
+        }
+    }
+    if is_auto_reply(&mail) {
+        let from = header(&mail, "From")
+            .and_then(|f| first_address(&f))
+            .unwrap_or_default();
+        if from.is_empty() {
+            return Err("an auto-reply without a From address".to_owned());
+        }
+        return Ok(vec![RawEvent {
+            recipient: from,
+            timestamp: date,
+            smtp_code: None,
+            status: None,
+            diagnostic: header(&mail, "Subject").unwrap_or_default(),
+            class: EventClass::NotABounce,
+        }]);
+    }
+    plain_bounce(&mail, &parts, date)
+}
+
+fn header(mail: &ParsedMail, name: &str) -> Option<String> {
+    mail.headers.get_first_value(name)
+}
+
+fn flatten<'a>(mail: &'a ParsedMail<'a>, out: &mut Vec<&'a ParsedMail<'a>>) {
+    out.push(mail);
+    for p in &mail.subparts {
+        flatten(p, out);
+    }
+}
+
+fn body_text(part: &ParsedMail) -> String {
+    part.get_body().unwrap_or_else(|_| {
+        String::from_utf8_lossy(&part.get_body_raw().unwrap_or_default()).into_owned()
+    })
+}
+
+/// Header-like fields of a report part, in blocks separated by blank lines; continuation lines
+/// folded in; keys lowercased.
+fn field_blocks(text: &str) -> Vec<Vec<(String, String)>> {
+    let mut blocks: Vec<Vec<(String, String)>> = Vec::new();
+    let mut current: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                blocks.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = current.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            current.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+    }
+    if !current.is_empty() {
+        blocks.push(current);
+    }
+    blocks
+}
+
+fn field<'a>(block: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    block
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// `rfc822; <a@b.com>` → `a@b.com`.
+fn typed_address(value: &str) -> Option<String> {
+    let v = value.split_once(';').map(|(_, a)| a).unwrap_or(value);
+    let v = v
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
+    if v.contains('@') {
+        Some(v.to_owned())
+    } else {
+        None
+    }
+}
+
+/// `smtp; 550 5.1.1 ...` → `550 5.1.1 ...`.
+fn typed_text(value: &str) -> String {
+    match value.split_once(';') {
+        Some((kind, rest)) if kind.len() < 16 && !kind.contains(' ') => rest.trim().to_owned(),
+        _ => value.trim().to_owned(),
+    }
+}
+
+fn date_of(value: Option<&str>) -> Option<i64> {
+    value.and_then(|v| mailparse::dateparse(v).ok())
+}
+
+/// The human-readable part of a report (the first text/plain part), for classification when a
+/// recipient block has no diagnostic.
+fn notice(parts: &[&ParsedMail]) -> String {
+    parts
+        .iter()
+        .find(|p| p.ctype.mimetype == "text/plain")
+        .map(|p| body_text(p))
+        .unwrap_or_default()
+}
+
+fn delivery_status(dsn: &ParsedMail, parts: &[&ParsedMail], date: Option<i64>) -> Vec<RawEvent> {
+    let text = String::from_utf8_lossy(&dsn.get_body_raw().unwrap_or_default()).into_owned();
+    let blocks = field_blocks(&text);
+    let per_message: &[(String, String)] = blocks
+        .first()
+        .filter(|b| field(b, "final-recipient").is_none())
+        .map(|b| b.as_slice())
+        .unwrap_or(&[]);
+    let arrival = date_of(field(per_message, "arrival-date"));
+    let human = notice(parts);
+    let mut events = Vec::new();
+    for block in &blocks {
+        let Some(mut final_rcpt) = field(block, "final-recipient").and_then(typed_address) else {
+            continue;
+        };
+        if final_rcpt.starts_with('@') {
+            // A route address without a mailbox: the notice names the real one.
+            match address_regex()
+                .find_iter(&human)
+                .map(|m| m.as_str())
+                .find(|a| !a.to_ascii_lowercase().starts_with("mailer-daemon"))
+            {
+                Some(a) => final_rcpt = a.to_owned(),
+                None => continue,
+            }
+        }
+        let recipient = field(block, "original-recipient")
+            .and_then(typed_address)
+            .unwrap_or(final_rcpt);
+        let action = field(block, "action")
+            .unwrap_or("failed")
+            .to_ascii_lowercase();
+        let mut diagnostic = field(block, "diagnostic-code")
+            .map(typed_text)
+            .unwrap_or_default();
+        if find_reply_code(&diagnostic).is_none() && find_enhanced(&diagnostic).is_none() {
+            // No reply in the report: the notice often quotes it next to the recipient.
+            if let Some(line) = line_about(&human, &recipient) {
+                diagnostic = line;
+            }
+        }
+        let declared = field(block, "status")
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(Enhanced::parse);
+        let smtp_code = find_reply_code(&diagnostic);
+        let status = match (declared, find_enhanced(&diagnostic)) {
+            // The remote server's own code beats the reporting MTA's summary of it.
+            (Some(d), Some(found)) if found.class == d.class => Some(found),
+            // A generic status that contradicts the reply ("4.0.0" for "550 user unknown").
+            (Some(d), None)
+                if d.subject == 0
+                    && d.detail == 0
+                    && smtp_code.is_some_and(|c| c / 100 != d.class) =>
+            {
+                None
+            }
+            (Some(d), _) => Some(d),
+            (None, found) => found,
+        };
+        let words = if diagnostic.is_empty() {
+            human.as_str()
+        } else {
+            diagnostic.as_str()
+        };
+        let class = if action.starts_with("delivered")
+            || action.starts_with("relayed")
+            || action.starts_with("expanded")
+        {
+            EventClass::Delivered
+        } else if action.starts_with("delayed") {
+            EventClass::Transient
+        } else {
+            classify(smtp_code, status, words)
+        };
+        let timestamp = date_of(field(block, "last-attempt-date"))
+            .or(arrival)
+            .or(date);
+        events.push(RawEvent {
+            recipient,
+            timestamp,
+            smtp_code,
+            status: status.map(|s| format!("{}.{}.{}", s.class, s.subject, s.detail)),
+            diagnostic: squash(if diagnostic.is_empty() {
+                &human
+            } else {
+                &diagnostic
+            }),
+            class,
+        });
+    }
+    events
+}
+
+/// The line of `text` that names `recipient` and carries a reply code, with its continuation.
+fn line_about(text: &str, recipient: &str) -> Option<String> {
+    let needle = recipient.to_ascii_lowercase();
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if !line.to_ascii_lowercase().contains(&needle) {
+            continue;
+        }
+        let mut joined = line.trim().to_owned();
+        for next in lines.iter().skip(i + 1).take(3) {
+            if next.trim().is_empty() {
+                break;
+            }
+            joined.push(' ');
+            joined.push_str(next.trim());
+        }
+        if find_reply_code(&joined).is_some() || find_enhanced(&joined).is_some() {
+            return Some(squash(&joined));
+        }
+    }
+    None
+}
+
+fn feedback(
+    mail: &ParsedMail,
+    report: &ParsedMail,
+    parts: &[&ParsedMail],
+    date: Option<i64>,
+) -> Result<Vec<RawEvent>, String> {
+    let text = String::from_utf8_lossy(&report.get_body_raw().unwrap_or_default()).into_owned();
+    let fields: Vec<(String, String)> = field_blocks(&text).into_iter().flatten().collect();
+    let kind = field(&fields, "feedback-type")
+        .unwrap_or("abuse")
+        .to_ascii_lowercase();
+    let class = match kind.as_str() {
+        "not-spam" => EventClass::NotABounce,
+        "auth-failure" => EventClass::SenderSide,
+        "opt-out" => EventClass::Unsubscribe,
+        _ => EventClass::Complaint,
+    };
+    let timestamp = date_of(field(&fields, "arrival-date"))
+        .or_else(|| date_of(field(&fields, "received-date")))
+        .or(date);
+    let mut recipients: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "original-rcpt-to" || k == "removal-recipient")
+        .filter_map(|(_, v)| typed_address(v))
+        .collect();
+    if recipients.is_empty() {
+        // The recipient of the reported message: the To of the attached original.
+        for p in parts {
+            if matches!(
+                p.ctype.mimetype.as_str(),
+                "message/rfc822" | "text/rfc822-headers"
+            ) {
+                let raw = p.get_body_raw().unwrap_or_default();
+                if let Ok((headers, _)) = mailparse::parse_headers(&raw) {
+                    if let Some(to) = headers
+                        .get_first_value("To")
+                        .and_then(|t| first_address(&t))
+                    {
+                        recipients.push(to);
+                    }
+                }
+            }
+        }
+    }
+    if recipients.is_empty() {
+        return Err(format!(
+            "feedback report ({kind}) names no recipient (no Original-Rcpt-To, no To in the original); subject {:?}",
+            header(mail, "Subject").unwrap_or_default()
+        ));
+    }
+    recipients.dedup();
+    Ok(recipients
+        .into_iter()
+        .map(|recipient| RawEvent {
+            recipient,
+            timestamp,
+            smtp_code: None,
+            status: None,
+            diagnostic: format!("feedback report: {kind}"),
+            class,
+        })
+        .collect())
+}
+
+fn is_auto_reply(mail: &ParsedMail) -> bool {
+    let from = header(mail, "From")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let subject = header(mail, "Subject")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let looks_like_bounce = from.contains("mailer-daemon")
+        || from.contains("postmaster")
+        || [
+            "undeliver",
+            "failure",
+            "returned",
+            "delivery",
+            "failed",
+            "rejected",
+        ]
+        .iter()
+        .any(|w| subject.contains(w));
+    if looks_like_bounce {
+        return false;
+    }
+    let auto = header(mail, "Auto-Submitted")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    auto.starts_with("auto-replied")
+        || header(mail, "X-Autoreply").is_some()
+        || header(mail, "X-Autorespond").is_some()
+        || header(mail, "Precedence").is_some_and(|p| p.eq_ignore_ascii_case("auto_reply"))
+        || [
+            "auto:",
+            "automatic reply",
+            "out of office",
+            "autoreply",
+            "auto-reply",
+            "auto reply",
+            "vacation",
+            "away from",
+        ]
+        .iter()
+        .any(|w| subject.starts_with(w) || subject.contains(w))
+}
+
+fn address_regex() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"[A-Za-z0-9._%+=!#$&'*/?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+        )
+        .expect("address regex")
+    })
+}
+
+fn first_address(text: &str) -> Option<String> {
+    address_regex().find(text).map(|m| m.as_str().to_owned())
+}
+
+/// Lines that start the returned copy of the original message in non-standard bounces.
+const ORIGINAL_MARKERS: &[&str] = &[
+    "below this line is a copy of the message",
+    "this is a copy of the message",
+    "original message follows",
+    "----- original message -----",
+    "the header of the original message",
+    "unsent message below",
+    "------ original message",
+    "content-type: message/rfc822",
+    "--- below this line is the original",
+    "original message headers",
+];
+
+fn plain_bounce(
+    mail: &ParsedMail,
+    parts: &[&ParsedMail],
+    date: Option<i64>,
+) -> Result<Vec<RawEvent>, String> {
+    let mut text = String::new();
+    for p in parts {
+        if p.ctype.mimetype == "text/plain" && p.subparts.is_empty() {
+            text.push_str(&body_text(p));
+            text.push('\n');
+        }
+    }
+    if text.trim().is_empty() {
+        text = body_text(mail);
+    }
+    // Amazon SES can send its notifications as email, with the JSON as the body (sometimes
+    // with a signature after it, or cut by line wrapping).
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        let unwrapped: String = trimmed.lines().map(str::trim_end).collect();
+        for candidate in [trimmed, unwrapped.as_str()] {
+            let mut values =
+                serde_json::Deserializer::from_str(candidate).into_iter::<serde_json::Value>();
+            if let Some(Ok(v)) = values.next() {
+                return super::esp::json_events(&v);
+            }
+        }
+        if let Some(events) = ses_fragments(trimmed, date) {
+            return Ok(events);
+        }
+    }
+    let lower = text.to_ascii_lowercase();
+    let cut = ORIGINAL_MARKERS
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min()
+        .unwrap_or(text.len());
+    // keep char boundaries: `lower` is an ASCII lowercasing of `text`, same byte offsets
+    let notice = &text[..cut];
+    let own: Vec<String> = ["To", "From", "Return-Path", "Reply-To"]
+        .iter()
+        .filter_map(|h| header(mail, h))
+        .filter_map(|v| first_address(&v))
+        .map(|a| a.to_ascii_lowercase())
+        .collect();
+    let mut recipients: Vec<(usize, String)> = Vec::new();
+    if let Some(failed) = header(mail, "X-Failed-Recipients") {
+        for a in address_regex().find_iter(&failed) {
+            recipients.push((notice.find(a.as_str()).unwrap_or(0), a.as_str().to_owned()));
+        }
+    }
+    if recipients.is_empty() {
+        // An address that appears anywhere as a sender or a contact is not a recipient.
+        let mut excluded: Vec<String> = own.clone();
+        for m in address_regex().find_iter(notice) {
+            let before: String = notice[..m.start()]
+                .chars()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<String>()
+                .to_ascii_lowercase();
+            let context = before.trim_end_matches(['<', ' ', '\t', '"']);
+            let not_a_recipient = [
+                "from:",
+                "from=",
+                "from",
+                "contact",
+                "sender",
+                "reply-to",
+                "envelope-from",
+            ]
+            .iter()
+            .any(|w| context.ends_with(w));
+            if not_a_recipient {
+                excluded.push(m.as_str().trim_end_matches('.').to_ascii_lowercase());
+            }
+        }
+        for m in address_regex().find_iter(notice) {
+            let a = m.as_str().trim_end_matches('.').to_owned();
+            let lower_a = a.to_ascii_lowercase();
+            let local = lower_a.split('@').next().unwrap_or("");
+            if excluded.contains(&lower_a)
+                || matches!(local, "mailer-daemon" | "postmaster" | "root" | "daemon")
+                || recipients.iter().any(|(_, r)| r.eq_ignore_ascii_case(&a))
+            {
+                continue;
+            }
+            recipients.push((m.start(), a));
+        }
+    }
+    if recipients.is_empty() {
+        let has_reply = find_reply_code(notice).is_some() || find_enhanced(notice).is_some();
+        if !has_reply {
+            return Err(
+                "no delivery report, failed recipient or SMTP reply found: not a bounce".to_owned(),
+            );
+        }
+        // The reply is there but the recipient is only in the returned message's To.
+        let original_to = text[cut..]
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("to:"))
+            .and_then(first_address);
+        match original_to {
+            Some(a) => recipients.push((0, a)),
+            None => return Err("a failure reply but no recipient address found".to_owned()),
+        }
+    }
+    recipients.sort_by_key(|(pos, _)| *pos);
+    let mut events = Vec::new();
+    for (i, (pos, recipient)) in recipients.iter().enumerate() {
+        let end = recipients
+            .get(i + 1)
+            .map(|(p, _)| *p)
+            .filter(|p| p > pos)
+            .unwrap_or(notice.len());
+        let mut segment = notice.get(*pos..end).unwrap_or(notice);
+        // With one recipient, the reply may come before the address (qmail, Exchange).
+        if recipients.len() == 1
+            || (find_reply_code(segment).is_none() && find_enhanced(segment).is_none())
+        {
+            segment = notice;
+        }
+        let failing = failure_part(segment);
+        let smtp_code = find_reply_code(failing);
+        let status = find_enhanced(failing);
+        let diagnostic = reply_line(failing).unwrap_or_else(|| squash(segment));
+        events.push(RawEvent {
+            recipient: recipient.clone(),
+            timestamp: date,
+            smtp_code,
+            status: status.map(|s| format!("{}.{}.{}", s.class, s.subject, s.detail)),
+            class: classify(smtp_code, status, &squash(failing)),
+            diagnostic,
+        });
+    }
+    Ok(events)
+}
+
+/// A damaged SES notification: the type and the recipients read from the JSON text itself.
+fn ses_fragments(text: &str, date: Option<i64>) -> Option<Vec<RawEvent>> {
+    let class = if text.contains("\"notificationType\":\"Complaint\"") {
+        EventClass::Complaint
+    } else {
+        return None;
+    };
+    let re = regex::Regex::new(r#""complainedRecipients":\[\{"emailAddress":"([^"]+)""#).ok()?;
+    let events: Vec<RawEvent> = re
+        .captures_iter(text)
+        .map(|c| RawEvent {
+            recipient: c[1].to_owned(),
+            timestamp: date,
+            smtp_code: None,
+            status: None,
+            diagnostic: "SES complaint".to_owned(),
+            class,
+        })
+        .collect();
+    (!events.is_empty()).then_some(events)
+}
+
+/// The line holding the remote server's reply, with its continuation.
+fn reply_line(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        if find_reply_code(line).is_some() && line.len() > 4 {
+            let mut s = line.trim().to_owned();
+            for next in lines.iter().skip(i + 1).take(2) {
+                if next.starts_with([' ', '\t']) && !next.trim().is_empty() {
+                    s.push(' ');
+                    s.push_str(next.trim());
+                }
+            }
+            return Some(truncate(&s));
+        }
+    }
+    None
+}
+
+/// White space collapsed, at most 500 characters.
+pub fn squash(text: &str) -> String {
+    let s = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    truncate(&s)
+}
+
+fn truncate(s: &str) -> String {
+    if s.chars().count() <= 500 {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(497).collect();
+    out.push_str("...");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dsn_with_two_recipients() {
+        let msg = "From: MAILER-DAEMON@mx.corp-mail.net\r\nTo: sender@shop.com\r\nDate: Tue, 3 Sep 2024 10:00:00 +0000\r\nSubject: Undelivered Mail\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.corp-mail.net\r\nArrival-Date: Tue, 3 Sep 2024 09:59:00 +0000\r\n\r\nFinal-Recipient: rfc822; ann@corp-mail.net\r\nAction: failed\r\nStatus: 5.0.0\r\nDiagnostic-Code: smtp; 550 5.1.1 <ann@corp-mail.net>: Recipient address\r\n rejected: User unknown\r\n\r\nFinal-Recipient: rfc822; bo@corp-mail.net\r\nAction: delayed\r\nStatus: 4.2.2\r\nDiagnostic-Code: smtp; 452 4.2.2 Mailbox full\r\n--b--\r\n";
+        let events = parse_message(msg.as_bytes()).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].recipient, "ann@corp-mail.net");
+        assert_eq!(events[0].status.as_deref(), Some("5.1.1"));
+        assert_eq!(events[0].smtp_code, Some(550));
+        assert_eq!(events[0].class, EventClass::Dead);
+        assert!(events[0]
+            .diagnostic
+            .contains("Recipient address rejected: User unknown"));
+        assert_eq!(events[0].timestamp, Some(1725357540));
+        assert_eq!(events[1].class, EventClass::Transient);
+    }
+
+    #[test]
+    fn auto_reply_is_not_a_bounce() {
+        let msg = "From: Ann <ann@corp-mail.net>\r\nTo: news@shop.com\r\nSubject: Out of Office: your newsletter\r\nAuto-Submitted: auto-replied\r\n\r\nI am away until Monday.\r\n";
+        let events = parse_message(msg.as_bytes()).unwrap();
+        assert_eq!(events[0].class, EventClass::NotABounce);
+        assert_eq!(events[0].recipient, "ann@corp-mail.net");
+    }
+
+    #[test]
+    fn plain_text_bounce() {
+        let msg = "From: MAILER-DAEMON@mail.shop.com\r\nTo: news@shop.com\r\nSubject: failure notice\r\n\r\nHi. This is the qmail-send program.\r\n\r\n<gone@corp-mail.net>:\r\n192.0.2.9 does not like recipient.\r\nRemote host said: 550 5.1.1 No such user here\r\n\r\n--- Below this line is a copy of the message.\r\n\r\nTo: gone@corp-mail.net\r\n";
+        let events = parse_message(msg.as_bytes()).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].recipient, "gone@corp-mail.net");
+        assert_eq!(events[0].class, EventClass::Dead);
+        assert_eq!(events[0].diagnostic, "550 5.1.1 No such user here");
+    }
+
+    #[test]
+    fn an_ordinary_email_is_an_error() {
+        let msg =
+            "From: ann@corp-mail.net\r\nTo: bo@corp-mail.net\r\nSubject: lunch\r\n\r\nNoon?\r\n";
+        assert!(parse_message(msg.as_bytes())
+            .unwrap_err()
+            .contains("not a bounce"));
+    }
+}

@@ -1,0 +1,644 @@
+//! Stage 4: bounce and feedback evidence.
+//!
+//! Paths (files or folders) come in; [`BounceEvent`]s come out, each with its recipient
+//! normalised exactly like the list's addresses (so the dedupe keys match), a class from
+//! [`classify`], and its source (`file:line`). The format of each file is detected from its
+//! content (a `--bounce-format` override exists for the odd case); gzip is read transparently.
+//! A file or message that cannot be parsed is counted and named in [`SourceReport`], never an
+//! error that stops the run, and never evidence against anyone.
+
+pub mod classify;
+pub mod esp;
+pub mod logs;
+pub mod message;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use classify::EventClass;
+use message::RawEvent;
+
+use crate::address::{self, AddressRules, DedupeKey, FlagLists};
+
+/// One delivery or feedback event about one recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BounceEvent {
+    /// The recipient, normalised like the list.
+    pub recipient: String,
+    /// Its dedupe key.
+    #[serde(skip)]
+    pub key: DedupeKey,
+    /// Unix time, when known.
+    pub timestamp: Option<i64>,
+    /// Basic SMTP reply code.
+    pub smtp_code: Option<u16>,
+    /// Enhanced status code.
+    pub status: Option<String>,
+    /// The remote server's words.
+    pub diagnostic: String,
+    /// The class.
+    pub class: EventClass,
+    /// Where it was read: `file:line`, or the file for a single message.
+    pub source: String,
+    /// The format it was read as.
+    pub format: Format,
+}
+
+/// Input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// One email: a DSN, an ARF report, a non-standard bounce, an auto-reply.
+    Eml,
+    /// Many emails in one mbox file.
+    Mbox,
+    /// Postfix log.
+    Postfix,
+    /// Exim main log.
+    Exim,
+    /// SES / SendGrid / Mailgun / Postmark JSON.
+    Json,
+    /// An earlier suppression file (mailscrub's or an ESP's with a reason column).
+    Suppression,
+    /// SendGrid suppression CSV export.
+    SendgridCsv,
+    /// An unsubscribe list (CSV with an email column, or one address per line).
+    Unsubscribe,
+}
+
+impl Format {
+    /// Parses a `--bounce-format` value.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Some(match name {
+            "eml" | "dsn" | "email" => Format::Eml,
+            "mbox" => Format::Mbox,
+            "postfix" => Format::Postfix,
+            "exim" => Format::Exim,
+            "json" | "ses" | "sendgrid" | "mailgun" | "postmark" => Format::Json,
+            "suppression" => Format::Suppression,
+            "sendgrid-csv" => Format::SendgridCsv,
+            "unsubscribe" => Format::Unsubscribe,
+            _ => return None,
+        })
+    }
+
+    /// The names `--bounce-format` accepts.
+    pub const NAMES: &'static str =
+        "eml, mbox, postfix, exim, json, suppression, sendgrid-csv, unsubscribe";
+}
+
+/// How to read bounce inputs.
+#[derive(Debug, Clone)]
+pub struct BounceOptions {
+    /// Force one format for every file.
+    pub format: Option<Format>,
+    /// The year of year-less Postfix lines; default: the year of `as_of`.
+    pub postfix_year: Option<i32>,
+    /// Events after this Unix time are ignored by the policy; also anchors Postfix years.
+    pub as_of: i64,
+    /// Address rules for normalising recipients (the list's).
+    pub rules: AddressRules,
+    /// Provider rules in the dedupe key (the list's).
+    pub provider_rules: bool,
+}
+
+/// What was read from one file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SourceReport {
+    /// The file.
+    pub file: String,
+    /// The format it was read as (`unknown` when not recognised).
+    pub format: String,
+    /// Events taken from it.
+    pub events: u64,
+    /// Messages, lines or records that could not be read.
+    pub unreadable: u64,
+    /// Events whose recipient is not a valid address.
+    pub bad_recipients: u64,
+    /// The first reasons, with their location.
+    pub errors: Vec<String>,
+}
+
+impl SourceReport {
+    fn error(&mut self, what: String) {
+        self.unreadable += 1;
+        if self.errors.len() < 10 {
+            self.errors.push(what);
+        }
+    }
+}
+
+/// Everything read from the bounce inputs.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    /// Every event, in the order read.
+    pub events: Vec<BounceEvent>,
+    /// Per file.
+    pub sources: Vec<SourceReport>,
+}
+
+/// Why the bounce inputs cannot be read at all (a path that does not exist).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct BounceInputError {
+    /// The path given.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Reads every file under `paths`.
+pub fn ingest(paths: &[PathBuf], options: &BounceOptions) -> Result<Ingested, BounceInputError> {
+    let mut files = Vec::new();
+    for p in paths {
+        collect_files(p, &mut files)?;
+    }
+    let lists = FlagLists::builtin();
+    let mut ingested = Ingested::default();
+    for file in files {
+        let (events, report) = read_file(&file, options, &lists);
+        ingested.events.extend(events);
+        ingested.sources.push(report);
+    }
+    Ok(ingested)
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), BounceInputError> {
+    let meta = std::fs::metadata(path).map_err(|e| BounceInputError {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| BounceInputError {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    for e in entries {
+        collect_files(&e, out)?;
+    }
+    Ok(())
+}
+
+fn open(path: &Path) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let mut file = BufReader::with_capacity(1 << 16, File::open(path)?);
+    let head = file.fill_buf()?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(file),
+        )));
+    }
+    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            zstd::Decoder::with_buffer(file)?,
+        )));
+    }
+    Ok(Box::new(file))
+}
+
+/// Detects the format from the first bytes.
+pub fn detect(head: &[u8]) -> Option<Format> {
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim_start_matches('\u{feff}');
+    let trimmed = text.trim_start();
+    if text.starts_with("From ") {
+        return Some(Format::Mbox);
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return Some(Format::Json);
+    }
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(20)
+        .collect();
+    if lines.iter().any(|l| logs::is_postfix(l))
+        || lines
+            .iter()
+            .take(5)
+            .any(|l| logs::looks_like_mta_log(l) && l.contains("postfix"))
+    {
+        return Some(Format::Postfix);
+    }
+    if lines.iter().any(|l| logs::is_exim(l))
+        || lines.iter().take(5).any(|l| logs::looks_like_mta_log(l))
+    {
+        return Some(Format::Exim);
+    }
+    let first = lines.first().copied().unwrap_or("");
+    let header_like = |l: &str| {
+        l.split_once(':').is_some_and(|(k, _)| {
+            !k.is_empty()
+                && !k.contains(' ')
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+    };
+    if header_like(first)
+        && lines
+            .iter()
+            .take(12)
+            .filter(|l| header_like(l) || l.starts_with([' ', '\t']))
+            .count()
+            >= 3
+    {
+        return Some(Format::Eml);
+    }
+    let lower = first.to_ascii_lowercase();
+    if lower.contains("email") || lower.contains("address") || lower.contains("recipient") {
+        let header: Vec<String> = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(first.as_bytes())
+            .records()
+            .next()
+            .and_then(Result::ok)
+            .map(|r| r.iter().map(|h| h.trim().to_ascii_lowercase()).collect())
+            .unwrap_or_default();
+        return match esp::csv_kind(&header) {
+            Some(esp::CsvList::PriorSuppression) => Some(Format::Suppression),
+            Some(esp::CsvList::SendgridSuppression) => Some(Format::SendgridCsv),
+            Some(esp::CsvList::Unsubscribe) => Some(Format::Unsubscribe),
+            None => None,
+        };
+    }
+    if !lines.is_empty()
+        && lines
+            .iter()
+            .all(|l| l.trim().contains('@') && !l.trim().contains(' '))
+    {
+        return Some(Format::Unsubscribe);
+    }
+    None
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Eml => "eml",
+        Format::Mbox => "mbox",
+        Format::Postfix => "postfix",
+        Format::Exim => "exim",
+        Format::Json => "json",
+        Format::Suppression => "suppression",
+        Format::SendgridCsv => "sendgrid-csv",
+        Format::Unsubscribe => "unsubscribe",
+    }
+}
+
+/// Turns raw events into normalised ones.
+struct Normaliser<'a> {
+    options: &'a BounceOptions,
+    lists: &'a FlagLists,
+    file: String,
+    format: Format,
+}
+
+impl Normaliser<'_> {
+    fn event(&self, raw: RawEvent, location: Option<u64>) -> Result<BounceEvent, String> {
+        let recipient = raw
+            .recipient
+            .trim_matches(|c| matches!(c, '\'' | '"' | '.' | ',' | ';'));
+        let checked = address::check(recipient, &self.options.rules, self.lists);
+        // A reserved domain is still a well-formed address: the history is kept (the list's own
+        // row with such a domain is suppressed by the syntax stage anyway).
+        let usable = checked
+            .problem
+            .as_ref()
+            .is_none_or(|p| p.reason == crate::record::Reason::ReservedDomain);
+        if !usable {
+            return Err(format!(
+                "recipient {:?} is not a valid address",
+                raw.recipient
+            ));
+        }
+        let key = address::dedupe_key(&checked, self.options.provider_rules);
+        let source = match location {
+            Some(line) => format!("{}:{line}", self.file),
+            None => self.file.clone(),
+        };
+        let recipient = if checked.is_valid() {
+            checked.address.clone()
+        } else {
+            let (l, d) = checked
+                .address
+                .rsplit_once('@')
+                .unwrap_or((&checked.address, ""));
+            format!("{l}@{}", d.to_lowercase())
+        };
+        Ok(BounceEvent {
+            recipient,
+            key,
+            timestamp: raw.timestamp,
+            smtp_code: raw.smtp_code,
+            status: raw.status,
+            diagnostic: raw.diagnostic,
+            class: raw.class,
+            source,
+            format: self.format,
+        })
+    }
+}
+
+fn read_file(
+    path: &Path,
+    options: &BounceOptions,
+    lists: &FlagLists,
+) -> (Vec<BounceEvent>, SourceReport) {
+    let name = path.display().to_string();
+    let mut report = SourceReport {
+        file: name.clone(),
+        format: "unknown".to_owned(),
+        ..SourceReport::default()
+    };
+    let mut reader = match open(path) {
+        Ok(r) => r,
+        Err(e) => {
+            report.error(format!("{name}: cannot open: {e}"));
+            return (Vec::new(), report);
+        }
+    };
+    let format = match options.format {
+        Some(f) => f,
+        None => {
+            let head = match reader.fill_buf() {
+                Ok(h) => h.to_vec(),
+                Err(e) => {
+                    report.error(format!("{name}: read error: {e}"));
+                    return (Vec::new(), report);
+                }
+            };
+            match detect(&head) {
+                Some(f) => f,
+                None => {
+                    report.error(format!(
+                        "{name}: not a recognised bounce or feedback format (give one with --bounce-format: {})",
+                        Format::NAMES
+                    ));
+                    return (Vec::new(), report);
+                }
+            }
+        }
+    };
+    report.format = format_name(format).to_owned();
+    let norm = Normaliser {
+        options,
+        lists,
+        file: name.clone(),
+        format,
+    };
+    let mut events = Vec::new();
+    let mut push = |raw: Result<Vec<(Option<u64>, RawEvent)>, String>,
+                    at: String,
+                    report: &mut SourceReport| match raw {
+        Ok(list) => {
+            for (loc, r) in list {
+                match norm.event(r, loc) {
+                    Ok(e) => {
+                        report.events += 1;
+                        events.push(e);
+                    }
+                    Err(why) => {
+                        report.bad_recipients += 1;
+                        if report.errors.len() < 10 {
+                            report.errors.push(format!("{at}: {why}"));
+                        }
+                    }
+                }
+            }
+        }
+        Err(why) => report.error(format!("{at}: {why}")),
+    };
+    let result = match format {
+        Format::Eml => read_all(&mut reader).map(|bytes| {
+            let parsed = message::parse_message(&bytes)
+                .map(|evs| evs.into_iter().map(|e| (None, e)).collect());
+            push(parsed, name.clone(), &mut report);
+        }),
+        Format::Mbox => read_mbox(
+            reader,
+            |line, bytes| {
+                message::parse_message(bytes)
+                    .map(|evs| evs.into_iter().map(|e| (Some(line), e)).collect())
+            },
+            |line, r| push(r, format!("{name}:{line}"), &mut report),
+        ),
+        Format::Postfix | Format::Exim => {
+            let year = match options.postfix_year {
+                Some(y) => logs::PostfixYear::Given(y),
+                None => logs::PostfixYear::Inferred(options.as_of),
+            };
+            read_lines(
+                reader,
+                |line_no, line| {
+                    let ev = if format == Format::Postfix {
+                        logs::parse_postfix(line, year)
+                    } else {
+                        logs::parse_exim(line)
+                    };
+                    ev.map(|e| (Some(line_no), e))
+                },
+                |found| {
+                    for (loc, r) in found {
+                        push(Ok(vec![(loc, r)]), name.clone(), &mut report);
+                    }
+                },
+            )
+        }
+        Format::Json => read_json(reader, |loc, r| {
+            push(
+                r.map(|evs| evs.into_iter().map(|e| (Some(loc), e)).collect()),
+                format!("{name}:{loc}"),
+                &mut report,
+            )
+        }),
+        Format::Suppression | Format::SendgridCsv | Format::Unsubscribe => read_all(&mut reader)
+            .map(|bytes| {
+                let forced = match (options.format, format) {
+                    (Some(_), Format::Suppression) => Some(esp::CsvList::PriorSuppression),
+                    (Some(_), Format::SendgridCsv) => Some(esp::CsvList::SendgridSuppression),
+                    (Some(_), Format::Unsubscribe) => Some(esp::CsvList::Unsubscribe),
+                    _ => None,
+                };
+                let (bytes, added) = plain_list_as_csv(bytes);
+                match esp::csv_events(&bytes, forced) {
+                    Ok((list, skipped)) => {
+                        report.unreadable += skipped;
+                        push(
+                            Ok(list
+                                .into_iter()
+                                .map(|(l, e)| (Some(l - added), e))
+                                .collect()),
+                            name.clone(),
+                            &mut report,
+                        );
+                    }
+                    Err(why) => report.error(format!("{name}: {why}")),
+                }
+            }),
+    };
+    if let Err(e) = result {
+        report.error(format!("{name}: read error: {e}"));
+    }
+    (events, report)
+}
+
+/// A file of bare addresses, one per line, gets an `email` header so it reads as a CSV list;
+/// returns the lines added (to keep line numbers those of the file).
+fn plain_list_as_csv(bytes: Vec<u8>) -> (Vec<u8>, u64) {
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    if first.contains(&b'@') && !first.contains(&b',') {
+        let mut out = b"email\n".to_vec();
+        out.extend_from_slice(&bytes);
+        return (out, 1);
+    }
+    (bytes, 0)
+}
+
+fn read_all(reader: &mut Box<dyn BufRead + Send>) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+const BATCH: usize = 8192;
+
+/// Log lines in batches, parsed in parallel, handed over in order.
+fn read_lines<F, G>(
+    mut reader: Box<dyn BufRead + Send>,
+    parse: F,
+    mut found: G,
+) -> std::io::Result<()>
+where
+    F: Fn(u64, &str) -> Option<(Option<u64>, RawEvent)> + Sync,
+    G: FnMut(Vec<(Option<u64>, RawEvent)>),
+{
+    let mut line_no = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        let mut batch: Vec<(u64, String)> = Vec::with_capacity(BATCH);
+        while batch.len() < BATCH {
+            buf.clear();
+            if reader.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            line_no += 1;
+            let line = String::from_utf8_lossy(&buf);
+            batch.push((line_no, line.trim_end_matches(['\r', '\n']).to_owned()));
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let parsed: Vec<(Option<u64>, RawEvent)> =
+            batch.par_iter().filter_map(|(n, l)| parse(*n, l)).collect();
+        found(parsed);
+    }
+}
+
+/// Messages of an mbox file, split on `From ` lines, parsed in parallel batches, in order.
+type MessageResult = Result<Vec<(Option<u64>, RawEvent)>, String>;
+
+fn read_mbox<F, G>(
+    mut reader: Box<dyn BufRead + Send>,
+    parse: F,
+    mut found: G,
+) -> std::io::Result<()>
+where
+    F: Fn(u64, &[u8]) -> MessageResult + Sync,
+    G: FnMut(u64, MessageResult),
+{
+    let mut line_no = 0u64;
+    let mut buf = Vec::new();
+    let mut current: Option<(u64, Vec<u8>)> = None;
+    let mut batch: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut flush = |batch: &mut Vec<(u64, Vec<u8>)>| {
+        let results: Vec<(u64, MessageResult)> =
+            batch.par_iter().map(|(l, m)| (*l, parse(*l, m))).collect();
+        for (l, r) in results {
+            found(l, r);
+        }
+        batch.clear();
+    };
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        if buf.starts_with(b"From ") {
+            if let Some(done) = current.take() {
+                batch.push(done);
+                if batch.len() >= 1024 {
+                    flush(&mut batch);
+                }
+            }
+            current = Some((line_no, Vec::new()));
+            continue;
+        }
+        if let Some((_, msg)) = current.as_mut() {
+            // mboxrd quoting: ">From " lines were "From " lines.
+            if buf.starts_with(b">")
+                && buf
+                    .iter()
+                    .skip_while(|b| **b == b'>')
+                    .take(5)
+                    .eq(b"From ".iter())
+            {
+                msg.extend_from_slice(&buf[1..]);
+            } else {
+                msg.extend_from_slice(&buf);
+            }
+        }
+    }
+    if let Some(done) = current.take() {
+        batch.push(done);
+    }
+    flush(&mut batch);
+    Ok(())
+}
+
+/// JSON: one document (object or array) or one object per line.
+fn read_json<G>(mut reader: Box<dyn BufRead + Send>, mut found: G) -> std::io::Result<()>
+where
+    G: FnMut(u64, Result<Vec<RawEvent>, String>),
+{
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes)?;
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        match &v {
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    found(i as u64 + 1, esp::json_events(item));
+                }
+            }
+            _ => found(1, esp::json_events(&v)),
+        }
+        return Ok(());
+    }
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = String::from_utf8_lossy(line);
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let result = serde_json::from_str::<serde_json::Value>(line)
+            .map_err(|e| format!("not JSON: {e}"))
+            .and_then(|v| esp::json_events(&v));
+        found(i as u64 + 1, result);
+    }
+    Ok(())
+}

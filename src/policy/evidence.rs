@@ -1,0 +1,288 @@
+//! Bounce history folded into one verdict per address: pure, reproducible with an `as of` date.
+//!
+//! Events are applied in time order (events without a time first, then by time, ties in the
+//! order read); events after `as_of` are ignored. The rules, after GNU Mailman 3's bounce
+//! processing:
+//! - a `dead` bounce, a complaint, an unsubscribe or an earlier suppression suppresses at once;
+//! - a `recipient_soft` bounce adds one point, at most one per calendar day (UTC); the score
+//!   starts over when the previous soft bounce is older than the window (7 days); at the
+//!   threshold (5) the address is suppressed;
+//! - a delivery after bounces clears the soft score and an earlier hard bounce (the mailbox is
+//!   evidently alive again); it never clears a complaint, an unsubscribe or an earlier
+//!   suppression, which are about consent;
+//! - `sender_side`, `transient`, `delivered` and `not_a_bounce` never suppress.
+
+use std::collections::HashMap;
+
+use crate::address::DedupeKey;
+use crate::bounces::{BounceEvent, EventClass};
+use crate::record::Reason;
+
+/// The soft-bounce rule.
+#[derive(Debug, Clone, Copy)]
+pub struct SoftRule {
+    /// Points at which the address is suppressed.
+    pub threshold: u32,
+    /// Seconds after which an old soft bounce no longer counts.
+    pub window: i64,
+}
+
+impl Default for SoftRule {
+    fn default() -> Self {
+        SoftRule {
+            threshold: 5,
+            window: 7 * 86_400,
+        }
+    }
+}
+
+/// Why the history suppresses an address, and the evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryVerdict {
+    /// The reason.
+    pub reason: Reason,
+    /// The deciding event.
+    pub deciding: BounceEvent,
+    /// Events that counted towards it (dead bounces, or soft points).
+    pub count: u32,
+    /// The first event of the address in the history.
+    pub first_seen: Option<i64>,
+    /// The last event of the address in the history (up to `as_of`).
+    pub last_seen: Option<i64>,
+}
+
+/// The history of one address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    /// Set when the history suppresses the address.
+    pub verdict: Option<HistoryVerdict>,
+    /// Soft points standing at `as_of` (flagged on kept rows).
+    pub soft_score: u32,
+}
+
+/// Folds every address's events. `events` may be in any order.
+pub fn fold(events: &[BounceEvent], as_of: i64, rule: SoftRule) -> HashMap<DedupeKey, History> {
+    let mut by_key: HashMap<DedupeKey, Vec<&BounceEvent>> = HashMap::new();
+    for e in events {
+        if e.timestamp.is_none_or(|t| t <= as_of) {
+            by_key.entry(e.key).or_default().push(e);
+        }
+    }
+    by_key
+        .into_iter()
+        .map(|(key, mut list)| {
+            list.sort_by_key(|e| e.timestamp.unwrap_or(i64::MIN));
+            (key, fold_one(&list, rule))
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct State<'a> {
+    complaint: Option<&'a BounceEvent>,
+    unsubscribe: Option<&'a BounceEvent>,
+    suppressed: Option<&'a BounceEvent>,
+    hard: Option<(&'a BounceEvent, u32)>,
+    soft_score: u32,
+    soft_hit: Option<(&'a BounceEvent, u32)>,
+    last_soft_day: Option<i64>,
+    last_soft_at: Option<i64>,
+}
+
+/// Folds one address's events, already in time order.
+pub fn fold_one(events: &[&BounceEvent], rule: SoftRule) -> History {
+    let mut st = State::default();
+    for e in events {
+        match e.class {
+            EventClass::Dead => {
+                let n = st.hard.map(|(_, n)| n).unwrap_or(0);
+                let first = st.hard.map(|(f, _)| f).unwrap_or(e);
+                st.hard = Some((first, n + 1));
+            }
+            EventClass::Complaint => {
+                st.complaint.get_or_insert(e);
+            }
+            EventClass::Unsubscribe => {
+                st.unsubscribe.get_or_insert(e);
+            }
+            EventClass::Suppressed => {
+                st.suppressed.get_or_insert(e);
+            }
+            EventClass::RecipientSoft => soft(&mut st, e, rule),
+            EventClass::Delivered => {
+                st.hard = None;
+                st.soft_score = 0;
+                st.soft_hit = None;
+                st.last_soft_day = None;
+                st.last_soft_at = None;
+            }
+            EventClass::SenderSide | EventClass::Transient | EventClass::NotABounce => {}
+        }
+    }
+    let first_seen = events.iter().find_map(|e| e.timestamp);
+    let last_seen = events.iter().rev().find_map(|e| e.timestamp);
+    let verdict = |reason, deciding: &BounceEvent, count| HistoryVerdict {
+        reason,
+        deciding: deciding.clone(),
+        count,
+        first_seen,
+        last_seen,
+    };
+    let decided = if let Some(e) = st.complaint {
+        Some(verdict(Reason::Complaint, e, 1))
+    } else if let Some(e) = st.unsubscribe {
+        Some(verdict(Reason::Unsubscribe, e, 1))
+    } else if let Some((e, n)) = st.hard {
+        Some(verdict(Reason::HardBounce, e, n))
+    } else if let Some((e, n)) = st.soft_hit {
+        Some(verdict(Reason::SoftBounceThreshold, e, n))
+    } else {
+        st.suppressed
+            .map(|e| verdict(Reason::PriorSuppression, e, 1))
+    };
+    History {
+        verdict: decided,
+        soft_score: st.soft_score,
+    }
+}
+
+fn soft<'a>(st: &mut State<'a>, e: &'a BounceEvent, rule: SoftRule) {
+    if let (Some(last), Some(now)) = (st.last_soft_at, e.timestamp) {
+        if now - last > rule.window {
+            st.soft_score = 0;
+            st.last_soft_day = None;
+        }
+    }
+    let day = e.timestamp.map(|t| t.div_euclid(86_400));
+    if day.is_none() || day != st.last_soft_day {
+        st.soft_score += 1;
+        st.last_soft_day = day;
+    }
+    if e.timestamp.is_some() {
+        st.last_soft_at = e.timestamp;
+    }
+    if st.soft_score >= rule.threshold && st.soft_hit.is_none() {
+        st.soft_hit = Some((e, st.soft_score));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bounces::Format;
+
+    const DAY: i64 = 86_400;
+
+    fn ev(class: EventClass, t: i64) -> BounceEvent {
+        BounceEvent {
+            recipient: "a@corp-mail.net".to_owned(),
+            key: 1,
+            timestamp: Some(t),
+            smtp_code: None,
+            status: None,
+            diagnostic: String::new(),
+            class,
+            source: format!("log:{t}"),
+            format: Format::Postfix,
+        }
+    }
+
+    fn run(events: &[BounceEvent], as_of: i64) -> History {
+        fold(events, as_of, SoftRule::default())
+            .remove(&1)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn dead_complaint_unsubscribe_suppress_at_once() {
+        assert_eq!(
+            run(&[ev(EventClass::Dead, DAY)], 10 * DAY)
+                .verdict
+                .unwrap()
+                .reason,
+            Reason::HardBounce
+        );
+        assert_eq!(
+            run(&[ev(EventClass::Complaint, DAY)], 10 * DAY)
+                .verdict
+                .unwrap()
+                .reason,
+            Reason::Complaint
+        );
+        assert_eq!(
+            run(&[ev(EventClass::Unsubscribe, DAY)], 10 * DAY)
+                .verdict
+                .unwrap()
+                .reason,
+            Reason::Unsubscribe
+        );
+    }
+
+    #[test]
+    fn sender_side_and_transient_never_suppress() {
+        let events: Vec<_> = (0..30)
+            .flat_map(|d| {
+                [
+                    ev(EventClass::SenderSide, d * DAY),
+                    ev(EventClass::Transient, d * DAY),
+                ]
+            })
+            .collect();
+        assert_eq!(run(&events, 40 * DAY).verdict, None);
+    }
+
+    #[test]
+    fn soft_bounces_count_once_a_day_up_to_the_threshold() {
+        // Ten soft bounces on one day are one point.
+        let same_day: Vec<_> = (0..10)
+            .map(|i| ev(EventClass::RecipientSoft, DAY + i))
+            .collect();
+        let h = run(&same_day, 10 * DAY);
+        assert_eq!((h.verdict.is_none(), h.soft_score), (true, 1));
+        // Five days in a row reach the threshold on the fifth.
+        let five: Vec<_> = (1..=5)
+            .map(|d| ev(EventClass::RecipientSoft, d * DAY))
+            .collect();
+        let v = run(&five, 10 * DAY).verdict.unwrap();
+        assert_eq!(
+            (v.reason, v.count, v.deciding.timestamp),
+            (Reason::SoftBounceThreshold, 5, Some(5 * DAY))
+        );
+        // Four days, a gap of more than 7 days, then four more: never five in a window.
+        let gap: Vec<_> = [1, 2, 3, 4, 13, 14, 15, 16]
+            .iter()
+            .map(|d| ev(EventClass::RecipientSoft, d * DAY))
+            .collect();
+        assert_eq!(run(&gap, 20 * DAY).verdict, None);
+    }
+
+    #[test]
+    fn a_delivery_resets_soft_bounces_but_not_consent() {
+        let mut events: Vec<_> = (1..=4)
+            .map(|d| ev(EventClass::RecipientSoft, d * DAY))
+            .collect();
+        events.push(ev(EventClass::Delivered, 4 * DAY + 10));
+        events.push(ev(EventClass::RecipientSoft, 5 * DAY));
+        let h = run(&events, 10 * DAY);
+        assert_eq!((h.verdict.is_none(), h.soft_score), (true, 1));
+        let consent = [
+            ev(EventClass::Complaint, DAY),
+            ev(EventClass::Delivered, 2 * DAY),
+        ];
+        assert_eq!(
+            run(&consent, 10 * DAY).verdict.unwrap().reason,
+            Reason::Complaint
+        );
+    }
+
+    #[test]
+    fn as_of_makes_runs_reproducible() {
+        let five: Vec<_> = (1..=5)
+            .map(|d| ev(EventClass::RecipientSoft, d * DAY))
+            .collect();
+        assert!(run(&five, 4 * DAY + 1).verdict.is_none());
+        assert!(run(&five, 5 * DAY).verdict.is_some());
+        let dead = [ev(EventClass::Dead, 9 * DAY)];
+        assert!(run(&dead, 8 * DAY).verdict.is_none());
+    }
+}

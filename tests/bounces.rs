@@ -1,0 +1,567 @@
+//! Bounce evidence: real bounce messages (Sisimai's public corpus), the log and JSON formats on
+//! samples written for mailscrub, and `clean --bounces` end to end.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use mailscrub::address::AddressRules;
+use mailscrub::bounces::{ingest, BounceOptions, EventClass};
+use serde_json::Value;
+use support::{assert_code, read_csv, TestDir};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bounces")
+}
+
+fn options() -> BounceOptions {
+    BounceOptions {
+        format: None,
+        postfix_year: Some(2024),
+        as_of: 1_725_148_799, // 2024-08-31T23:59:59Z
+        rules: AddressRules::default(),
+        provider_rules: false,
+    }
+}
+
+fn bucket(class: EventClass) -> &'static str {
+    match class {
+        EventClass::Dead | EventClass::Suppressed => "now",
+        EventClass::RecipientSoft => "soft",
+        EventClass::SenderSide | EventClass::Transient => "never",
+        EventClass::Complaint | EventClass::Unsubscribe => "complaint",
+        EventClass::Delivered => "delivered",
+        EventClass::NotABounce => "not_a_bounce",
+    }
+}
+
+fn matches(expected: &str, ours: &str) -> bool {
+    expected == ours || (expected == "not_now" && (ours == "soft" || ours == "never"))
+}
+
+#[test]
+fn corpus_matches_the_reference_tables() {
+    let expected = read_csv(&fixtures().join("expected.csv"), b',');
+    let header = &expected[0];
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (file_c, index_c, rcpt_c, status_c, exp_c) = (
+        col("file"),
+        col("index"),
+        col("recipient"),
+        col("status"),
+        col("expected"),
+    );
+    let known: BTreeSet<(String, usize)> =
+        read_csv(&fixtures().join("known-disagreements.csv"), b',')[1..]
+            .iter()
+            .map(|r| (r[0].clone(), r[1].parse().unwrap()))
+            .collect();
+
+    let mut by_file: BTreeMap<String, Vec<&Vec<String>>> = BTreeMap::new();
+    for row in &expected[1..] {
+        by_file.entry(row[file_c].clone()).or_default().push(row);
+    }
+    let mut agree = 0;
+    let mut disagreements = BTreeSet::new();
+    let mut wrong_fields = Vec::new();
+    for (file, rows) in &by_file {
+        let got = ingest(&[fixtures().join("corpus").join(file)], &options()).unwrap();
+        for row in rows {
+            let index: usize = row[index_c].parse().unwrap();
+            let event = got.events.get(index - 1);
+            let ours = event.map(|e| bucket(e.class)).unwrap_or("missing");
+            if matches(&row[exp_c], ours) {
+                agree += 1;
+            } else {
+                disagreements.insert((file.clone(), index));
+            }
+            if let Some(e) = event {
+                if e.recipient != row[rcpt_c]
+                    || e.status.clone().unwrap_or_default() != row[status_c]
+                {
+                    wrong_fields.push(format!(
+                        "{file}#{index}: {} {:?}, expected {} {}",
+                        e.recipient, e.status, row[rcpt_c], row[status_c]
+                    ));
+                }
+            }
+        }
+    }
+    let total = expected.len() - 1;
+    assert!(
+        wrong_fields.is_empty(),
+        "recipients or status codes changed:\n{}",
+        wrong_fields.join("\n")
+    );
+    assert_eq!(
+        disagreements, known,
+        "the disagreements are not the documented ones"
+    );
+    let rate = agree as f64 / total as f64;
+    assert!(rate >= 0.95, "agreement {agree}/{total} = {rate:.3}");
+    assert!(total >= 180, "the corpus test covers {total} events");
+}
+
+#[test]
+fn every_corpus_message_is_read_or_reported() {
+    let got = ingest(&[fixtures().join("corpus")], &options()).unwrap();
+    let files = std::fs::read_dir(fixtures().join("corpus"))
+        .unwrap()
+        .count();
+    assert_eq!(got.sources.len(), files);
+    for s in &got.sources {
+        // Each file either gave events or says why not; nothing is silently dropped.
+        assert!(
+            s.events > 0 || !s.errors.is_empty(),
+            "{}: no events and no reason",
+            s.file
+        );
+    }
+}
+
+fn events_of(dir: &TestDir, args: &[&str]) -> Vec<Value> {
+    let out = dir.run(args);
+    assert_code(&out, 0);
+    out.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn by_recipient(events: &[Value]) -> HashMap<String, Vec<&Value>> {
+    let mut m: HashMap<String, Vec<&Value>> = HashMap::new();
+    for e in events {
+        m.entry(e["recipient"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(e);
+    }
+    m
+}
+
+fn samples(name: &str) -> String {
+    fixtures().join("samples").join(name).display().to_string()
+}
+
+#[test]
+fn the_seed_codes() {
+    let dir = TestDir::new();
+    let events = events_of(
+        &dir,
+        &["bounces", &samples("mail.log"), "--postfix-year", "2024"],
+    );
+    let m = by_recipient(&events);
+    let class = |r: &str| m[r][0]["class"].as_str().unwrap().to_owned();
+    assert_eq!(
+        class("banned@outlook.com"),
+        "sender_side",
+        "550 5.7.606 banned sending IP"
+    );
+    assert_eq!(
+        class("throttled@outlook.com"),
+        "transient",
+        "451 4.7.550 try again later"
+    );
+    assert_eq!(class("hard@corp-mail.net"), "dead", "550 5.1.1");
+    assert_eq!(class("nullmx@corp-mail.net"), "dead", "550 5.1.10");
+    assert_eq!(
+        class("gone365@contoso-mail.com"),
+        "dead",
+        "550 5.4.1 Recipient address rejected: Access denied"
+    );
+    let banned = m["banned@outlook.com"][0];
+    assert_eq!(banned["smtp_code"], 550);
+    assert_eq!(banned["status"], "5.7.606");
+    assert!(banned["source"].as_str().unwrap().ends_with("mail.log:3"));
+    assert_eq!(banned["timestamp"], 1_722_506_402); // 2024-08-01T10:00:02Z
+}
+
+#[test]
+fn each_log_and_json_format() {
+    let dir = TestDir::new();
+    let exim = events_of(&dir, &["bounces", &samples("exim_mainlog")]);
+    let classes: Vec<&str> = exim.iter().map(|e| e["class"].as_str().unwrap()).collect();
+    assert_eq!(classes, ["dead", "transient", "sender_side", "delivered"]);
+
+    let ses = events_of(&dir, &["bounces", &samples("ses.jsonl")]);
+    let m = by_recipient(&ses);
+    assert_eq!(m["seshard@corp-mail.net"][0]["class"], "dead");
+    assert_eq!(m["angry@corp-mail.net"][0]["class"], "complaint");
+    assert_eq!(
+        m["sesfull@corp-mail.net"][0]["class"], "recipient_soft",
+        "inside an SNS envelope"
+    );
+
+    let sg = events_of(&dir, &["bounces", &samples("sendgrid-webhook.json")]);
+    let classes: Vec<&str> = sg.iter().map(|e| e["class"].as_str().unwrap()).collect();
+    assert_eq!(
+        classes,
+        ["dead", "sender_side", "complaint", "unsubscribe"],
+        "opens are not events"
+    );
+
+    let mg = events_of(&dir, &["bounces", &samples("mailgun-events.json")]);
+    let classes: Vec<&str> = mg.iter().map(|e| e["class"].as_str().unwrap()).collect();
+    assert_eq!(classes, ["dead", "complaint", "delivered"]);
+
+    let pm = events_of(&dir, &["bounces", &samples("postmark-bounces.json")]);
+    let classes: Vec<&str> = pm.iter().map(|e| e["class"].as_str().unwrap()).collect();
+    assert_eq!(classes, ["dead", "not_a_bounce"]);
+
+    let csv = events_of(
+        &dir,
+        &[
+            "bounces",
+            &samples("sendgrid-bounces.csv"),
+            &samples("unsubscribes.txt"),
+            &samples("unsubscribes.csv"),
+            &samples("previous-suppression.csv"),
+        ],
+    );
+    let m = by_recipient(&csv);
+    assert_eq!(m["sgcsv@corp-mail.net"][0]["class"], "dead");
+    assert_eq!(
+        m["Unsub2@corp-mail.net"][0]["class"], "unsubscribe",
+        "the domain is lowercased, the local part kept"
+    );
+    assert!(m["unsub1@corp-mail.net"][0]["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("unsubscribes.txt:1"));
+    assert_eq!(m["unsub3@corp-mail.net"][0]["timestamp"], 1_723_107_600);
+    assert_eq!(m["olddead@corp-mail.net"][0]["class"], "suppressed");
+
+    let mbox = events_of(&dir, &["bounces", &samples("bounces.mbox")]);
+    let classes: Vec<&str> = mbox.iter().map(|e| e["class"].as_str().unwrap()).collect();
+    assert_eq!(classes, ["dead", "recipient_soft", "not_a_bounce"]);
+}
+
+#[test]
+fn compressed_logs_and_forced_formats() {
+    let dir = TestDir::new();
+    let log = std::fs::read(samples("mail.log")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&log).unwrap();
+    let path = dir.write("mail.log.1.gz", gz.finish().unwrap());
+    let events = events_of(&dir, &["bounces", &path, "--postfix-year", "2024"]);
+    assert_eq!(events.len(), 41);
+    // A list of addresses read as an unsubscribe list by force.
+    let list = dir.write("optouts.dat", "a@corp-mail.net\nb@corp-mail.net\n");
+    let events = events_of(&dir, &["bounces", &list, "--bounce-format", "unsubscribe"]);
+    assert_eq!(events.len(), 2);
+    let out = dir.run(&["bounces", &list, "--bounce-format", "tiff"]);
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("--bounce-format"), "{}", out.stderr);
+}
+
+#[test]
+fn a_bad_file_never_stops_the_run() {
+    let dir = TestDir::new();
+    let out = dir.run(&[
+        "bounces",
+        &samples("not-a-bounce.bin"),
+        &samples("mail.log"),
+    ]);
+    assert_code(&out, 0);
+    assert!(
+        out.stderr
+            .contains("not-a-bounce.bin: not a recognised bounce or feedback format"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.lines().count(), 41);
+    let out = dir.run(&["bounces", "no-such-folder"]);
+    assert_code(&out, 3);
+    assert!(out.stderr.contains("no-such-folder"), "{}", out.stderr);
+}
+
+/// The list for the end-to-end runs: every address of the samples, and some clean ones.
+fn list(dir: &TestDir) -> String {
+    let addresses = [
+        "hard@corp-mail.net",
+        "banned@outlook.com",
+        "banned2@outlook.com",
+        "throttled@outlook.com",
+        "gone365@contoso-mail.com",
+        "full@corp-mail.net",
+        "almostfull@corp-mail.net",
+        "recovered@corp-mail.net",
+        "greylisted@corp-mail.net",
+        "later@corp-mail.net",
+        "eximgone@corp-mail.net",
+        "dmarc@gmail.com",
+        "seshard@corp-mail.net",
+        "angry@corp-mail.net",
+        "sesfull@corp-mail.net",
+        "sgdead@corp-mail.net",
+        "sgblocked@yahoo.com",
+        "sgspam@corp-mail.net",
+        "sgunsub@corp-mail.net",
+        "UNSUB1@corp-mail.net",
+        "mboxdead@corp-mail.net",
+        "mboxaway@corp-mail.net",
+        "pmgone@corp-mail.net",
+        "fresh@corp-mail.net",
+        "ok@corp-mail.net",
+    ];
+    let mut text = String::from("email,name\n");
+    for a in addresses {
+        text.push_str(&format!("{a},Someone\n"));
+    }
+    dir.write("list.csv", text)
+}
+
+fn suppression(dir: &TestDir) -> HashMap<String, Vec<String>> {
+    dir.csv("out/suppression.csv")[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r.clone()))
+        .collect()
+}
+
+#[test]
+fn clean_with_bounce_history() {
+    let dir = TestDir::new();
+    let list = list(&dir);
+    let samples_dir = fixtures().join("samples").display().to_string();
+    let out = dir.run(&[
+        "clean",
+        &list,
+        "--out",
+        "out",
+        "--no-dns",
+        "--bounces",
+        &samples_dir,
+        "--postfix-year",
+        "2024",
+        "--as-of",
+        "2024-08-31",
+        "--annotate",
+    ]);
+    assert_code(&out, 0);
+    let header = &dir.csv("out/suppression.csv")[0];
+    assert_eq!(
+        header,
+        &[
+            "email",
+            "reason",
+            "detail",
+            "source",
+            "first_seen",
+            "last_seen",
+            "status",
+            "count"
+        ]
+    );
+    let s = suppression(&dir);
+    let reason = |a: &str| s.get(a).map(|r| r[1].as_str()).unwrap_or("kept");
+    assert_eq!(reason("hard@corp-mail.net"), "hard_bounce");
+    assert_eq!(reason("gone365@contoso-mail.com"), "hard_bounce");
+    assert_eq!(reason("full@corp-mail.net"), "soft_bounce_threshold");
+    assert_eq!(reason("angry@corp-mail.net"), "complaint");
+    assert_eq!(reason("sgspam@corp-mail.net"), "complaint");
+    assert_eq!(reason("sgunsub@corp-mail.net"), "unsubscribe");
+    assert_eq!(
+        reason("UNSUB1@corp-mail.net"),
+        "unsubscribe",
+        "matched case-insensitively"
+    );
+    assert_eq!(reason("mboxdead@corp-mail.net"), "hard_bounce");
+    // Never the recipient's fault, or not proven:
+    for kept in [
+        "banned@outlook.com",
+        "banned2@outlook.com",
+        "throttled@outlook.com",
+        "greylisted@corp-mail.net",
+        "dmarc@gmail.com",
+        "sgblocked@yahoo.com",
+        "almostfull@corp-mail.net",
+        "recovered@corp-mail.net",
+        "sesfull@corp-mail.net",
+        "mboxaway@corp-mail.net",
+        "fresh@corp-mail.net",
+        "ok@corp-mail.net",
+    ] {
+        assert_eq!(reason(kept), "kept", "{kept}");
+    }
+    let full = &s["full@corp-mail.net"];
+    assert_eq!(full[6], "552 5.2.2");
+    assert_eq!(full[7], "5", "five days, one point each");
+    assert_eq!(full[4], "2024-08-10T11:00:00Z");
+    assert!(
+        full[3].ends_with("mail.log:16"),
+        "the deciding event is the fifth day's first bounce: {}",
+        full[3]
+    );
+    let hard = &s["hard@corp-mail.net"];
+    assert_eq!((hard[6].as_str(), hard[7].as_str()), ("550 5.1.1", "1"));
+    assert!(hard[2].contains("User unknown in virtual mailbox table"));
+    // Soft bounces under the threshold are flagged on the kept row.
+    let clean = dir.csv("out/clean.csv");
+    let almost = clean
+        .iter()
+        .find(|r| r[0] == "almostfull@corp-mail.net")
+        .unwrap();
+    assert_eq!(almost[4], "soft_bounces");
+    // Carried forward: suppressed in the history but not on the list.
+    assert!(s.contains_key("olddead@corp-mail.net"));
+    assert!(s.contains_key("sgcsv@corp-mail.net"));
+    let report = dir.report("out");
+    assert_eq!(report["identity_holds"], true);
+    let b = &report["bounces"];
+    let carried = b["carried_forward"].as_u64().unwrap();
+    assert_eq!(
+        s.len() as u64,
+        report["suppressed"].as_u64().unwrap() + carried
+    );
+    // The sender-side section, biggest first: the banned IP at outlook.com.
+    let first = &b["sender_side"][0];
+    assert_eq!(first["receiving_domain"], "outlook.com");
+    assert_eq!(first["code"], "5.7.606");
+    assert_eq!(first["events"], 2);
+    assert!(first["advice"].as_str().unwrap().contains("delisting"));
+    assert!(b["sender_side"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["code"] == "4.7.550"));
+    assert!(b["sender_side"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["receiving_domain"] == "gmail.com" && g["code"] == "5.7.26"));
+    assert!(b["rates"]["hard_bounce_rate"].as_f64().unwrap() > 0.0);
+    assert_eq!(b["unreadable_files"], 1);
+    assert!(
+        out.stderr
+            .contains("sender-side: outlook.com: 5.7.606 2 event(s)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("not-a-bounce.bin"), "{}", out.stderr);
+}
+
+#[test]
+fn as_of_reproduces_an_earlier_night() {
+    let dir = TestDir::new();
+    let list = list(&dir);
+    let log = samples("mail.log");
+    // On Aug 13 the full mailbox had bounced on four days: not yet suppressed.
+    let out = dir.run(&[
+        "clean",
+        &list,
+        "--out",
+        "out",
+        "--no-dns",
+        "--bounces",
+        &log,
+        "--postfix-year",
+        "2024",
+        "--as-of",
+        "2024-08-13",
+    ]);
+    assert_code(&out, 0);
+    let s = suppression(&dir);
+    assert!(!s.contains_key("full@corp-mail.net"));
+    assert!(
+        !s.contains_key("later@corp-mail.net"),
+        "its bounce is on Aug 20"
+    );
+    assert!(s.contains_key("hard@corp-mail.net"));
+    let first = std::fs::read(dir.join("out/suppression.csv")).unwrap();
+    // The same night again gives the same file.
+    assert_code(
+        &dir.run(&[
+            "clean",
+            &list,
+            "--out",
+            "out",
+            "--no-dns",
+            "--bounces",
+            &log,
+            "--postfix-year",
+            "2024",
+            "--as-of",
+            "2024-08-13",
+        ]),
+        0,
+    );
+    assert_eq!(
+        std::fs::read(dir.join("out/suppression.csv")).unwrap(),
+        first
+    );
+    // A lower threshold suppresses earlier.
+    assert_code(
+        &dir.run(&[
+            "clean",
+            &list,
+            "--out",
+            "out",
+            "--no-dns",
+            "--bounces",
+            &log,
+            "--postfix-year",
+            "2024",
+            "--as-of",
+            "2024-08-13",
+            "--soft-threshold",
+            "3",
+        ]),
+        0,
+    );
+    assert_eq!(
+        suppression(&dir)["full@corp-mail.net"][1],
+        "soft_bounce_threshold"
+    );
+}
+
+#[test]
+fn yesterdays_suppression_file_keeps_addresses_suppressed() {
+    let dir = TestDir::new();
+    let list = list(&dir);
+    let log = samples("mail.log");
+    assert_code(
+        &dir.run(&[
+            "clean",
+            &list,
+            "--out",
+            "night1",
+            "--no-dns",
+            "--bounces",
+            &log,
+            "--postfix-year",
+            "2024",
+            "--as-of",
+            "2024-08-31",
+        ]),
+        0,
+    );
+    // Night two: the logs have rotated away, only last night's suppression file remains; the
+    // list now also lacks hard@.
+    let list2 = dir.write(
+        "list2.csv",
+        "email\nfull@corp-mail.net\nfresh@corp-mail.net\n",
+    );
+    let prior = dir.join("night1/suppression.csv").display().to_string();
+    let out = dir.run(&[
+        "clean",
+        &list2,
+        "--out",
+        "night2",
+        "--no-dns",
+        "--bounces",
+        &prior,
+    ]);
+    assert_code(&out, 0);
+    let s: HashMap<String, Vec<String>> = read_csv(&dir.join("night2/suppression.csv"), b',')[1..]
+        .iter()
+        .map(|r| (r[0].clone(), r.clone()))
+        .collect();
+    assert_eq!(s["full@corp-mail.net"][1], "prior_suppression");
+    assert!(s["full@corp-mail.net"][2].contains("soft_bounce_threshold"));
+    assert_eq!(
+        s["hard@corp-mail.net"][1], "prior_suppression",
+        "carried forward although not on the list"
+    );
+    assert!(!s.contains_key("fresh@corp-mail.net"));
+}
