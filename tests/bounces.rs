@@ -565,3 +565,30 @@ fn yesterdays_suppression_file_keeps_addresses_suppressed() {
     );
     assert!(!s.contains_key("fresh@corp-mail.net"));
 }
+
+#[test]
+fn maildir_folders_are_read_message_by_message() {
+    let dir = TestDir::new();
+    let corpus = fixtures().join("corpus");
+    for (sub, file) in [
+        ("cur", "lhost-postfix-31.eml"),
+        ("new", "lhost-qmail-09.eml"),
+        ("new", "arf-01.eml"),
+    ] {
+        let bytes = std::fs::read(corpus.join(file)).unwrap();
+        dir.write(&format!("Maildir/{sub}/1722938400.{file}:2,S"), bytes);
+    }
+    dir.write("Maildir/.hidden", "ignored");
+    let events = events_of(
+        &dir,
+        &["bounces", &dir.join("Maildir").display().to_string()],
+    );
+    let classes: BTreeSet<&str> = events
+        .iter()
+        .map(|e| e["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        BTreeSet::from(["dead", "sender_side", "complaint"])
+    );
+}

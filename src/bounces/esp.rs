@@ -487,8 +487,42 @@ pub fn csv_kind(header: &[String]) -> Option<CsvList> {
     Some(CsvList::Unsubscribe)
 }
 
-/// One row of a CSV list as an event.
-pub fn csv_event(kind: CsvList, header: &[String], row: &csv::StringRecord) -> Option<RawEvent> {
+/// Reasons of mailscrub's own suppression file that are derived again from the list and DNS on
+/// every run: carrying them forward would make a fixed domain or address stay suppressed forever.
+const RECOMPUTED_REASONS: [&str; 6] = [
+    "syntax",
+    "reserved_domain",
+    "nxdomain",
+    "null_mx",
+    "no_mail_route",
+    "mx_unroutable",
+];
+
+/// What one row of a CSV list is.
+#[derive(Debug)]
+pub enum CsvRow {
+    /// Evidence.
+    Event(RawEvent),
+    /// Deliberately not evidence (a reason mailscrub derives again each run).
+    NotEvidence,
+    /// No usable address.
+    Unreadable,
+}
+
+/// One row of a CSV list.
+pub fn csv_event(kind: CsvList, header: &[String], row: &csv::StringRecord) -> CsvRow {
+    match csv_event_inner(kind, header, row) {
+        Ok(Some(e)) => CsvRow::Event(e),
+        Ok(None) => CsvRow::NotEvidence,
+        Err(()) => CsvRow::Unreadable,
+    }
+}
+
+fn csv_event_inner(
+    kind: CsvList,
+    header: &[String],
+    row: &csv::StringRecord,
+) -> Result<Option<RawEvent>, ()> {
     let get = |k: &str| {
         header
             .iter()
@@ -496,7 +530,13 @@ pub fn csv_event(kind: CsvList, header: &[String], row: &csv::StringRecord) -> O
             .and_then(|i| row.get(i))
             .unwrap_or("")
     };
-    let email = row.get(email_index(header)?)?.trim();
+    let email = email_index(header)
+        .and_then(|i| row.get(i))
+        .map(str::trim)
+        .ok_or(())?;
+    if email.is_empty() {
+        return Err(());
+    }
     let date = [
         "last_seen",
         "created",
@@ -509,9 +549,12 @@ pub fn csv_event(kind: CsvList, header: &[String], row: &csv::StringRecord) -> O
     .map(|k| get(k))
     .find(|v| !v.is_empty())
     .and_then(|v| parse_time(Some(&Value::String(v.to_owned()))));
-    match kind {
+    let found = match kind {
         CsvList::PriorSuppression => {
             let reason = get("reason");
+            if RECOMPUTED_REASONS.contains(&reason) {
+                return Ok(None);
+            }
             let detail = get("detail");
             let text = if detail.is_empty() {
                 format!("earlier suppression: {reason}")
@@ -523,13 +566,10 @@ pub fn csv_event(kind: CsvList, header: &[String], row: &csv::StringRecord) -> O
         CsvList::SendgridSuppression => {
             let status = Some(get("status")).filter(|x| !x.is_empty());
             let reason = get("reason");
-            let class = match classify(
-                find_reply_code(reason),
-                status
-                    .and_then(Enhanced::parse)
-                    .or_else(|| find_enhanced(reason)),
-                reason,
-            ) {
+            let enhanced = status
+                .and_then(Enhanced::parse)
+                .or_else(|| find_enhanced(reason));
+            let class = match classify(find_reply_code(reason), enhanced, reason) {
                 EventClass::Dead => EventClass::Dead,
                 EventClass::SenderSide => EventClass::SenderSide,
                 EventClass::Transient => EventClass::Transient,
@@ -544,7 +584,8 @@ pub fn csv_event(kind: CsvList, header: &[String], row: &csv::StringRecord) -> O
             None,
             EventClass::Unsubscribe,
         ),
-    }
+    };
+    found.map(Some).ok_or(())
 }
 
 /// The events of a CSV list (header first). Rows without an address are skipped and counted.
@@ -568,8 +609,9 @@ pub fn csv_events(
         let row = row.map_err(|e| format!("CSV error: {e}"))?;
         let line = row.position().map(|p| p.line()).unwrap_or(0);
         match csv_event(kind, &header, &row) {
-            Some(ev) => out.push((line, ev)),
-            None => skipped += 1,
+            CsvRow::Event(ev) => out.push((line, ev)),
+            CsvRow::NotEvidence => {}
+            CsvRow::Unreadable => skipped += 1,
         }
     }
     Ok((out, skipped))
@@ -655,8 +697,13 @@ mod tests {
 
     #[test]
     fn csv_lists() {
-        let (events, _) = csv_events(b"email,reason,detail,source,first_seen,last_seen\ngone@corp-mail.net,hard_bounce,550 5.1.1,x.eml,,2024-08-12T10:00:00Z\n", None).unwrap();
-        assert_eq!(events[0].1.class, EventClass::Suppressed);
+        let (events, skipped) = csv_events(b"email,reason,detail,source,first_seen,last_seen\ngone@corp-mail.net,hard_bounce,550 5.1.1,x.eml,,2024-08-12T10:00:00Z\nfixed@corp-mail.net,nxdomain,corp-mail.net: NXDOMAIN,dns,,\n", None).unwrap();
+        assert_eq!(
+            events.len(),
+            1,
+            "DNS and syntax reasons are derived again each run"
+        );
+        assert_eq!((events[0].1.class, skipped), (EventClass::Suppressed, 0));
         assert_eq!(events[0].0, 2);
         let (events, _) = csv_events(b"created,email,reason,status\n1723456800,gone@corp-mail.net,550 5.1.1 user unknown,5.1.1\n", None).unwrap();
         assert_eq!(events[0].1.class, EventClass::Dead);

@@ -301,6 +301,29 @@ impl Report {
                 let _ = writeln!(s, "  {} <- {}", o.file, o.inputs.join(", "));
             }
         }
+        if let Some(dns) = &self.dns {
+            let classes = nonzero(&dns.by_class);
+            let _ = writeln!(
+                s,
+                "  dns: {} domains ({classes}); {} asked, {} from cache, {} queries in {:.1}s",
+                group(dns.domains),
+                group(dns.stats.resolved),
+                group(dns.stats.from_cache),
+                group(dns.stats.queries),
+                dns.stats.seconds
+            );
+        }
+        if let Some(b) = &self.bounces {
+            let classes = nonzero(&b.events_by_class);
+            let _ = writeln!(
+                s,
+                "  bounces: {} events from {} file(s) about {} addresses ({classes}); {} suppressed addresses not on the list carried forward",
+                group(b.events),
+                b.files.len(),
+                group(b.addresses),
+                group(b.carried_forward)
+            );
+        }
         let _ = writeln!(
             s,
             "  outputs in {}: {}",
