@@ -617,7 +617,7 @@ impl SuppressionRow {
             (None, None) => String::new(),
         };
         SuppressionRow {
-            source: v.deciding.source.clone(),
+            source: v.deciding.source.to_string(),
             first_seen: v.first_seen.map(rfc3339).unwrap_or_default(),
             last_seen: v.last_seen.map(rfc3339).unwrap_or_default(),
             status,

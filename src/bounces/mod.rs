@@ -42,10 +42,35 @@ pub struct BounceEvent {
     pub diagnostic: String,
     /// The class.
     pub class: EventClass,
-    /// Where it was read: `file:line`, or the file for a single message.
-    pub source: String,
+    /// Where it was read (`file:line`, or the file for a single message); shared per file so that
+    /// millions of events do not each carry a copy of the path.
+    pub source: Source,
     /// The format it was read as.
     pub format: Format,
+}
+
+/// Where an event was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The file.
+    pub file: std::sync::Arc<str>,
+    /// The line (of a log, mbox or list), when there is one.
+    pub line: Option<u64>,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{l}", self.file),
+            None => f.write_str(&self.file),
+        }
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// Input formats.
@@ -303,7 +328,7 @@ fn format_name(f: Format) -> &'static str {
 struct Normaliser<'a> {
     options: &'a BounceOptions,
     lists: &'a FlagLists,
-    file: String,
+    file: std::sync::Arc<str>,
     format: Format,
 }
 
@@ -326,9 +351,22 @@ impl Normaliser<'_> {
             ));
         }
         let key = address::dedupe_key(&checked, self.options.provider_rules);
-        let source = match location {
-            Some(line) => format!("{}:{line}", self.file),
-            None => self.file.clone(),
+        let source = Source {
+            file: self.file.clone(),
+            line: location,
+        };
+        // Deliveries and deferrals decide nothing by their words: keep the text only where it
+        // is evidence (or an example for the sender-side section), so that a big log's history
+        // stays small in memory.
+        let keep_text = match raw.class {
+            EventClass::Delivered | EventClass::NotABounce => false,
+            EventClass::Transient => raw.status.as_deref().is_some_and(|s| s.starts_with("4.7.")),
+            _ => true,
+        };
+        let diagnostic = if keep_text {
+            raw.diagnostic
+        } else {
+            String::new()
         };
         let recipient = if checked.is_valid() {
             checked.address.clone()
@@ -345,7 +383,7 @@ impl Normaliser<'_> {
             timestamp: raw.timestamp,
             smtp_code: raw.smtp_code,
             status: raw.status,
-            diagnostic: raw.diagnostic,
+            diagnostic,
             class: raw.class,
             source,
             format: self.format,
@@ -397,7 +435,7 @@ fn read_file(
     let norm = Normaliser {
         options,
         lists,
-        file: name.clone(),
+        file: std::sync::Arc::from(name.as_str()),
         format,
     };
     let mut events = Vec::new();

@@ -182,7 +182,10 @@ mod tests {
             status: None,
             diagnostic: String::new(),
             class,
-            source: format!("log:{t}"),
+            source: crate::bounces::Source {
+                file: std::sync::Arc::from("log"),
+                line: Some(t as u64),
+            },
             format: Format::Postfix,
         }
     }
