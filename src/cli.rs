@@ -25,6 +25,30 @@ pub enum Command {
     /// Read bounce logs, DSNs, ARF reports, ESP events and suppression lists, and print each
     /// parsed, classified event as one JSON object per line.
     Bounces(BouncesArgs),
+    /// Work with a suppression file.
+    Suppression {
+        #[command(subcommand)]
+        action: SuppressionCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuppressionCommand {
+    /// Write a suppression file in the layout a sending service imports.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// mailscrub's suppression.csv.
+    #[arg(value_name = "SUPPRESSION_CSV")]
+    pub input: PathBuf,
+    /// The service: ses, sendgrid, mailgun, postmark or csv.
+    #[arg(long, value_name = "SERVICE")]
+    pub to: String,
+    /// Where to write (default: suppression-SERVICE.csv, or .jsonl for postmark, beside the input).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +137,20 @@ pub struct CleanArgs {
     /// Add mailscrub_status, mailscrub_reason, mailscrub_flags, mailscrub_suggestion columns.
     #[arg(long)]
     pub annotate: bool,
+    /// Output columns of the clean list, in order: header names, mailscrub_* names, or numbers
+    /// from 1 (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "COL,...")]
+    pub columns: Option<Vec<String>>,
+    /// Rename an output column (repeatable).
+    #[arg(long, value_name = "OLD=NEW")]
+    pub rename: Vec<String>,
+    /// Prefix cells that start with = + - @ tab or CR with a quote in CSV outputs (formula
+    /// injection); the email column is never changed.
+    #[arg(long)]
+    pub spreadsheet_safe: bool,
+    /// Split the clean list into files of at most N rows, each with the header.
+    #[arg(long, value_name = "N")]
+    pub split_rows: Option<u64>,
     /// Dedupe with provider aliasing: Gmail dots and +tags, googlemail.com, +tags at providers
     /// that document them.
     #[arg(long)]

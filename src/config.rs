@@ -7,6 +7,7 @@ use crate::address::{AddressRules, FlagLists};
 use crate::bounces::BounceOptions;
 use crate::dns::DnsConfig;
 use crate::input::CsvOptions;
+use crate::output::shape::ExportProfile;
 use crate::policy::SoftRule;
 
 /// Everything a run needs to know.
@@ -36,6 +37,8 @@ pub struct Config {
     pub dns: Option<DnsConfig>,
     /// Bounce and feedback evidence; `None` when no `--bounces` were given.
     pub bounces: Option<BounceConfig>,
+    /// The clean list's columns, names, splitting and spreadsheet safety.
+    pub profile: ExportProfile,
 }
 
 /// Where the bounce history comes from and how it is judged.
@@ -72,6 +75,7 @@ impl Config {
             batch_rows: 16 * 1024,
             dns: None,
             bounces: None,
+            profile: ExportProfile::default(),
         }
     }
 }

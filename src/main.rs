@@ -15,7 +15,7 @@ use mailscrub::input::EmailColumn;
 use mailscrub::record::{flag_names, repair_names};
 use mailscrub::{Config, Error};
 
-use cli::{
+use cli::{ExportArgs, SuppressionCommand, 
     AddressArgs, BounceReadArgs, BouncesArgs, CheckArgs, CleanArgs, Cli, Command, DnsArgs,
     ResolveArgs,
 };
@@ -43,6 +43,9 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Resolve(args) => resolve(args),
         Command::Bounces(args) => bounces(args),
+        Command::Suppression {
+            action: SuppressionCommand::Export(args),
+        } => export(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -133,6 +136,19 @@ fn clean(args: CleanArgs) -> Result<()> {
     }
     config.batch_rows = args.batch_rows;
     config.annotate = args.annotate;
+    config.profile.columns = args.columns.clone();
+    for r in &args.rename {
+        let (old, new) = r
+            .split_once('=')
+            .filter(|(o, n)| !o.trim().is_empty() && !n.trim().is_empty())
+            .ok_or_else(|| usage(format!("--rename {r:?}: give OLD=NEW")))?;
+        config.profile.rename.push((old.trim().to_owned(), new.trim().to_owned()));
+    }
+    config.profile.spreadsheet_safe = args.spreadsheet_safe;
+    if args.split_rows == Some(0) {
+        bail!(usage("--split-rows must be at least 1".to_owned()));
+    }
+    config.profile.split_rows = args.split_rows;
     config.provider_rules = args.provider_rules;
     config.write_duplicates = args.write_duplicates;
     config.progress = !args.quiet && io::stderr().is_terminal();
@@ -216,6 +232,34 @@ fn bounce_options(
         rules,
         provider_rules,
     })
+}
+
+fn export(args: ExportArgs) -> Result<()> {
+    use mailscrub::output::export::{export, ExportError, Target};
+    let target = Target::from_name(&args.to).ok_or_else(|| {
+        usage(format!("--to {:?}: one of ses, sendgrid, mailgun, postmark, csv", args.to))
+    })?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let ext = if target == Target::Postmark { "jsonl" } else { "csv" };
+        args.input
+            .with_file_name(format!("suppression-{}.{ext}", args.to))
+    });
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| usage(format!("--out {}: not a file name", out.display())))?;
+    match export(&args.input, target, &dir, &name) {
+        Ok(n) => {
+            eprintln!("mailscrub: {n} addresses written to {}", out.display());
+            Ok(())
+        }
+        Err(ExportError::Input { file, reason }) => Err(Error::Input(mailscrub::input::InputError::NotCsv { file, reason }).into()),
+        Err(ExportError::Output(e)) => Err(Error::Output(e).into()),
+    }
 }
 
 fn bounces(args: BouncesArgs) -> Result<()> {

@@ -24,6 +24,7 @@ use crate::address::{self, Checked, DedupeKey};
 use crate::config::Config;
 use crate::dns::{self, BulkResolver, DomainBook, DomainStatus, MailRoute};
 use crate::input::{self, InputError, Layout, OpenedInput};
+use crate::output::shape::{neutralise, plan_columns, ColumnPlan, OutCol, SplitCsv};
 use crate::output::{self, AtomicCsv, OutputError};
 use crate::policy::{self, Decision, Evidence, History, HistoryVerdict};
 use crate::record::{flag_names, Verdict};
@@ -94,7 +95,8 @@ struct Batch {
 struct CleanGroup {
     file: String,
     inputs: Vec<usize>,
-    writer: AtomicCsv,
+    writer: SplitCsv,
+    plan: ColumnPlan,
 }
 
 /// The dedupe keys are already hashes: use their low bits as the table hash.
@@ -135,7 +137,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     }
     let open_seconds = t0.elapsed().as_secs_f64();
 
-    let (mut groups, group_of) = plan_groups(&opened, &config.out_dir, config.annotate)?;
+    let (mut groups, group_of) = plan_groups(&opened, config)?;
     let mut sinks = Sinks::create(&config.out_dir, config.write_duplicates)?;
     let names: Vec<String> = opened.iter().map(|o| o.name.clone()).collect();
     let layouts: Vec<Layout> = opened.iter().map(|o| o.layout.clone()).collect();
@@ -161,7 +163,6 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         let mut writer = RowWriter {
             config,
             names: &names,
-            layouts,
             group_of: &group_of,
             groups: &mut groups,
             sinks: &mut sinks,
@@ -191,13 +192,15 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     let mut files = Vec::new();
     let mut clean_outputs = Vec::new();
     for g in groups {
+        let rows = g.writer.rows();
+        let parts = g.writer.commit()?;
+        files.extend(parts.iter().cloned());
         clean_outputs.push(CleanOutput {
             file: g.file.clone(),
             inputs: g.inputs.iter().map(|i| names[*i].clone()).collect(),
-            rows: g.writer.rows(),
+            rows,
+            parts,
         });
-        g.writer.commit()?;
-        files.push(g.file);
     }
     files.extend(sinks.commit()?);
     files.push("report.json".to_owned());
@@ -245,6 +248,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         inputs,
         clean_outputs,
         files,
+        spreadsheet_safe_cells: tally.neutralised,
         warnings: {
             let mut w = dns_report.as_ref().map(dns_warnings).unwrap_or_default();
             if let Some(b) = &bounce_report {
@@ -302,11 +306,7 @@ fn input_report(
 
 /// Inputs with the same columns share a clean list; each other set of columns gets its own,
 /// named after its first input.
-fn plan_groups(
-    opened: &[OpenedInput],
-    dir: &Path,
-    annotate: bool,
-) -> Result<(Vec<CleanGroup>, Vec<usize>), OutputError> {
+fn plan_groups(opened: &[OpenedInput], config: &Config) -> Result<(Vec<CleanGroup>, Vec<usize>), Error> {
     let shape = |o: &OpenedInput| match &o.layout.headers {
         Some(h) => (Some(h.clone()), o.layout.columns),
         None => (None, o.layout.columns),
@@ -329,25 +329,26 @@ fn plan_groups(
     }
     let mut groups = Vec::with_capacity(shapes.len());
     let mut used = HashSet::new();
+    let annotations: &[&str] = if config.annotate { &ANNOTATION_COLUMNS } else { &[] };
     for (g, inputs) in members.into_iter().enumerate() {
         let first = &opened[inputs[0]];
-        let file = if shapes.len() == 1 {
-            "clean.csv".to_owned()
+        let stem_name = if shapes.len() == 1 {
+            "clean".to_owned()
         } else {
             unique_name(&mut used, &format!("clean-{}", stem(&first.name)))
         };
-        let mut writer = AtomicCsv::create(dir, &file, first.layout.delimiter)?;
-        if let Some(h) = &shapes[g].0 {
-            let mut header: Vec<&[u8]> = h.iter().collect();
-            if annotate {
-                header.extend(ANNOTATION_COLUMNS.iter().map(|c| c.as_bytes()));
-            }
-            writer.header(header)?;
-        }
+        let header: Option<Vec<String>> = shapes[g]
+            .0
+            .as_ref()
+            .map(|h| h.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect());
+        let plan = plan_columns(header.as_deref(), first.layout.columns, first.layout.email_column, annotations, &config.profile)
+            .map_err(|e| Error::Usage(format!("{}: {e}", first.name)))?;
+        let writer = SplitCsv::create(&config.out_dir, &stem_name, first.layout.delimiter, plan.header.clone(), config.profile.split_rows)?;
         groups.push(CleanGroup {
-            file,
+            file: format!("{stem_name}.csv"),
             inputs,
             writer,
+            plan,
         });
     }
     Ok((groups, group_of))
@@ -381,10 +382,10 @@ fn stem(name: &str) -> String {
 }
 
 fn unique_name(used: &mut HashSet<String>, stem: &str) -> String {
-    let mut name = format!("{stem}.csv");
+    let mut name = stem.to_owned();
     let mut n = 2;
     while !used.insert(name.clone()) {
-        name = format!("{stem}-{n}.csv");
+        name = format!("{stem}-{n}");
         n += 1;
     }
     name
@@ -566,7 +567,6 @@ fn validate_row(row: RawRow, layout: &Layout, config: &Config) -> Row {
 struct RowWriter<'a> {
     config: &'a Config,
     names: &'a [String],
-    layouts: &'a [Layout],
     group_of: &'a [usize],
     groups: &'a mut Vec<CleanGroup>,
     sinks: &'a mut Sinks,
@@ -684,9 +684,8 @@ impl RowWriter<'_> {
         let name = self.names[input].as_str();
         let (line, record, checked, key) = match row {
             Row::Reject { line, error, raw } => {
-                self.sinks
-                    .rejects
-                    .row([name, &line.to_string(), &error, &raw])?;
+                let raw = self.inert(&raw);
+                self.sinks.rejects.row([name, &line.to_string(), &error, &raw])?;
                 return Ok(Verdict::Reject);
             }
             Row::Address {
@@ -743,6 +742,20 @@ impl RowWriter<'_> {
         }
     }
 
+    /// `text` made inert for spreadsheets when `--spreadsheet-safe` is on (and counted).
+    fn inert<'t>(&mut self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if !self.config.profile.spreadsheet_safe {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        match neutralise(text.as_bytes()) {
+            Some(inert) => {
+                self.tally.neutralised += 1;
+                std::borrow::Cow::Owned(String::from_utf8_lossy(&inert).into_owned())
+            }
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
     /// Writes the suppressed addresses of the history that no input row carried, so that the
     /// suppression file keeps them for the next run. Returns how many.
     fn carry_forward(
@@ -795,26 +808,37 @@ impl RowWriter<'_> {
         checked: &Checked,
         flags: crate::record::Flags,
     ) -> Result<(), OutputError> {
-        let email_column = self.layouts[input].email_column;
+        let group = &mut self.groups[self.group_of[input]];
+        let safe = self.config.profile.spreadsheet_safe;
+        let flag_text = if self.config.annotate { flag_names(flags).join(";") } else { String::new() };
         self.scratch.clear();
-        for (i, field) in record.iter().enumerate() {
-            if i == email_column {
-                self.scratch.push_field(checked.address.as_bytes());
-            } else {
-                self.scratch.push_field(field);
+        for col in &group.plan.cols {
+            let value: &[u8] = match *col {
+                OutCol::Email => {
+                    self.scratch.push_field(checked.address.as_bytes());
+                    continue;
+                }
+                OutCol::Field(i) => record.get(i).unwrap_or_default(),
+                OutCol::Annotation(0) => {
+                    if flags.is_empty() {
+                        b"ok"
+                    } else {
+                        b"flagged"
+                    }
+                }
+                OutCol::Annotation(1) => b"",
+                OutCol::Annotation(2) => flag_text.as_bytes(),
+                OutCol::Annotation(_) => checked.suggestion.as_deref().unwrap_or("").as_bytes(),
+            };
+            match if safe { neutralise(value) } else { None } {
+                Some(inert) => {
+                    self.tally.neutralised += 1;
+                    self.scratch.push_field(&inert);
+                }
+                None => self.scratch.push_field(value),
             }
         }
-        if self.config.annotate {
-            let status: &[u8] = if flags.is_empty() { b"ok" } else { b"flagged" };
-            self.scratch.push_field(status);
-            self.scratch.push_field(b"");
-            self.scratch
-                .push_field(flag_names(flags).join(";").as_bytes());
-            self.scratch
-                .push_field(checked.suggestion.as_deref().unwrap_or("").as_bytes());
-        }
-        let group = &mut self.groups[self.group_of[input]];
-        group.writer.byte_record(&self.scratch)
+        group.writer.row(&self.scratch)
     }
 }
 

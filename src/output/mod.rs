@@ -5,6 +5,9 @@
 //! never leaves a half-written file where last night's good one was. `report.json` is committed
 //! last: when it is new, everything it describes is new too.
 
+pub mod export;
+pub mod shape;
+
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

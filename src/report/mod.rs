@@ -72,6 +72,8 @@ pub struct Tally {
     pub flags: [u64; FLAG_NAMES.len()],
     /// Rows per repair (kept or suppressed).
     pub repairs: [u64; REPAIR_NAMES.len()],
+    /// Cells neutralised by `--spreadsheet-safe`.
+    pub neutralised: u64,
 }
 
 impl Tally {
@@ -144,6 +146,8 @@ pub struct CleanOutput {
     pub inputs: Vec<String>,
     /// Data rows written.
     pub rows: u64,
+    /// The files written (one, or the parts of a split list).
+    pub parts: Vec<String>,
 }
 
 /// Seconds spent, per phase.
@@ -224,6 +228,8 @@ pub struct Report {
     pub clean_outputs: Vec<CleanOutput>,
     /// Every file written, relative to the output folder.
     pub files: Vec<String>,
+    /// Cells that `--spreadsheet-safe` prefixed with a quote.
+    pub spreadsheet_safe_cells: u64,
     /// Things the operator must know (DNS down, ...); also printed on stderr.
     pub warnings: Vec<String>,
     /// The DNS stage, when it ran.
@@ -295,6 +301,13 @@ impl Report {
         let repairs = nonzero(&self.repairs);
         if !repairs.is_empty() {
             let _ = writeln!(s, "  repaired: {repairs}");
+        }
+        if self.spreadsheet_safe_cells > 0 {
+            let _ = writeln!(
+                s,
+                "  spreadsheet-safe: {} cell(s) starting with = + - @ tab or CR prefixed with '",
+                group(self.spreadsheet_safe_cells)
+            );
         }
         if self.clean_outputs.len() > 1 {
             for o in &self.clean_outputs {

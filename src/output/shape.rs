@@ -1,0 +1,227 @@
+//! The shape of a clean list for its importer: which columns, in which order, under which names,
+//! split into files of at most N rows, with spreadsheet formulas neutralised.
+//!
+//! A CRM import takes a fixed header (written even when no row is kept), refuses files above a
+//! size, and opens CSVs in a spreadsheet where a cell starting with `=`, `+`, `-`, `@`, tab or
+//! carriage return is a formula (CSV injection). `--spreadsheet-safe` prefixes such cells with a
+//! single quote, the neutralisation spreadsheet programs and OWASP recommend; the email column is
+//! never changed (an address is data the importer matches on), and every change is counted.
+
+use std::path::{Path, PathBuf};
+
+use super::{AtomicCsv, OutputError};
+
+/// What the user asked of the clean list's shape.
+#[derive(Debug, Clone, Default)]
+pub struct ExportProfile {
+    /// Columns to keep, in order: header names (case-insensitive), `mailscrub_*` annotation
+    /// names, or 1-based numbers.
+    pub columns: Option<Vec<String>>,
+    /// Header renames, `old` → `new`, applied after selection.
+    pub rename: Vec<(String, String)>,
+    /// Neutralise formula-like cells in CSV outputs.
+    pub spreadsheet_safe: bool,
+    /// At most this many data rows per clean file.
+    pub split_rows: Option<u64>,
+}
+
+/// Where an output column's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutCol {
+    /// An input field, unchanged.
+    Field(usize),
+    /// The normalised address (the input's email column).
+    Email,
+    /// The n-th annotation column.
+    Annotation(usize),
+}
+
+/// The columns of one clean list.
+#[derive(Debug, Clone)]
+pub struct ColumnPlan {
+    /// Where each output column comes from.
+    pub cols: Vec<OutCol>,
+    /// The header to write, when the input has one.
+    pub header: Option<Vec<String>>,
+}
+
+/// Builds the plan for an input with `header` (or `columns` fields without one).
+pub fn plan_columns(
+    header: Option<&[String]>,
+    columns: usize,
+    email_column: usize,
+    annotations: &[&str],
+    profile: &ExportProfile,
+) -> Result<ColumnPlan, String> {
+    let base = |i: usize| if i == email_column { OutCol::Email } else { OutCol::Field(i) };
+    let mut all: Vec<(OutCol, String)> = (0..columns)
+        .map(|i| (base(i), header.and_then(|h| h.get(i)).cloned().unwrap_or_default()))
+        .collect();
+    all.extend(annotations.iter().enumerate().map(|(k, n)| (OutCol::Annotation(k), (*n).to_owned())));
+    let mut chosen: Vec<(OutCol, String)> = match &profile.columns {
+        None => all.clone(),
+        Some(wanted) => {
+            let mut out = Vec::new();
+            for w in wanted {
+                let w = w.trim();
+                let found = match w.parse::<usize>() {
+                    Ok(n) if n >= 1 && n <= all.len() => Some(all[n - 1].clone()),
+                    _ => all.iter().find(|(_, name)| !name.is_empty() && name.eq_ignore_ascii_case(w)).cloned(),
+                };
+                match found {
+                    Some(c) => out.push(c),
+                    None => {
+                        let names: Vec<&str> = all.iter().map(|(_, n)| n.as_str()).filter(|n| !n.is_empty()).collect();
+                        return Err(format!("--columns: no column {w:?} (the columns are {names:?}, or numbers from 1)"));
+                    }
+                }
+            }
+            out
+        }
+    };
+    for (old, new) in &profile.rename {
+        let hit = chosen.iter_mut().find(|(_, name)| name.eq_ignore_ascii_case(old));
+        match hit {
+            Some((_, name)) => *name = new.clone(),
+            None => return Err(format!("--rename {old}={new}: no output column named {old:?}")),
+        }
+    }
+    let has_header = header.is_some();
+    Ok(ColumnPlan {
+        cols: chosen.iter().map(|(c, _)| *c).collect(),
+        header: has_header.then(|| chosen.into_iter().map(|(_, n)| n).collect()),
+    })
+}
+
+/// True when a spreadsheet would read `cell` as a formula.
+pub fn is_formula_like(cell: &[u8]) -> bool {
+    matches!(cell.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
+}
+
+/// `cell` made inert for spreadsheets, when it needs to be.
+pub fn neutralise(cell: &[u8]) -> Option<Vec<u8>> {
+    if !is_formula_like(cell) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(cell.len() + 1);
+    out.push(b'\'');
+    out.extend_from_slice(cell);
+    Some(out)
+}
+
+/// A clean list written as one file, or as parts of at most N rows each.
+pub struct SplitCsv {
+    dir: PathBuf,
+    stem: String,
+    delimiter: u8,
+    header: Option<Vec<String>>,
+    limit: Option<u64>,
+    current: AtomicCsv,
+    done: Vec<AtomicCsv>,
+    rows: u64,
+}
+
+impl SplitCsv {
+    /// Starts `dir/<stem>.csv` (or `<stem>-0001.csv` when split).
+    pub fn create(dir: &Path, stem: &str, delimiter: u8, header: Option<Vec<String>>, limit: Option<u64>) -> Result<Self, OutputError> {
+        let current = Self::part(dir, stem, delimiter, header.as_deref(), limit, 1)?;
+        Ok(SplitCsv {
+            dir: dir.to_path_buf(),
+            stem: stem.to_owned(),
+            delimiter,
+            header,
+            limit,
+            current,
+            done: Vec::new(),
+            rows: 0,
+        })
+    }
+
+    fn part(dir: &Path, stem: &str, delimiter: u8, header: Option<&[String]>, limit: Option<u64>, n: usize) -> Result<AtomicCsv, OutputError> {
+        let name = match limit {
+            Some(_) => format!("{stem}-{n:04}.csv"),
+            None => format!("{stem}.csv"),
+        };
+        let mut w = AtomicCsv::create(dir, &name, delimiter)?;
+        if let Some(h) = header {
+            w.header(h)?;
+        }
+        Ok(w)
+    }
+
+    /// Writes one row, starting a new part when the current one is full.
+    pub fn row(&mut self, record: &csv::ByteRecord) -> Result<(), OutputError> {
+        if let Some(limit) = self.limit {
+            if self.current.rows() >= limit {
+                let n = self.done.len() + 2;
+                let next = Self::part(&self.dir, &self.stem, self.delimiter, self.header.as_deref(), self.limit, n)?;
+                self.done.push(std::mem::replace(&mut self.current, next));
+            }
+        }
+        self.rows += 1;
+        self.current.byte_record(record)
+    }
+
+    /// Rows written in all parts.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Renames every part into place; returns their file names.
+    pub fn commit(self) -> Result<Vec<String>, OutputError> {
+        let mut names = Vec::new();
+        for part in self.done.into_iter().chain(std::iter::once(self.current)) {
+            let path = part.commit()?;
+            names.push(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        }
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Vec<String> {
+        ["id", "Email", "First Name", "phone"].iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn select_order_rename() {
+        let profile = ExportProfile {
+            columns: Some(vec!["email".into(), "first name".into(), "mailscrub_flags".into(), "1".into()]),
+            rename: vec![("First Name".into(), "firstname".into())],
+            ..ExportProfile::default()
+        };
+        let plan = plan_columns(Some(&header()), 4, 1, &["mailscrub_status", "mailscrub_flags"], &profile).unwrap();
+        assert_eq!(plan.cols, [OutCol::Email, OutCol::Field(2), OutCol::Annotation(1), OutCol::Field(0)]);
+        assert_eq!(plan.header.unwrap(), ["Email", "firstname", "mailscrub_flags", "id"]);
+        let bad = ExportProfile {
+            columns: Some(vec!["fax".into()]),
+            ..ExportProfile::default()
+        };
+        assert!(plan_columns(Some(&header()), 4, 1, &[], &bad).unwrap_err().contains("\"fax\""));
+    }
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(neutralise(b"=HYPERLINK(\"http://x\",\"y\")").unwrap(), b"'=HYPERLINK(\"http://x\",\"y\")");
+        for c in [&b"+1"[..], b"-2", b"@SUM(A1)", b"\tx", b"\rx"] {
+            assert!(neutralise(c).is_some());
+        }
+        assert_eq!(neutralise(b"Ann"), None);
+        assert_eq!(neutralise(b""), None);
+    }
+
+    #[test]
+    fn split_parts_each_have_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SplitCsv::create(dir.path(), "clean", b',', Some(vec!["email".into()]), Some(2)).unwrap();
+        for i in 0..5 {
+            w.row(&csv::ByteRecord::from(vec![format!("u{i}@corp-mail.net")])).unwrap();
+        }
+        let names = w.commit().unwrap();
+        assert_eq!(names, ["clean-0001.csv", "clean-0002.csv", "clean-0003.csv"]);
+        assert_eq!(std::fs::read_to_string(dir.path().join("clean-0003.csv")).unwrap(), "email\nu4@corp-mail.net\n");
+    }
+}
