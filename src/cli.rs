@@ -148,6 +148,16 @@ pub struct CleanArgs {
     /// injection); the email column is never changed.
     #[arg(long)]
     pub spreadsheet_safe: bool,
+    /// Output formats: csv, parquet, or csv,parquet. Parquet writes clean.parquet,
+    /// suppression.parquet and rejects.parquet (suppression.csv and rejects.csv are always
+    /// written: the next night's run reads suppression.csv).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "csv",
+        value_name = "FORMATS"
+    )]
+    pub format: Vec<String>,
     /// Split the clean list into files of at most N rows, each with the header.
     #[arg(long, value_name = "N")]
     pub split_rows: Option<u64>,

@@ -15,9 +15,9 @@ use mailscrub::input::EmailColumn;
 use mailscrub::record::{flag_names, repair_names};
 use mailscrub::{Config, Error};
 
-use cli::{ExportArgs, SuppressionCommand, 
+use cli::{
     AddressArgs, BounceReadArgs, BouncesArgs, CheckArgs, CleanArgs, Cli, Command, DnsArgs,
-    ResolveArgs,
+    ExportArgs, ResolveArgs, SuppressionCommand,
 };
 
 /// The row pipeline allocates small strings on several threads at once; mimalloc's per-thread
@@ -142,13 +142,26 @@ fn clean(args: CleanArgs) -> Result<()> {
             .split_once('=')
             .filter(|(o, n)| !o.trim().is_empty() && !n.trim().is_empty())
             .ok_or_else(|| usage(format!("--rename {r:?}: give OLD=NEW")))?;
-        config.profile.rename.push((old.trim().to_owned(), new.trim().to_owned()));
+        config
+            .profile
+            .rename
+            .push((old.trim().to_owned(), new.trim().to_owned()));
     }
     config.profile.spreadsheet_safe = args.spreadsheet_safe;
     if args.split_rows == Some(0) {
         bail!(usage("--split-rows must be at least 1".to_owned()));
     }
     config.profile.split_rows = args.split_rows;
+    config.profile.csv = false;
+    for f in &args.format {
+        match f.trim() {
+            "csv" => config.profile.csv = true,
+            "parquet" => config.profile.parquet = true,
+            other => bail!(usage(format!(
+                "--format {other:?}: csv, parquet, or csv,parquet"
+            ))),
+        }
+    }
     config.provider_rules = args.provider_rules;
     config.write_duplicates = args.write_duplicates;
     config.progress = !args.quiet && io::stderr().is_terminal();
@@ -237,10 +250,17 @@ fn bounce_options(
 fn export(args: ExportArgs) -> Result<()> {
     use mailscrub::output::export::{export, ExportError, Target};
     let target = Target::from_name(&args.to).ok_or_else(|| {
-        usage(format!("--to {:?}: one of ses, sendgrid, mailgun, postmark, csv", args.to))
+        usage(format!(
+            "--to {:?}: one of ses, sendgrid, mailgun, postmark, csv",
+            args.to
+        ))
     })?;
     let out = args.out.clone().unwrap_or_else(|| {
-        let ext = if target == Target::Postmark { "jsonl" } else { "csv" };
+        let ext = if target == Target::Postmark {
+            "jsonl"
+        } else {
+            "csv"
+        };
         args.input
             .with_file_name(format!("suppression-{}.{ext}", args.to))
     });
@@ -257,7 +277,9 @@ fn export(args: ExportArgs) -> Result<()> {
             eprintln!("mailscrub: {n} addresses written to {}", out.display());
             Ok(())
         }
-        Err(ExportError::Input { file, reason }) => Err(Error::Input(mailscrub::input::InputError::NotCsv { file, reason }).into()),
+        Err(ExportError::Input { file, reason }) => {
+            Err(Error::Input(mailscrub::input::InputError::NotCsv { file, reason }).into())
+        }
         Err(ExportError::Output(e)) => Err(Error::Output(e).into()),
     }
 }

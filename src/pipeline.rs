@@ -23,7 +23,9 @@ use rayon::prelude::*;
 use crate::address::{self, Checked, DedupeKey};
 use crate::config::Config;
 use crate::dns::{self, BulkResolver, DomainBook, DomainStatus, MailRoute};
-use crate::input::{self, InputError, Layout, OpenedInput};
+use crate::input::parquet::SharedBatch;
+use crate::input::{self, InputError, Layout, OpenedInput, RowSource};
+use crate::output::parquet::{Cell, Kind, RowTable, TypedCol, TypedTable};
 use crate::output::shape::{neutralise, plan_columns, ColumnPlan, OutCol, SplitCsv};
 use crate::output::{self, AtomicCsv, OutputError};
 use crate::policy::{self, Decision, Evidence, History, HistoryVerdict};
@@ -67,6 +69,8 @@ struct RawRow {
 struct RawBatch {
     input: usize,
     rows: Vec<RawRow>,
+    /// The typed batch the rows were rendered from (Parquet inputs).
+    arrow: Option<SharedBatch>,
 }
 
 /// One row after validation.
@@ -89,14 +93,52 @@ enum Row {
 struct Batch {
     input: usize,
     rows: Vec<Row>,
+    arrow: Option<SharedBatch>,
 }
 
 /// Where the kept rows of a set of inputs with the same columns go.
 struct CleanGroup {
     file: String,
     inputs: Vec<usize>,
-    writer: SplitCsv,
+    writer: Option<SplitCsv>,
+    parquet: Option<CleanParquet>,
     plan: ColumnPlan,
+    /// Rows kept (whatever the formats).
+    rows: u64,
+}
+
+/// A clean list's Parquet twin.
+enum CleanParquet {
+    /// From CSV inputs: string columns built row by row.
+    Rows(RowTable),
+    /// From Parquet inputs: kept rows taken from the typed batches.
+    Typed(TypedTable),
+}
+
+/// The Parquet columns of a clean list: the plan's, with `mailscrub_flags` spread over one
+/// boolean column per flag.
+fn parquet_columns(plan: &ColumnPlan, typed: bool) -> Vec<(String, TypedCol)> {
+    let mut out = Vec::new();
+    for (k, col) in plan.cols.iter().enumerate() {
+        let name = plan
+            .header
+            .as_ref()
+            .and_then(|h| h.get(k).cloned())
+            .unwrap_or_else(|| format!("column_{}", k + 1));
+        match col {
+            OutCol::Field(i) if typed => out.push((name, TypedCol::Input(*i))),
+            OutCol::Annotation(2) => {
+                for (_, flag) in crate::record::FLAG_NAMES {
+                    out.push((
+                        format!("mailscrub_flag_{flag}"),
+                        TypedCol::Built(Kind::Bool),
+                    ));
+                }
+            }
+            _ => out.push((name, TypedCol::Built(Kind::Text))),
+        }
+    }
+    out
 }
 
 /// The dedupe keys are already hashes: use their low bits as the table hash.
@@ -131,26 +173,30 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     let mut opened = Vec::with_capacity(config.inputs.len());
     for path in &config.inputs {
         let size = std::fs::metadata(path).ok().map(|m| m.len());
-        opened.push(input::open(path, &config.csv, |r| {
+        opened.push(input::open(path, &config.csv, config.batch_rows, |r| {
             progress.track(path, size, r)
         })?);
     }
     let open_seconds = t0.elapsed().as_secs_f64();
 
     let (mut groups, group_of) = plan_groups(&opened, config)?;
-    let mut sinks = Sinks::create(&config.out_dir, config.write_duplicates)?;
+    let mut sinks = Sinks::create(
+        &config.out_dir,
+        config.write_duplicates,
+        config.profile.parquet,
+    )?;
     let names: Vec<String> = opened.iter().map(|o| o.name.clone()).collect();
     let layouts: Vec<Layout> = opened.iter().map(|o| o.layout.clone()).collect();
     let meta: Vec<_> = opened
         .iter()
-        .map(|o| (o.compression.as_str(), o.layout.clone()))
+        .map(|o| (o.format, o.compression.as_str(), o.layout.clone()))
         .collect();
 
     let history = load_history(config)?;
     let (resolver, cache_loaded) = start_dns(config)?;
     let t_rows = Instant::now();
     let mut tally = Tally::new(opened.len());
-    let readers: Vec<_> = opened.into_iter().map(|o| (o.name, o.reader)).collect();
+    let readers: Vec<_> = opened.into_iter().map(|o| (o.name, o.rows)).collect();
     let mut domains = HashMap::new();
     let mut carried = 0u64;
     std::thread::scope(|scope| -> Result<(), Error> {
@@ -192,8 +238,16 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     let mut files = Vec::new();
     let mut clean_outputs = Vec::new();
     for g in groups {
-        let rows = g.writer.rows();
-        let parts = g.writer.commit()?;
+        let rows = g.rows;
+        let mut parts = match g.writer {
+            Some(w) => w.commit()?,
+            None => Vec::new(),
+        };
+        match g.parquet {
+            Some(CleanParquet::Rows(t)) => parts.push(file_name(&t.commit()?)),
+            Some(CleanParquet::Typed(t)) => parts.push(file_name(&t.commit()?)),
+            None => {}
+        }
         files.extend(parts.iter().cloned());
         clean_outputs.push(CleanOutput {
             file: g.file.clone(),
@@ -279,13 +333,14 @@ pub fn run(config: &Config) -> Result<Report, Error> {
 
 fn input_report(
     name: &str,
-    meta: &(&'static str, Layout),
+    meta: &(&'static str, &'static str, Layout),
     clean: &str,
     counts: crate::report::Counts,
 ) -> InputReport {
-    let (compression, layout) = meta;
+    let (format, compression, layout) = meta;
     InputReport {
         file: name.to_owned(),
+        format,
         compression,
         delimiter: match layout.delimiter {
             b'\t' => "\\t".to_owned(),
@@ -306,12 +361,25 @@ fn input_report(
 
 /// Inputs with the same columns share a clean list; each other set of columns gets its own,
 /// named after its first input.
-fn plan_groups(opened: &[OpenedInput], config: &Config) -> Result<(Vec<CleanGroup>, Vec<usize>), Error> {
-    let shape = |o: &OpenedInput| match &o.layout.headers {
-        Some(h) => (Some(h.clone()), o.layout.columns),
-        None => (None, o.layout.columns),
+fn plan_groups(
+    opened: &[OpenedInput],
+    config: &Config,
+) -> Result<(Vec<CleanGroup>, Vec<usize>), Error> {
+    let shape = |o: &OpenedInput| {
+        let types = match &o.rows {
+            RowSource::Parquet(p) => format!(
+                "parquet:{:?}",
+                p.schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.data_type().to_string())
+                    .collect::<Vec<_>>()
+            ),
+            RowSource::Csv(_) => "csv".to_owned(),
+        };
+        (o.layout.headers.clone(), o.layout.columns, types)
     };
-    let mut shapes: Vec<(Option<ByteRecord>, usize)> = Vec::new();
+    let mut shapes: Vec<(Option<ByteRecord>, usize, String)> = Vec::new();
     let mut group_of = Vec::with_capacity(opened.len());
     let mut members: Vec<Vec<usize>> = Vec::new();
     for (i, o) in opened.iter().enumerate() {
@@ -329,7 +397,11 @@ fn plan_groups(opened: &[OpenedInput], config: &Config) -> Result<(Vec<CleanGrou
     }
     let mut groups = Vec::with_capacity(shapes.len());
     let mut used = HashSet::new();
-    let annotations: &[&str] = if config.annotate { &ANNOTATION_COLUMNS } else { &[] };
+    let annotations: &[&str] = if config.annotate {
+        &ANNOTATION_COLUMNS
+    } else {
+        &[]
+    };
     for (g, inputs) in members.into_iter().enumerate() {
         let first = &opened[inputs[0]];
         let stem_name = if shapes.len() == 1 {
@@ -337,18 +409,71 @@ fn plan_groups(opened: &[OpenedInput], config: &Config) -> Result<(Vec<CleanGrou
         } else {
             unique_name(&mut used, &format!("clean-{}", stem(&first.name)))
         };
-        let header: Option<Vec<String>> = shapes[g]
-            .0
-            .as_ref()
-            .map(|h| h.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect());
-        let plan = plan_columns(header.as_deref(), first.layout.columns, first.layout.email_column, annotations, &config.profile)
-            .map_err(|e| Error::Usage(format!("{}: {e}", first.name)))?;
-        let writer = SplitCsv::create(&config.out_dir, &stem_name, first.layout.delimiter, plan.header.clone(), config.profile.split_rows)?;
+        let header: Option<Vec<String>> = shapes[g].0.as_ref().map(|h| {
+            h.iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect()
+        });
+        let plan = plan_columns(
+            header.as_deref(),
+            first.layout.columns,
+            first.layout.email_column,
+            annotations,
+            &config.profile,
+        )
+        .map_err(|e| Error::Usage(format!("{}: {e}", first.name)))?;
+        let writer = if config.profile.csv {
+            Some(SplitCsv::create(
+                &config.out_dir,
+                &stem_name,
+                first.layout.delimiter,
+                plan.header.clone(),
+                config.profile.split_rows,
+            )?)
+        } else {
+            None
+        };
+        let parquet = if config.profile.parquet {
+            let name = format!("{stem_name}.parquet");
+            Some(match &first.rows {
+                RowSource::Parquet(p) => CleanParquet::Typed(TypedTable::create(
+                    &config.out_dir,
+                    &name,
+                    &p.schema,
+                    parquet_columns(&plan, true),
+                )?),
+                RowSource::Csv(_) => {
+                    let cols = parquet_columns(&plan, false);
+                    let spec: Vec<(&str, Kind)> = cols
+                        .iter()
+                        .map(|(n, c)| {
+                            (
+                                n.as_str(),
+                                if let TypedCol::Built(k) = c {
+                                    *k
+                                } else {
+                                    Kind::Text
+                                },
+                            )
+                        })
+                        .collect();
+                    CleanParquet::Rows(RowTable::create(&config.out_dir, &name, &spec)?)
+                }
+            })
+        } else {
+            None
+        };
         groups.push(CleanGroup {
-            file: format!("{stem_name}.csv"),
+            file: if config.profile.csv {
+                format!("{stem_name}.csv")
+            } else {
+                format!("{stem_name}.parquet")
+            },
             inputs,
             writer,
+            parquet,
             plan,
+            rows: 0,
         });
     }
     Ok((groups, group_of))
@@ -396,10 +521,12 @@ struct Sinks {
     suppression: AtomicCsv,
     rejects: AtomicCsv,
     duplicates: Option<AtomicCsv>,
+    suppression_pq: Option<RowTable>,
+    rejects_pq: Option<RowTable>,
 }
 
 impl Sinks {
-    fn create(dir: &Path, duplicates: bool) -> Result<Self, OutputError> {
+    fn create(dir: &Path, duplicates: bool, parquet: bool) -> Result<Self, OutputError> {
         let mut suppression = AtomicCsv::create(dir, "suppression.csv", b',')?;
         suppression.header(SUPPRESSION_COLUMNS)?;
         let mut rejects = AtomicCsv::create(dir, "rejects.csv", b',')?;
@@ -411,11 +538,56 @@ impl Sinks {
         } else {
             None
         };
+        let (suppression_pq, rejects_pq) = if parquet {
+            use crate::output::parquet::Kind::{Int, Text, Time};
+            let s = RowTable::create(
+                dir,
+                "suppression.parquet",
+                &[
+                    ("email", Text),
+                    ("reason", Text),
+                    ("detail", Text),
+                    ("source", Text),
+                    ("first_seen", Time),
+                    ("last_seen", Time),
+                    ("status", Text),
+                    ("count", Int),
+                ],
+            )?;
+            let r = RowTable::create(
+                dir,
+                "rejects.parquet",
+                &[
+                    ("file", Text),
+                    ("line", Int),
+                    ("error", Text),
+                    ("raw", Text),
+                ],
+            )?;
+            (Some(s), Some(r))
+        } else {
+            (None, None)
+        };
         Ok(Sinks {
             suppression,
             rejects,
             duplicates,
+            suppression_pq,
+            rejects_pq,
         })
+    }
+
+    fn reject(&mut self, file: &str, line: u64, error: &str, raw: &str) -> Result<(), OutputError> {
+        self.rejects.row([file, &line.to_string(), error, raw])?;
+        if let Some(pq) = &mut self.rejects_pq {
+            pq.push(&[
+                Cell::Text(file),
+                Cell::Int(line as i64),
+                Cell::Text(error),
+                Cell::Text(raw),
+            ])?;
+        }
+        Ok(())
     }
 
     fn commit(self) -> Result<Vec<String>, OutputError> {
@@ -426,47 +598,130 @@ impl Sinks {
             d.commit()?;
             files.push("duplicates.csv".to_owned());
         }
+        if let Some(p) = self.suppression_pq {
+            p.commit()?;
+            files.push("suppression.parquet".to_owned());
+        }
+        if let Some(p) = self.rejects_pq {
+            p.commit()?;
+            files.push("rejects.parquet".to_owned());
+        }
         Ok(files)
     }
 }
 
 /// The reader thread: every input in order, in batches.
 fn read_all(
-    readers: Vec<(String, csv::Reader<Box<dyn std::io::Read + Send>>)>,
+    readers: Vec<(String, RowSource)>,
     batch_rows: usize,
     tx: SyncSender<Result<RawBatch, InputError>>,
 ) {
-    for (input, (name, mut reader)) in readers.into_iter().enumerate() {
-        loop {
-            let mut rows = Vec::with_capacity(batch_rows);
-            let mut failed = None;
-            while rows.len() < batch_rows {
-                let mut record = ByteRecord::new();
-                match reader.read_byte_record(&mut record) {
-                    Ok(true) => {
-                        let line = record.position().map(|p| p.line()).unwrap_or(0);
-                        rows.push(RawRow { line, record });
-                    }
-                    Ok(false) => break,
-                    Err(e) => {
-                        failed = Some(input::read_error(&name, &e));
-                        break;
-                    }
-                }
-            }
-            let done = rows.len() < batch_rows;
-            if !rows.is_empty() && tx.send(Ok(RawBatch { input, rows })).is_err() {
-                return;
-            }
-            if let Some(e) = failed {
-                let _ = tx.send(Err(e));
-                return;
-            }
-            if done {
-                break;
-            }
+    for (input, (name, source)) in readers.into_iter().enumerate() {
+        let ok = match source {
+            RowSource::Csv(reader) => read_csv(input, &name, reader, batch_rows, &tx),
+            RowSource::Parquet(rows) => read_parquet(input, &name, rows, &tx),
+        };
+        if !ok {
+            return;
         }
     }
+}
+
+/// Sends the CSV input's rows; false when the run must stop.
+fn read_csv(
+    input: usize,
+    name: &str,
+    mut reader: csv::Reader<Box<dyn std::io::Read + Send>>,
+    batch_rows: usize,
+    tx: &SyncSender<Result<RawBatch, InputError>>,
+) -> bool {
+    loop {
+        let mut rows = Vec::with_capacity(batch_rows);
+        let mut failed = None;
+        while rows.len() < batch_rows {
+            let mut record = ByteRecord::new();
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {
+                    let line = record.position().map(|p| p.line()).unwrap_or(0);
+                    rows.push(RawRow { line, record });
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    failed = Some(input::read_error(name, &e));
+                    break;
+                }
+            }
+        }
+        let done = rows.len() < batch_rows;
+        if !rows.is_empty()
+            && tx
+                .send(Ok(RawBatch {
+                    input,
+                    rows,
+                    arrow: None,
+                }))
+                .is_err()
+        {
+            return false;
+        }
+        if let Some(e) = failed {
+            let _ = tx.send(Err(e));
+            return false;
+        }
+        if done {
+            return true;
+        }
+    }
+}
+
+/// Sends the Parquet input's rows, batch by batch, each with its typed batch. Rows are numbered
+/// from 1 in file order (the `line` of a Parquet row).
+fn read_parquet(
+    input: usize,
+    name: &str,
+    rows: crate::input::parquet::ParquetRows,
+    tx: &SyncSender<Result<RawBatch, InputError>>,
+) -> bool {
+    let mut next_row = 1u64;
+    for batch in rows.reader {
+        let fail = |reason: String| InputError::Read {
+            file: name.to_owned(),
+            line: next_row,
+            reason,
+        };
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = tx.send(Err(fail(e.to_string())));
+                return false;
+            }
+        };
+        let records = match crate::input::parquet::rows_as_text(&batch) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.send(Err(fail(e)));
+                return false;
+            }
+        };
+        let raw_rows: Vec<RawRow> = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, record)| RawRow {
+                line: next_row + i as u64,
+                record,
+            })
+            .collect();
+        next_row += raw_rows.len() as u64;
+        let sent = tx.send(Ok(RawBatch {
+            input,
+            rows: raw_rows,
+            arrow: Some(std::sync::Arc::new(batch)),
+        }));
+        if sent.is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// The validator thread: each batch's addresses checked in parallel, order kept.
@@ -489,6 +744,7 @@ fn validate_all(
             let batch = Batch {
                 input: raw.input,
                 rows,
+                arrow: raw.arrow,
             };
             if let Some(resolver) = resolver {
                 submit_domains(&batch, resolver, &mut submitted);
@@ -584,27 +840,27 @@ struct RowWriter<'a> {
 /// The evidence columns of one suppression row.
 struct SuppressionRow {
     source: String,
-    first_seen: String,
-    last_seen: String,
+    first_seen: Option<i64>,
+    last_seen: Option<i64>,
     status: String,
-    count: String,
+    count: Option<i64>,
 }
 
 impl SuppressionRow {
     fn plain(source: String) -> Self {
         SuppressionRow {
             source,
-            first_seen: String::new(),
-            last_seen: String::new(),
+            first_seen: None,
+            last_seen: None,
             status: String::new(),
-            count: String::new(),
+            count: None,
         }
     }
 
-    fn seen(source: String, when: String) -> Self {
+    fn seen(source: String, when: i64) -> Self {
         SuppressionRow {
-            first_seen: when.clone(),
-            last_seen: when,
+            first_seen: Some(when),
+            last_seen: Some(when),
             ..SuppressionRow::plain(source)
         }
     }
@@ -618,30 +874,52 @@ impl SuppressionRow {
         };
         SuppressionRow {
             source: v.deciding.source.to_string(),
-            first_seen: v.first_seen.map(rfc3339).unwrap_or_default(),
-            last_seen: v.last_seen.map(rfc3339).unwrap_or_default(),
+            first_seen: v.first_seen,
+            last_seen: v.last_seen,
             status,
-            count: v.count.to_string(),
+            count: Some(i64::from(v.count)),
         }
     }
 
     fn write(
         &self,
-        out: &mut AtomicCsv,
+        sinks: &mut Sinks,
         email: &str,
         reason: crate::record::Reason,
         detail: &str,
     ) -> Result<(), OutputError> {
-        out.row([
+        let first = self.first_seen.map(rfc3339).unwrap_or_default();
+        let last = self.last_seen.map(rfc3339).unwrap_or_default();
+        let count = self.count.map(|c| c.to_string()).unwrap_or_default();
+        sinks.suppression.row([
             email,
             reason.as_str(),
             detail,
             &self.source,
-            &self.first_seen,
-            &self.last_seen,
+            &first,
+            &last,
             &self.status,
-            &self.count,
-        ])
+            &count,
+        ])?;
+        if let Some(pq) = &mut sinks.suppression_pq {
+            let time = |t: Option<i64>| t.map(Cell::Time).unwrap_or(Cell::Null);
+            let status = if self.status.is_empty() {
+                Cell::Null
+            } else {
+                Cell::Text(&self.status)
+            };
+            pq.push(&[
+                Cell::Text(email),
+                Cell::Text(reason.as_str()),
+                Cell::Text(detail),
+                Cell::Text(&self.source),
+                time(self.first_seen),
+                time(self.last_seen),
+                status,
+                self.count.map(Cell::Int).unwrap_or(Cell::Null),
+            ])?;
+        }
+        Ok(())
     }
 }
 
@@ -673,19 +951,24 @@ pub(crate) struct DomainSeen {
 impl RowWriter<'_> {
     fn batch(&mut self, batch: Batch) -> Result<(), OutputError> {
         let input = batch.input;
-        for row in batch.rows {
-            let verdict = self.row(input, row)?;
+        for (index, row) in batch.rows.into_iter().enumerate() {
+            let verdict = self.row(input, index, row)?;
             self.tally.inputs[input].add(verdict);
+        }
+        if let (Some(arrow), Some(CleanParquet::Typed(t))) =
+            (&batch.arrow, &mut self.groups[self.group_of[input]].parquet)
+        {
+            t.finish_batch(arrow)?;
         }
         Ok(())
     }
 
-    fn row(&mut self, input: usize, row: Row) -> Result<Verdict, OutputError> {
+    fn row(&mut self, input: usize, index: usize, row: Row) -> Result<Verdict, OutputError> {
         let name = self.names[input].as_str();
         let (line, record, checked, key) = match row {
             Row::Reject { line, error, raw } => {
                 let raw = self.inert(&raw);
-                self.sinks.rejects.row([name, &line.to_string(), &error, &raw])?;
+                self.sinks.reject(name, line, &error, &raw)?;
                 return Ok(Verdict::Reject);
             }
             Row::Address {
@@ -722,21 +1005,17 @@ impl RowWriter<'_> {
                         from_cache,
                     } => {
                         let source = if from_cache { "dns-cache" } else { "dns" };
-                        SuppressionRow::seen(source.to_owned(), rfc3339(resolved_at))
+                        SuppressionRow::seen(source.to_owned(), resolved_at)
                     }
                     Evidence::History(v) => SuppressionRow::history(&v),
                 };
-                row.write(
-                    &mut self.sinks.suppression,
-                    &checked.address,
-                    reason,
-                    &detail,
-                )?;
+                let detail = self.inert(&detail).into_owned();
+                row.write(self.sinks, &checked.address, reason, &detail)?;
                 Ok(Verdict::Suppress)
             }
             Decision::Keep { flags } => {
                 self.tally.flags(flags);
-                self.keep(input, &record, &checked, flags)?;
+                self.keep(input, index, &record, &checked, flags)?;
                 Ok(Verdict::Keep)
             }
         }
@@ -770,7 +1049,7 @@ impl RowWriter<'_> {
         rows.sort_by(|a, b| a.deciding.recipient.cmp(&b.deciding.recipient));
         for v in &rows {
             SuppressionRow::history(v).write(
-                &mut self.sinks.suppression,
+                self.sinks,
                 &v.deciding.recipient,
                 v.reason,
                 &v.deciding.diagnostic,
@@ -804,42 +1083,92 @@ impl RowWriter<'_> {
     fn keep(
         &mut self,
         input: usize,
+        index: usize,
         record: &ByteRecord,
         checked: &Checked,
         flags: crate::record::Flags,
     ) -> Result<(), OutputError> {
         let group = &mut self.groups[self.group_of[input]];
+        group.rows += 1;
         let safe = self.config.profile.spreadsheet_safe;
-        let flag_text = if self.config.annotate { flag_names(flags).join(";") } else { String::new() };
-        self.scratch.clear();
-        for col in &group.plan.cols {
-            let value: &[u8] = match *col {
-                OutCol::Email => {
-                    self.scratch.push_field(checked.address.as_bytes());
-                    continue;
+        let flag_text = if self.config.annotate {
+            flag_names(flags).join(";")
+        } else {
+            String::new()
+        };
+        let status: &str = if flags.is_empty() { "ok" } else { "flagged" };
+        let suggestion = checked.suggestion.as_deref().unwrap_or("");
+        if let Some(writer) = &mut group.writer {
+            self.scratch.clear();
+            for col in &group.plan.cols {
+                let value: &[u8] = match *col {
+                    OutCol::Email => {
+                        self.scratch.push_field(checked.address.as_bytes());
+                        continue;
+                    }
+                    OutCol::Field(i) => record.get(i).unwrap_or_default(),
+                    OutCol::Annotation(0) => status.as_bytes(),
+                    OutCol::Annotation(1) => b"",
+                    OutCol::Annotation(2) => flag_text.as_bytes(),
+                    OutCol::Annotation(_) => suggestion.as_bytes(),
+                };
+                match if safe { neutralise(value) } else { None } {
+                    Some(inert) => {
+                        self.tally.neutralised += 1;
+                        self.scratch.push_field(&inert);
+                    }
+                    None => self.scratch.push_field(value),
                 }
-                OutCol::Field(i) => record.get(i).unwrap_or_default(),
-                OutCol::Annotation(0) => {
-                    if flags.is_empty() {
-                        b"ok"
-                    } else {
-                        b"flagged"
+            }
+            writer.row(&self.scratch)?;
+        }
+        let Some(pq) = &mut group.parquet else {
+            return Ok(());
+        };
+        let typed = matches!(pq, CleanParquet::Typed(_));
+        let texts: Vec<std::borrow::Cow<str>> = group
+            .plan
+            .cols
+            .iter()
+            .map(|c| match *c {
+                OutCol::Field(i) => String::from_utf8_lossy(record.get(i).unwrap_or_default()),
+                _ => std::borrow::Cow::Borrowed(""),
+            })
+            .collect();
+        let mut cells: Vec<Cell> = Vec::with_capacity(group.plan.cols.len() + 6);
+        for (k, col) in group.plan.cols.iter().enumerate() {
+            match *col {
+                OutCol::Field(_) if typed => {}
+                OutCol::Field(_) => cells.push(Cell::Text(&texts[k])),
+                OutCol::Email => cells.push(Cell::Text(&checked.address)),
+                OutCol::Annotation(0) => cells.push(Cell::Text(status)),
+                OutCol::Annotation(1) => cells.push(Cell::Null),
+                OutCol::Annotation(2) => {
+                    for (f, _) in crate::record::FLAG_NAMES {
+                        cells.push(Cell::Bool(flags.contains(f)));
                     }
                 }
-                OutCol::Annotation(1) => b"",
-                OutCol::Annotation(2) => flag_text.as_bytes(),
-                OutCol::Annotation(_) => checked.suggestion.as_deref().unwrap_or("").as_bytes(),
-            };
-            match if safe { neutralise(value) } else { None } {
-                Some(inert) => {
-                    self.tally.neutralised += 1;
-                    self.scratch.push_field(&inert);
-                }
-                None => self.scratch.push_field(value),
+                OutCol::Annotation(_) => cells.push(if suggestion.is_empty() {
+                    Cell::Null
+                } else {
+                    Cell::Text(suggestion)
+                }),
             }
         }
-        group.writer.row(&self.scratch)
+        match pq {
+            CleanParquet::Rows(t) => t.push(&cells),
+            CleanParquet::Typed(t) => {
+                t.keep(index, &cells);
+                Ok(())
+            }
+        }
     }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn rfc3339(unix: i64) -> String {

@@ -6,6 +6,7 @@
 //! misnamed file still reads. Every failure to open or understand a file is an [`InputError`]
 //! that names the file; rows that cannot be read are the caller's business (rejects), not errors.
 
+pub mod parquet;
 mod sniff;
 
 use std::fs::File;
@@ -97,6 +98,14 @@ impl Compression {
     }
 }
 
+/// Where an input's rows come from.
+pub enum RowSource {
+    /// A CSV stream, positioned after the header row when there is one.
+    Csv(csv::Reader<Box<dyn Read + Send>>),
+    /// A Parquet file, batch by batch.
+    Parquet(parquet::ParquetRows),
+}
+
 /// An input ready to stream rows from.
 pub struct OpenedInput {
     /// The name used in messages and the report (`<stdin>` for `-`).
@@ -107,8 +116,10 @@ pub struct OpenedInput {
     pub compression: Compression,
     /// The size on disk, when known (for progress).
     pub size: Option<u64>,
-    /// The reader, positioned after the header row when there is one.
-    pub reader: csv::Reader<Box<dyn Read + Send>>,
+    /// The rows.
+    pub rows: RowSource,
+    /// `csv` or `parquet`.
+    pub format: &'static str,
 }
 
 /// The name of the standard input in messages.
@@ -121,8 +132,12 @@ pub const STDIN_NAME: &str = "<stdin>";
 pub fn open(
     path: &str,
     options: &CsvOptions,
+    batch_rows: usize,
     wrap: impl FnOnce(Box<dyn Read + Send>) -> Box<dyn Read + Send>,
 ) -> Result<OpenedInput, InputError> {
+    if path != "-" && is_parquet(path) {
+        return open_parquet(path, options, batch_rows);
+    }
     let (name, raw, size): (String, Box<dyn Read + Send>, Option<u64>) = if path == "-" {
         (STDIN_NAME.to_owned(), Box::new(io::stdin()), None)
     } else {
@@ -159,7 +174,44 @@ pub fn open(
         layout,
         compression,
         size,
-        reader,
+        rows: RowSource::Csv(reader),
+        format: "csv",
+    })
+}
+
+/// True when the file starts with Parquet's magic number (whatever its name).
+fn is_parquet(path: &str) -> bool {
+    let mut magic = [0u8; 4];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .map(|_| &magic == b"PAR1")
+        .unwrap_or(false)
+}
+
+fn open_parquet(
+    path: &str,
+    options: &CsvOptions,
+    batch_rows: usize,
+) -> Result<OpenedInput, InputError> {
+    let file = File::open(path).map_err(|source| InputError::Open {
+        file: path.to_owned(),
+        source,
+    })?;
+    let size = file.metadata().ok().map(|m| m.len());
+    let (rows, email_column, names) = parquet::open(path, file, options, batch_rows)?;
+    let columns = names.len();
+    Ok(OpenedInput {
+        name: path.to_owned(),
+        layout: Layout {
+            delimiter: options.delimiter.unwrap_or(b','),
+            headers: Some(csv::ByteRecord::from(names)),
+            email_column,
+            columns,
+        },
+        compression: Compression::None,
+        size,
+        rows: RowSource::Parquet(rows),
+        format: "parquet",
     })
 }
 
@@ -202,7 +254,8 @@ fn decompress(
     if head.starts_with(b"PAR1") {
         return Err(InputError::NotCsv {
             file: name.to_owned(),
-            reason: "this is a Parquet file; this build reads CSV only".to_owned(),
+            reason: "Parquet cannot be read from stdin (it needs its footer): give the file's path"
+                .to_owned(),
         });
     }
     Ok((Compression::None, Box::new(stream)))

@@ -76,7 +76,7 @@ pub fn detect(name: &str, sample: &[u8], options: &CsvOptions) -> Result<Layout,
     };
     let columns = first.len();
     let (headers, email_column) = if options.has_header {
-        let col = header_column(name, first, &options.email_column)?;
+        let col = header_column_for(name, first, &options.email_column)?;
         (Some(first.clone()), col)
     } else {
         (
@@ -131,7 +131,8 @@ fn guess_delimiter(sample: &[u8], truncated: bool) -> u8 {
     best.1
 }
 
-fn header_column(
+/// The email column of a header row (CSV header or Parquet schema names).
+pub(super) fn header_column_for(
     name: &str,
     header: &csv::ByteRecord,
     wanted: &EmailColumn,

@@ -81,9 +81,19 @@ fn read(path: &Path) -> Result<(csv::StringRecord, Vec<Row>), ExportError> {
         .from_path(path)
         .map_err(|e| fail(e.to_string()))?;
     let header = reader.headers().map_err(|e| fail(e.to_string()))?.clone();
-    let col = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
-    let email = col("email").ok_or_else(|| fail("no email column: not a mailscrub suppression file".to_owned()))?;
-    let (reason, detail, last_seen, status) = (col("reason"), col("detail"), col("last_seen"), col("status"));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let email = col("email")
+        .ok_or_else(|| fail("no email column: not a mailscrub suppression file".to_owned()))?;
+    let (reason, detail, last_seen, status) = (
+        col("reason"),
+        col("detail"),
+        col("last_seen"),
+        col("status"),
+    );
     let mut rows = Vec::new();
     let mut seen = HashSet::new();
     for (i, record) in reader.records().enumerate() {
@@ -105,7 +115,10 @@ fn read(path: &Path) -> Result<(csv::StringRecord, Vec<Row>), ExportError> {
     Ok((header, rows))
 }
 
-fn csv_bytes(header: Option<&[&str]>, rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>, csv::Error> {
+fn csv_bytes(
+    header: Option<&[&str]>,
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     if let Some(h) = header {
         w.write_record(h)?;
@@ -127,17 +140,32 @@ pub fn export(input: &Path, target: Target, dir: &Path, name: &str) -> Result<us
         Target::Ses => csv_bytes(
             None,
             rows.iter().map(|r| {
-                let kind = if matches!(r.reason.as_str(), "complaint" | "unsubscribe") { "COMPLAINT" } else { "BOUNCE" };
+                let kind = if matches!(r.reason.as_str(), "complaint" | "unsubscribe") {
+                    "COMPLAINT"
+                } else {
+                    "BOUNCE"
+                };
                 vec![r.email.clone(), kind.to_owned()]
             }),
         )
         .map_err(encode_fail)?,
-        Target::Sendgrid => csv_bytes(Some(&["email"]), rows.iter().map(|r| vec![r.email.clone()])).map_err(encode_fail)?,
+        Target::Sendgrid => csv_bytes(Some(&["email"]), rows.iter().map(|r| vec![r.email.clone()]))
+            .map_err(encode_fail)?,
         Target::Mailgun => csv_bytes(
             Some(&["address", "code", "error", "created_at"]),
             rows.iter().map(|r| {
-                let code = r.status.split_whitespace().next().filter(|c| c.len() == 3).unwrap_or("550").to_owned();
-                let error = if r.detail.is_empty() { r.reason.clone() } else { format!("{}: {}", r.reason, r.detail) };
+                let code = r
+                    .status
+                    .split_whitespace()
+                    .next()
+                    .filter(|c| c.len() == 3)
+                    .unwrap_or("550")
+                    .to_owned();
+                let error = if r.detail.is_empty() {
+                    r.reason.clone()
+                } else {
+                    format!("{}: {}", r.reason, r.detail)
+                };
                 vec![r.email.clone(), code, error, r.last_seen.clone()]
             }),
         )
@@ -145,7 +173,10 @@ pub fn export(input: &Path, target: Target, dir: &Path, name: &str) -> Result<us
         Target::Postmark => {
             let mut out = Vec::new();
             for chunk in rows.chunks(50) {
-                let list: Vec<serde_json::Value> = chunk.iter().map(|r| serde_json::json!({ "EmailAddress": r.email })).collect();
+                let list: Vec<serde_json::Value> = chunk
+                    .iter()
+                    .map(|r| serde_json::json!({ "EmailAddress": r.email }))
+                    .collect();
                 let doc = serde_json::json!({ "Suppressions": list });
                 out.extend_from_slice(doc.to_string().as_bytes());
                 out.push(b'\n');
@@ -154,7 +185,8 @@ pub fn export(input: &Path, target: Target, dir: &Path, name: &str) -> Result<us
         }
         Target::Csv => csv_bytes(
             Some(&header.iter().collect::<Vec<_>>()),
-            rows.iter().map(|r| r.all.iter().map(str::to_owned).collect()),
+            rows.iter()
+                .map(|r| r.all.iter().map(str::to_owned).collect()),
         )
         .map_err(encode_fail)?,
     };
@@ -182,8 +214,17 @@ mod tests {
             let n = export(&input, t, dir.path(), name).unwrap();
             (n, std::fs::read_to_string(dir.path().join(name)).unwrap())
         };
-        assert_eq!(run(Target::Ses, "ses.csv"), (2, "gone@corp-mail.net,BOUNCE\nangry@corp-mail.net,COMPLAINT\n".to_owned()));
-        assert_eq!(run(Target::Sendgrid, "sg.csv").1, "email\ngone@corp-mail.net\nangry@corp-mail.net\n");
+        assert_eq!(
+            run(Target::Ses, "ses.csv"),
+            (
+                2,
+                "gone@corp-mail.net,BOUNCE\nangry@corp-mail.net,COMPLAINT\n".to_owned()
+            )
+        );
+        assert_eq!(
+            run(Target::Sendgrid, "sg.csv").1,
+            "email\ngone@corp-mail.net\nangry@corp-mail.net\n"
+        );
         assert_eq!(
             run(Target::Mailgun, "mg.csv").1,
             "address,code,error,created_at\ngone@corp-mail.net,550,hard_bounce: 550 5.1.1 User unknown,2024-08-01T10:00:00Z\nangry@corp-mail.net,550,complaint: feedback,\n"

@@ -6,6 +6,7 @@
 //! last: when it is new, everything it describes is new too.
 
 pub mod export;
+pub mod parquet;
 pub mod shape;
 
 use std::fs;

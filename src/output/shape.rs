@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::{AtomicCsv, OutputError};
 
 /// What the user asked of the clean list's shape.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ExportProfile {
     /// Columns to keep, in order: header names (case-insensitive), `mailscrub_*` annotation
     /// names, or 1-based numbers.
@@ -23,6 +23,23 @@ pub struct ExportProfile {
     pub spreadsheet_safe: bool,
     /// At most this many data rows per clean file.
     pub split_rows: Option<u64>,
+    /// Write the clean list as CSV.
+    pub csv: bool,
+    /// Write Parquet twins of the clean list, the suppression file and the rejects.
+    pub parquet: bool,
+}
+
+impl Default for ExportProfile {
+    fn default() -> Self {
+        ExportProfile {
+            columns: None,
+            rename: Vec::new(),
+            spreadsheet_safe: false,
+            split_rows: None,
+            csv: true,
+            parquet: false,
+        }
+    }
 }
 
 /// Where an output column's value comes from.
@@ -53,11 +70,27 @@ pub fn plan_columns(
     annotations: &[&str],
     profile: &ExportProfile,
 ) -> Result<ColumnPlan, String> {
-    let base = |i: usize| if i == email_column { OutCol::Email } else { OutCol::Field(i) };
+    let base = |i: usize| {
+        if i == email_column {
+            OutCol::Email
+        } else {
+            OutCol::Field(i)
+        }
+    };
     let mut all: Vec<(OutCol, String)> = (0..columns)
-        .map(|i| (base(i), header.and_then(|h| h.get(i)).cloned().unwrap_or_default()))
+        .map(|i| {
+            (
+                base(i),
+                header.and_then(|h| h.get(i)).cloned().unwrap_or_default(),
+            )
+        })
         .collect();
-    all.extend(annotations.iter().enumerate().map(|(k, n)| (OutCol::Annotation(k), (*n).to_owned())));
+    all.extend(
+        annotations
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (OutCol::Annotation(k), (*n).to_owned())),
+    );
     let mut chosen: Vec<(OutCol, String)> = match &profile.columns {
         None => all.clone(),
         Some(wanted) => {
@@ -66,12 +99,19 @@ pub fn plan_columns(
                 let w = w.trim();
                 let found = match w.parse::<usize>() {
                     Ok(n) if n >= 1 && n <= all.len() => Some(all[n - 1].clone()),
-                    _ => all.iter().find(|(_, name)| !name.is_empty() && name.eq_ignore_ascii_case(w)).cloned(),
+                    _ => all
+                        .iter()
+                        .find(|(_, name)| !name.is_empty() && name.eq_ignore_ascii_case(w))
+                        .cloned(),
                 };
                 match found {
                     Some(c) => out.push(c),
                     None => {
-                        let names: Vec<&str> = all.iter().map(|(_, n)| n.as_str()).filter(|n| !n.is_empty()).collect();
+                        let names: Vec<&str> = all
+                            .iter()
+                            .map(|(_, n)| n.as_str())
+                            .filter(|n| !n.is_empty())
+                            .collect();
                         return Err(format!("--columns: no column {w:?} (the columns are {names:?}, or numbers from 1)"));
                     }
                 }
@@ -80,10 +120,16 @@ pub fn plan_columns(
         }
     };
     for (old, new) in &profile.rename {
-        let hit = chosen.iter_mut().find(|(_, name)| name.eq_ignore_ascii_case(old));
+        let hit = chosen
+            .iter_mut()
+            .find(|(_, name)| name.eq_ignore_ascii_case(old));
         match hit {
             Some((_, name)) => *name = new.clone(),
-            None => return Err(format!("--rename {old}={new}: no output column named {old:?}")),
+            None => {
+                return Err(format!(
+                    "--rename {old}={new}: no output column named {old:?}"
+                ))
+            }
         }
     }
     let has_header = header.is_some();
@@ -95,7 +141,10 @@ pub fn plan_columns(
 
 /// True when a spreadsheet would read `cell` as a formula.
 pub fn is_formula_like(cell: &[u8]) -> bool {
-    matches!(cell.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
+    matches!(
+        cell.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
 }
 
 /// `cell` made inert for spreadsheets, when it needs to be.
@@ -123,7 +172,13 @@ pub struct SplitCsv {
 
 impl SplitCsv {
     /// Starts `dir/<stem>.csv` (or `<stem>-0001.csv` when split).
-    pub fn create(dir: &Path, stem: &str, delimiter: u8, header: Option<Vec<String>>, limit: Option<u64>) -> Result<Self, OutputError> {
+    pub fn create(
+        dir: &Path,
+        stem: &str,
+        delimiter: u8,
+        header: Option<Vec<String>>,
+        limit: Option<u64>,
+    ) -> Result<Self, OutputError> {
         let current = Self::part(dir, stem, delimiter, header.as_deref(), limit, 1)?;
         Ok(SplitCsv {
             dir: dir.to_path_buf(),
@@ -137,7 +192,14 @@ impl SplitCsv {
         })
     }
 
-    fn part(dir: &Path, stem: &str, delimiter: u8, header: Option<&[String]>, limit: Option<u64>, n: usize) -> Result<AtomicCsv, OutputError> {
+    fn part(
+        dir: &Path,
+        stem: &str,
+        delimiter: u8,
+        header: Option<&[String]>,
+        limit: Option<u64>,
+        n: usize,
+    ) -> Result<AtomicCsv, OutputError> {
         let name = match limit {
             Some(_) => format!("{stem}-{n:04}.csv"),
             None => format!("{stem}.csv"),
@@ -154,7 +216,14 @@ impl SplitCsv {
         if let Some(limit) = self.limit {
             if self.current.rows() >= limit {
                 let n = self.done.len() + 2;
-                let next = Self::part(&self.dir, &self.stem, self.delimiter, self.header.as_deref(), self.limit, n)?;
+                let next = Self::part(
+                    &self.dir,
+                    &self.stem,
+                    self.delimiter,
+                    self.header.as_deref(),
+                    self.limit,
+                    n,
+                )?;
                 self.done.push(std::mem::replace(&mut self.current, next));
             }
         }
@@ -172,7 +241,11 @@ impl SplitCsv {
         let mut names = Vec::new();
         for part in self.done.into_iter().chain(std::iter::once(self.current)) {
             let path = part.commit()?;
-            names.push(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+            names.push(
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
         }
         Ok(names)
     }
@@ -183,29 +256,60 @@ mod tests {
     use super::*;
 
     fn header() -> Vec<String> {
-        ["id", "Email", "First Name", "phone"].iter().map(|s| s.to_string()).collect()
+        ["id", "Email", "First Name", "phone"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     #[test]
     fn select_order_rename() {
         let profile = ExportProfile {
-            columns: Some(vec!["email".into(), "first name".into(), "mailscrub_flags".into(), "1".into()]),
+            columns: Some(vec![
+                "email".into(),
+                "first name".into(),
+                "mailscrub_flags".into(),
+                "1".into(),
+            ]),
             rename: vec![("First Name".into(), "firstname".into())],
             ..ExportProfile::default()
         };
-        let plan = plan_columns(Some(&header()), 4, 1, &["mailscrub_status", "mailscrub_flags"], &profile).unwrap();
-        assert_eq!(plan.cols, [OutCol::Email, OutCol::Field(2), OutCol::Annotation(1), OutCol::Field(0)]);
-        assert_eq!(plan.header.unwrap(), ["Email", "firstname", "mailscrub_flags", "id"]);
+        let plan = plan_columns(
+            Some(&header()),
+            4,
+            1,
+            &["mailscrub_status", "mailscrub_flags"],
+            &profile,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.cols,
+            [
+                OutCol::Email,
+                OutCol::Field(2),
+                OutCol::Annotation(1),
+                OutCol::Field(0)
+            ]
+        );
+        assert_eq!(
+            plan.header.unwrap(),
+            ["Email", "firstname", "mailscrub_flags", "id"]
+        );
         let bad = ExportProfile {
             columns: Some(vec!["fax".into()]),
             ..ExportProfile::default()
         };
-        assert!(plan_columns(Some(&header()), 4, 1, &[], &bad).unwrap_err().contains("\"fax\""));
+        assert!(plan_columns(Some(&header()), 4, 1, &[], &bad)
+            .unwrap_err()
+            .contains("\"fax\""));
     }
 
     #[test]
     fn formulas_are_neutralised() {
-        assert_eq!(neutralise(b"=HYPERLINK(\"http://x\",\"y\")").unwrap(), b"'=HYPERLINK(\"http://x\",\"y\")");
+        assert_eq!(
+            neutralise(b"=HYPERLINK(\"http://x\",\"y\")").unwrap(),
+            b"'=HYPERLINK(\"http://x\",\"y\")"
+        );
         for c in [&b"+1"[..], b"-2", b"@SUM(A1)", b"\tx", b"\rx"] {
             assert!(neutralise(c).is_some());
         }
@@ -216,12 +320,26 @@ mod tests {
     #[test]
     fn split_parts_each_have_the_header() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = SplitCsv::create(dir.path(), "clean", b',', Some(vec!["email".into()]), Some(2)).unwrap();
+        let mut w = SplitCsv::create(
+            dir.path(),
+            "clean",
+            b',',
+            Some(vec!["email".into()]),
+            Some(2),
+        )
+        .unwrap();
         for i in 0..5 {
-            w.row(&csv::ByteRecord::from(vec![format!("u{i}@corp-mail.net")])).unwrap();
+            w.row(&csv::ByteRecord::from(vec![format!("u{i}@corp-mail.net")]))
+                .unwrap();
         }
         let names = w.commit().unwrap();
-        assert_eq!(names, ["clean-0001.csv", "clean-0002.csv", "clean-0003.csv"]);
-        assert_eq!(std::fs::read_to_string(dir.path().join("clean-0003.csv")).unwrap(), "email\nu4@corp-mail.net\n");
+        assert_eq!(
+            names,
+            ["clean-0001.csv", "clean-0002.csv", "clean-0003.csv"]
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("clean-0003.csv")).unwrap(),
+            "email\nu4@corp-mail.net\n"
+        );
     }
 }

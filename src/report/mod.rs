@@ -118,6 +118,8 @@ impl Tally {
 pub struct InputReport {
     /// The path given (or `<stdin>`).
     pub file: String,
+    /// `csv` or `parquet`.
+    pub format: &'static str,
     /// `none`, `gzip` or `zstd`.
     pub compression: &'static str,
     /// The delimiter used, as text (`\t` for tab).

@@ -1,0 +1,375 @@
+//! Parquet twins of the outputs: `clean.parquet`, `suppression.parquet`, `rejects.parquet`.
+//!
+//! Typed columns: times as timestamps (milliseconds, UTC; Parquet has no seconds unit), counts and line numbers as integers, flags
+//! as booleans; zstd-compressed; written under a temporary name and renamed into place on commit,
+//! like the CSVs. A clean list from a Parquet input keeps each input column with its own type
+//! (rows are taken from the typed batches); from a CSV input its columns are strings.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use tempfile::NamedTempFile;
+
+use super::OutputError;
+
+/// Rows buffered before a record batch is written.
+const FLUSH_ROWS: usize = 64 * 1024;
+
+/// A Parquet file written under a temporary name and renamed into place on commit.
+pub struct AtomicParquet {
+    path: PathBuf,
+    writer: ArrowWriter<NamedTempFile>,
+    rows: u64,
+}
+
+fn fail(path: &Path, e: impl std::fmt::Display) -> OutputError {
+    OutputError {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+impl AtomicParquet {
+    /// Starts `dir/name` with `schema`.
+    pub fn create(dir: &Path, name: &str, schema: SchemaRef) -> Result<Self, OutputError> {
+        let path = dir.join(name);
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|source| OutputError {
+                path: path.clone(),
+                source,
+            })?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(3).map_err(|e| fail(&path, e))?,
+            ))
+            .build();
+        let writer = ArrowWriter::try_new(temp, schema, Some(props)).map_err(|e| fail(&path, e))?;
+        Ok(AtomicParquet {
+            path,
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Writes a batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), OutputError> {
+        self.rows += batch.num_rows() as u64;
+        self.writer.write(batch).map_err(|e| fail(&self.path, e))
+    }
+
+    /// Rows written.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Closes, syncs and renames the file into place.
+    pub fn commit(self) -> Result<PathBuf, OutputError> {
+        let path = self.path;
+        let temp = self.writer.into_inner().map_err(|e| fail(&path, e))?;
+        temp.as_file().sync_all().map_err(|source| OutputError {
+            path: path.clone(),
+            source,
+        })?;
+        temp.persist(&path).map_err(|e| OutputError {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        Ok(path)
+    }
+}
+
+/// The type of a column built row by row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// UTF-8 text.
+    Text,
+    /// 64-bit integer.
+    Int,
+    /// Timestamp, UTC (stored in milliseconds: Parquet has no seconds unit).
+    Time,
+    /// Boolean.
+    Bool,
+}
+
+/// One value of a row.
+#[derive(Debug, Clone, Copy)]
+pub enum Cell<'a> {
+    /// Text.
+    Text(&'a str),
+    /// Integer.
+    Int(i64),
+    /// Unix seconds.
+    Time(i64),
+    /// Boolean.
+    Bool(bool),
+    /// No value.
+    Null,
+}
+
+enum Builder {
+    Text(StringBuilder),
+    Int(Int64Builder),
+    Time(TimestampMillisecondBuilder),
+    Bool(BooleanBuilder),
+}
+
+impl Builder {
+    fn new(kind: Kind) -> Self {
+        match kind {
+            Kind::Text => Builder::Text(StringBuilder::new()),
+            Kind::Int => Builder::Int(Int64Builder::new()),
+            Kind::Time => Builder::Time(TimestampMillisecondBuilder::new().with_timezone("UTC")),
+            Kind::Bool => Builder::Bool(BooleanBuilder::new()),
+        }
+    }
+
+    fn push(&mut self, cell: Cell) {
+        match (self, cell) {
+            (Builder::Text(b), Cell::Text(t)) => b.append_value(t),
+            (Builder::Text(b), Cell::Int(i)) => b.append_value(i.to_string()),
+            (Builder::Int(b), Cell::Int(i)) => b.append_value(i),
+            (Builder::Time(b), Cell::Time(t)) => b.append_value(t.saturating_mul(1000)),
+            (Builder::Bool(b), Cell::Bool(v)) => b.append_value(v),
+            (Builder::Text(b), _) => b.append_null(),
+            (Builder::Int(b), _) => b.append_null(),
+            (Builder::Time(b), _) => b.append_null(),
+            (Builder::Bool(b), _) => b.append_null(),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Text(b) => Arc::new(b.finish()),
+            Builder::Int(b) => Arc::new(b.finish()),
+            Builder::Time(b) => Arc::new(b.finish()),
+            Builder::Bool(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+fn data_type(kind: Kind) -> DataType {
+    match kind {
+        Kind::Text => DataType::Utf8,
+        Kind::Int => DataType::Int64,
+        Kind::Time => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+        Kind::Bool => DataType::Boolean,
+    }
+}
+
+/// A Parquet table filled row by row, flushed in batches.
+pub struct RowTable {
+    schema: SchemaRef,
+    builders: Vec<Builder>,
+    pending: usize,
+    file: AtomicParquet,
+}
+
+impl RowTable {
+    /// Starts `dir/name` with these columns (all nullable).
+    pub fn create(dir: &Path, name: &str, columns: &[(&str, Kind)]) -> Result<Self, OutputError> {
+        let schema: SchemaRef = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|(n, k)| Field::new(*n, data_type(*k), true))
+                .collect::<Vec<_>>(),
+        ));
+        Ok(RowTable {
+            builders: columns.iter().map(|(_, k)| Builder::new(*k)).collect(),
+            file: AtomicParquet::create(dir, name, schema.clone())?,
+            schema,
+            pending: 0,
+        })
+    }
+
+    /// Adds one row (one cell per column).
+    pub fn push(&mut self, cells: &[Cell]) -> Result<(), OutputError> {
+        for (b, c) in self.builders.iter_mut().zip(cells) {
+            b.push(*c);
+        }
+        self.pending += 1;
+        if self.pending >= FLUSH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), OutputError> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
+            .map_err(|e| fail(&self.file.path, e))?;
+        self.pending = 0;
+        self.file.write(&batch)
+    }
+
+    /// Rows written or pending.
+    pub fn rows(&self) -> u64 {
+        self.file.rows() + self.pending as u64
+    }
+
+    /// Flushes and renames into place.
+    pub fn commit(mut self) -> Result<PathBuf, OutputError> {
+        self.flush()?;
+        self.file.commit()
+    }
+}
+
+/// Where a typed clean list's column comes from.
+#[derive(Debug, Clone)]
+pub enum TypedCol {
+    /// An input column, taken with its type.
+    Input(usize),
+    /// Built from row values of this kind.
+    Built(Kind),
+}
+
+/// A clean list from Parquet inputs: the kept rows of each typed batch, taken whole.
+pub struct TypedTable {
+    schema: SchemaRef,
+    cols: Vec<TypedCol>,
+    file: AtomicParquet,
+    keep: Vec<u32>,
+    built: Vec<Builder>,
+}
+
+impl TypedTable {
+    /// Starts `dir/name`; `fields` name and type the output columns.
+    pub fn create(
+        dir: &Path,
+        name: &str,
+        input: &Schema,
+        cols: Vec<(String, TypedCol)>,
+    ) -> Result<Self, OutputError> {
+        let fields: Vec<Field> = cols
+            .iter()
+            .map(|(n, c)| match c {
+                TypedCol::Input(i) => Field::new(n, input.field(*i).data_type().clone(), true),
+                TypedCol::Built(k) => Field::new(n, data_type(*k), true),
+            })
+            .collect();
+        let schema: SchemaRef = Arc::new(Schema::new(fields));
+        let built = cols
+            .iter()
+            .filter_map(|(_, c)| match c {
+                TypedCol::Built(k) => Some(Builder::new(*k)),
+                TypedCol::Input(_) => None,
+            })
+            .collect();
+        Ok(TypedTable {
+            file: AtomicParquet::create(dir, name, schema.clone())?,
+            schema,
+            cols: cols.into_iter().map(|(_, c)| c).collect(),
+            keep: Vec::new(),
+            built,
+        })
+    }
+
+    /// Keeps row `index` of the current batch; `built` holds the values of the built columns.
+    pub fn keep(&mut self, index: usize, built: &[Cell]) {
+        self.keep.push(index as u32);
+        for (b, c) in self.built.iter_mut().zip(built) {
+            b.push(*c);
+        }
+    }
+
+    /// Writes the kept rows of `batch` (the batch the kept indices refer to).
+    pub fn finish_batch(&mut self, batch: &RecordBatch) -> Result<(), OutputError> {
+        if self.keep.is_empty() {
+            return Ok(());
+        }
+        let indices = UInt32Array::from(std::mem::take(&mut self.keep));
+        let mut built = self.built.iter_mut();
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.cols.len());
+        for c in &self.cols {
+            match c {
+                TypedCol::Input(i) => {
+                    let taken = arrow_select::take::take(batch.column(*i).as_ref(), &indices, None)
+                        .map_err(|e| fail(&self.file.path, e))?;
+                    arrays.push(taken);
+                }
+                TypedCol::Built(_) => {
+                    let b = built
+                        .next()
+                        .ok_or_else(|| fail(&self.file.path, "column plan mismatch"))?;
+                    arrays.push(b.finish());
+                }
+            }
+        }
+        let out = RecordBatch::try_new(self.schema.clone(), arrays)
+            .map_err(|e| fail(&self.file.path, e))?;
+        self.file.write(&out)
+    }
+
+    /// Rows written.
+    pub fn rows(&self) -> u64 {
+        self.file.rows()
+    }
+
+    /// Renames into place.
+    pub fn commit(self) -> Result<PathBuf, OutputError> {
+        self.file.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    #[test]
+    fn typed_rows_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = RowTable::create(
+            dir.path(),
+            "s.parquet",
+            &[
+                ("email", Kind::Text),
+                ("count", Kind::Int),
+                ("at", Kind::Time),
+                ("flag", Kind::Bool),
+            ],
+        )
+        .unwrap();
+        t.push(&[
+            Cell::Text("a@corp-mail.net"),
+            Cell::Int(3),
+            Cell::Time(1_700_000_000),
+            Cell::Bool(true),
+        ])
+        .unwrap();
+        t.push(&[
+            Cell::Text("b@corp-mail.net"),
+            Cell::Null,
+            Cell::Null,
+            Cell::Bool(false),
+        ])
+        .unwrap();
+        assert!(!dir.path().join("s.parquet").exists());
+        t.commit().unwrap();
+        let file = std::fs::File::open(dir.path().join("s.parquet")).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+        assert_eq!(batches[0].num_rows(), 2);
+        assert_eq!(
+            batches[0].schema().field(2).data_type(),
+            &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+        );
+        assert_eq!(batches[0].column(1).null_count(), 1);
+    }
+}

@@ -1,0 +1,397 @@
+//! Parquet in and out, checked with an independent reader (pyarrow, installed into `.venv` by
+//! `scripts/test.sh`), and the CRM export profile.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+use support::{assert_code, read_csv, TestDir};
+
+/// The Python with pyarrow: `MAILSCRUB_PYTHON`, or the project's `.venv`.
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("MAILSCRUB_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "these tests read Parquet with pyarrow: run scripts/test.sh (it makes .venv), or set MAILSCRUB_PYTHON"
+    );
+    venv
+}
+
+/// Runs a Python snippet (with `json` and `pyarrow.parquet as pq` imported) and parses the JSON
+/// it prints.
+fn py(dir: &TestDir, code: &str) -> Value {
+    let script = format!(
+        "import json, sys, datetime\nimport pyarrow as pa\nimport pyarrow.parquet as pq\n{code}\n"
+    );
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+const DESCRIBE: &str = "
+def describe(path):
+    t = pq.read_table(path)
+    return {'rows': t.num_rows, 'names': t.column_names, 'types': [str(f.type) for f in t.schema], 'rows_as_lists': [[str(v) if v is not None else None for v in r.values()] for r in t.to_pylist()], 'codec': pq.ParquetFile(path).metadata.row_group(0).column(0).compression if t.num_rows else None}
+";
+
+fn list(dir: &TestDir) -> String {
+    dir.write(
+        "list.csv",
+        "id,email,first_name,score\n\
+         1,Ann@Corp-Mail.net,Ann,7\n\
+         2,bad..dots@corp-mail.net,Bad,1\n\
+         3,info@gmial.com,Info,3\n\
+         4,hard@corp-mail.net,Hard,2\n\
+         5,broken,row\n",
+    )
+}
+
+#[test]
+fn csv_input_to_typed_parquet_outputs() {
+    let dir = TestDir::new();
+    let input = list(&dir);
+    let log = dir.write(
+        "mail.log",
+        "Aug  1 10:00:01 mx1 postfix/smtp[1]: A1: to=<hard@corp-mail.net>, relay=mx[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx said: 550 5.1.1 User unknown (in reply to RCPT TO command))\n",
+    );
+    let out = dir.run(&[
+        "clean",
+        &input,
+        "--out",
+        "out",
+        "--no-dns",
+        "--format",
+        "csv,parquet",
+        "--annotate",
+        "--bounces",
+        &log,
+        "--postfix-year",
+        "2024",
+        "--as-of",
+        "2024-08-31",
+    ]);
+    assert_code(&out, 0);
+    let v = py(&dir, &format!("{DESCRIBE}\nprint(json.dumps({{k: describe('out/' + k + '.parquet') for k in ['clean', 'suppression', 'rejects']}}))"));
+    let clean = &v["clean"];
+    assert_eq!(clean["rows"], 2);
+    assert_eq!(
+        clean["names"],
+        serde_json::json!([
+            "id",
+            "email",
+            "first_name",
+            "score",
+            "mailscrub_status",
+            "mailscrub_reason",
+            "mailscrub_flag_role",
+            "mailscrub_flag_disposable",
+            "mailscrub_flag_typo",
+            "mailscrub_flag_smtputf8",
+            "mailscrub_flag_dns_unknown",
+            "mailscrub_flag_soft_bounces",
+            "mailscrub_suggestion"
+        ])
+    );
+    let types: Vec<&str> = clean["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(&types[..6], ["string"; 6], "CSV columns are strings");
+    assert_eq!(&types[6..12], ["bool"; 6], "flags are booleans");
+    assert_eq!(clean["rows_as_lists"][0][1], "Ann@corp-mail.net");
+    assert_eq!(
+        clean["rows_as_lists"][1][6], "True",
+        "info@ is a role account"
+    );
+    assert_eq!(clean["rows_as_lists"][1][12], "info@gmail.com");
+    assert_eq!(clean["codec"], "ZSTD");
+    let s = &v["suppression"];
+    assert_eq!(s["rows"], 2);
+    assert_eq!(
+        s["types"],
+        serde_json::json!([
+            "string",
+            "string",
+            "string",
+            "string",
+            "timestamp[ms, tz=UTC]",
+            "timestamp[ms, tz=UTC]",
+            "string",
+            "int64"
+        ])
+    );
+    let hard = s["rows_as_lists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[0] == "hard@corp-mail.net")
+        .unwrap();
+    assert_eq!(hard[4], "2024-08-01 10:00:01+00:00");
+    assert_eq!(hard[7], "1");
+    let r = &v["rejects"];
+    assert_eq!(
+        r["types"],
+        serde_json::json!(["string", "int64", "string", "string"])
+    );
+    assert_eq!(r["rows_as_lists"][0][1], "6");
+    // The CSV twins hold the same rows.
+    assert_eq!(dir.csv("out/clean.csv").len(), 3);
+}
+
+#[test]
+fn parquet_input_keeps_its_types() {
+    let dir = TestDir::new();
+    py(
+        &dir,
+        "t = pa.table({'id': pa.array([1, 2, 3, 4], pa.int64()), 'EMail': ['ann@corp-mail.net', 'x@localhost', ' Bo@Corp-Mail.NET ', 'ann@corp-mail.net'], 'score': [1.5, 2.0, None, 4.25], 'vip': [True, False, True, None], 'signed_up': pa.array([datetime.datetime(2024, 1, 2, 3, 4, 5)] * 4, pa.timestamp('us'))})\npq.write_table(t, 'in.data', row_group_size=2)\nprint('{}')",
+    );
+    // Detected by its magic number, not its name.
+    let out = dir.run(&[
+        "clean",
+        "in.data",
+        "--out",
+        "out",
+        "--no-dns",
+        "--format",
+        "csv,parquet",
+    ]);
+    assert_code(&out, 0);
+    let report = dir.report("out");
+    assert_eq!(report["inputs"][0]["format"], "parquet");
+    assert_eq!(
+        (
+            report["kept"].as_u64(),
+            report["suppressed"].as_u64(),
+            report["duplicates"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    let v = py(
+        &dir,
+        &format!("{DESCRIBE}\nprint(json.dumps(describe('out/clean.parquet')))"),
+    );
+    assert_eq!(
+        v["names"],
+        serde_json::json!(["id", "EMail", "score", "vip", "signed_up"])
+    );
+    assert_eq!(
+        v["types"],
+        serde_json::json!(["int64", "string", "double", "bool", "timestamp[us]"])
+    );
+    assert_eq!(
+        v["rows_as_lists"][1],
+        serde_json::json!(["3", "Bo@corp-mail.net", null, "True", "2024-01-02 03:04:05"])
+    );
+    // The CSV twin renders the same rows as text; the line of a Parquet row is its number.
+    let csv = dir.csv("out/clean.csv");
+    assert_eq!(
+        csv[1][..2],
+        ["1".to_owned(), "ann@corp-mail.net".to_owned()]
+    );
+    let s = dir.csv("out/suppression.csv");
+    assert!(s[1][3].ends_with("in.data:2"), "{:?}", s[1]);
+}
+
+#[test]
+fn csv_parquet_csv_round_trip() {
+    let dir = TestDir::new();
+    let input = list(&dir);
+    assert_code(
+        &dir.run(&[
+            "clean",
+            &input,
+            "--out",
+            "one",
+            "--no-dns",
+            "--format",
+            "csv,parquet",
+        ]),
+        0,
+    );
+    assert_code(
+        &dir.run(&["clean", "one/clean.parquet", "--out", "two", "--no-dns"]),
+        0,
+    );
+    let first = read_csv(&dir.join("one/clean.csv"), b',');
+    let second = read_csv(&dir.join("two/clean.csv"), b',');
+    assert_eq!(first, second);
+    assert_eq!(dir.report("two")["suppressed"], 0);
+}
+
+#[test]
+fn hostile_cells_are_neutralised() {
+    let dir = TestDir::new();
+    let input = dir.write(
+        "l.csv",
+        "email,name,note\n\
+         ann@corp-mail.net,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",+1 555\n\
+         bo@corp-mail.net,Bo,@SUM(A1)\n\
+         -cy@corp-mail.net,Cy,fine\n",
+    );
+    assert_code(&dir.run(&["clean", &input, "--out", "raw", "--no-dns"]), 0);
+    assert_eq!(
+        dir.csv("raw/clean.csv")[1][1],
+        "=HYPERLINK(\"http://evil.example\",\"click\")"
+    );
+    let out = dir.run(&[
+        "clean",
+        &input,
+        "--out",
+        "safe",
+        "--no-dns",
+        "--spreadsheet-safe",
+    ]);
+    assert_code(&out, 0);
+    let rows = dir.csv("safe/clean.csv");
+    assert_eq!(rows[1][1], "'=HYPERLINK(\"http://evil.example\",\"click\")");
+    assert_eq!(rows[1][2], "'+1 555");
+    assert_eq!(rows[2][2], "'@SUM(A1)");
+    assert_eq!(
+        rows[3][0], "-cy@corp-mail.net",
+        "the email column is never changed"
+    );
+    assert_eq!(dir.report("safe")["spreadsheet_safe_cells"], 3);
+    assert!(
+        out.stderr.contains("spreadsheet-safe: 3 cell(s)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn crm_profile_columns_rename_split_and_empty_output() {
+    let dir = TestDir::new();
+    let mut text = String::from("id,email,first_name,score\n");
+    for i in 0..5 {
+        text.push_str(&format!("{i},u{i}@corp-mail.net,U{i},{i}\n"));
+    }
+    let input = dir.write("l.csv", text);
+    let out = dir.run(&[
+        "clean",
+        &input,
+        "--out",
+        "out",
+        "--no-dns",
+        "--columns",
+        "email,first_name,mailscrub_flags",
+        "--annotate",
+        "--rename",
+        "first_name=FirstName",
+        "--split-rows",
+        "2",
+    ]);
+    assert_code(&out, 0);
+    let parts: Vec<Vec<Vec<String>>> = (1..=3)
+        .map(|n| dir.csv(&format!("out/clean-{n:04}.csv")))
+        .collect();
+    for p in &parts {
+        assert_eq!(p[0], ["email", "FirstName", "mailscrub_flags"]);
+    }
+    assert_eq!(
+        parts.iter().map(|p| p.len() - 1).collect::<Vec<_>>(),
+        [2, 2, 1]
+    );
+    assert_eq!(
+        dir.report("out")["clean_outputs"][0]["parts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // Nothing kept: the header is still there.
+    let empty = dir.write("e.csv", "id,email,first_name,score\n1,x@localhost,X,1\n");
+    assert_code(
+        &dir.run(&[
+            "clean",
+            &empty,
+            "--out",
+            "empty",
+            "--no-dns",
+            "--columns",
+            "email,id",
+        ]),
+        0,
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("empty/clean.csv")).unwrap(),
+        "email,id\n"
+    );
+    // A column that does not exist is bad usage.
+    let out = dir.run(&[
+        "clean",
+        &input,
+        "--out",
+        "bad",
+        "--no-dns",
+        "--columns",
+        "email,fax",
+    ]);
+    assert_code(&out, 2);
+    assert!(out.stderr.contains("no column \"fax\""), "{}", out.stderr);
+}
+
+#[test]
+fn suppression_export_layouts() {
+    let dir = TestDir::new();
+    let input = list(&dir);
+    assert_code(&dir.run(&["clean", &input, "--out", "out", "--no-dns"]), 0);
+    for (to, first_line) in [
+        ("ses", "bad..dots@corp-mail.net,BOUNCE"),
+        ("sendgrid", "email"),
+        ("mailgun", "address,code,error,created_at"),
+    ] {
+        let out = dir.run(&["suppression", "export", "out/suppression.csv", "--to", to]);
+        assert_code(&out, 0);
+        let text = std::fs::read_to_string(dir.join(&format!("out/suppression-{to}.csv"))).unwrap();
+        assert_eq!(text.lines().next(), Some(first_line), "{to}");
+    }
+    let out = dir.run(&[
+        "suppression",
+        "export",
+        "out/suppression.csv",
+        "--to",
+        "postmark",
+        "--out",
+        "pm.jsonl",
+    ]);
+    assert_code(&out, 0);
+    let v: Value = serde_json::from_str(
+        std::fs::read_to_string(dir.join("pm.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        v["Suppressions"][0]["EmailAddress"],
+        "bad..dots@corp-mail.net"
+    );
+    assert_code(
+        &dir.run(&[
+            "suppression",
+            "export",
+            "out/suppression.csv",
+            "--to",
+            "mailchimp",
+        ]),
+        2,
+    );
+}
