@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Regenerates the data and reruns every end-to-end comparison of benches/README.md on this
+# machine: mailscrub vs the csv floor, DuckDB, pandas + python-email-validator; 1 and 2 threads;
+# peak memory. Installs DuckDB, pandas and email-validator into .venv from the package registry.
+# Usage: benches/compare.sh [ROWS] (default 10000000; the pandas run uses a 1M-row slice).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-10000000}
+DATA=${DATA:-target/compare}
+mkdir -p "$DATA"
+python3 -m venv .venv >/dev/null 2>&1 || true
+.venv/bin/pip install --quiet --disable-pip-version-check duckdb pandas email-validator pyarrow
+cargo build --release --quiet --bin mailscrub --example gen --example csv_floor
+BIN=target/release/mailscrub
+
+echo "== generating $ROWS rows and a 1M-address bounce list"
+target/release/examples/gen --rows "$ROWS" --seed 7 > "$DATA/list.csv"
+head -n 1000001 "$DATA/list.csv" > "$DATA/list-1m.csv"
+# The bounce history: every 10th address of the list (as a suppression list an ESP would export)
+# plus made-up ones, 1M lines in all.
+awk -F, 'NR > 1 && NR % 10 == 0 && $2 ~ /@/ { print $2 } NR > 1 && NR % 10 == 5 { print "gone" NR "@bounced-domain.com" }' "$DATA/list.csv" \
+  | head -n 1000000 | sed '1i email' > "$DATA/bounces.csv"
+
+t() { /usr/bin/time -f "%e s, %M KB peak" "$@"; }
+echo "== csv floor (read + write every record)"
+t target/release/examples/csv_floor "$DATA/list.csv" "$DATA/floor.csv"
+echo "== mailscrub clean, 2 threads"
+t $BIN clean "$DATA/list.csv" --bounces "$DATA/bounces.csv" --out "$DATA/out" --no-dns --quiet
+echo "== mailscrub clean, 1 thread"
+RAYON_NUM_THREADS=1 t $BIN clean "$DATA/list.csv" --bounces "$DATA/bounces.csv" --out "$DATA/out1" --no-dns --quiet
+echo "== duckdb (same file, SQL equivalent)"
+t .venv/bin/python benches/compare.py duckdb "$DATA/list.csv" "$DATA/bounces.csv" "$DATA/duck.csv"
+echo "== 1M-row slice: mailscrub vs pandas + email-validator"
+t $BIN clean "$DATA/list-1m.csv" --bounces "$DATA/bounces.csv" --out "$DATA/out-1m" --no-dns --quiet
+t .venv/bin/python benches/compare.py pandas "$DATA/list-1m.csv" "$DATA/bounces.csv" "$DATA/pandas.csv"
