@@ -15,11 +15,16 @@ BIN=target/release/mailscrub
 
 echo "== generating $ROWS rows and a 1M-address bounce list"
 target/release/examples/gen --rows "$ROWS" --seed 7 > "$DATA/list.csv"
-head -n 1000001 "$DATA/list.csv" > "$DATA/list-1m.csv"
+sed -n "1,1000001p" "$DATA/list.csv" > "$DATA/list-1m.csv"
 # The bounce history: every 10th address of the list (as a suppression list an ESP would export)
 # plus made-up ones, 1M lines in all.
-awk -F, 'NR > 1 && NR % 10 == 0 && $2 ~ /@/ { print $2 } NR > 1 && NR % 10 == 5 { print "gone" NR "@bounced-domain.com" }' "$DATA/list.csv" \
-  | head -n 1000000 | sed '1i email' > "$DATA/bounces.csv"
+{
+  echo email
+  awk -F, 'NR > 1 && c < 1000000 {
+    if (NR % 10 == 0 && $2 ~ /@/) { print $2; c++ }
+    else if (NR % 10 == 5) { print "gone" NR "@bounced-domain.com"; c++ }
+  }' "$DATA/list.csv"
+} > "$DATA/bounces.csv"
 
 t() { /usr/bin/time -f "%e s, %M KB peak" "$@"; }
 echo "== csv floor (read + write every record)"

@@ -158,6 +158,10 @@ pub struct CleanArgs {
         value_name = "FORMATS"
     )]
     pub format: Vec<String>,
+    /// In the Parquet clean list of a CSV input, type each column (integer, float, boolean, date,
+    /// timestamp) when every one of its values fits; default: strings.
+    #[arg(long)]
+    pub infer_types: bool,
     /// Split the clean list into files of at most N rows, each with the header.
     #[arg(long, value_name = "N")]
     pub split_rows: Option<u64>,

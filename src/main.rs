@@ -152,6 +152,13 @@ fn clean(args: CleanArgs) -> Result<()> {
         bail!(usage("--split-rows must be at least 1".to_owned()));
     }
     config.profile.split_rows = args.split_rows;
+    config.profile.infer_types = args.infer_types;
+    if args.infer_types && !args.format.iter().any(|f| f.trim() == "parquet") {
+        bail!(usage(
+            "--infer-types types the Parquet output: add --format parquet (or csv,parquet)"
+                .to_owned()
+        ));
+    }
     config.profile.csv = false;
     for f in &args.format {
         match f.trim() {

@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::dns::{self, BulkResolver, DomainBook, DomainStatus, MailRoute};
 use crate::input::parquet::SharedBatch;
 use crate::input::{self, InputError, Layout, OpenedInput, RowSource};
-use crate::output::parquet::{Cell, Kind, RowTable, TypedCol, TypedTable};
+use crate::output::parquet::{Cell, InferredTable, Kind, RowTable, TypedCol, TypedTable};
 use crate::output::shape::{neutralise, plan_columns, ColumnPlan, OutCol, SplitCsv};
 use crate::output::{self, AtomicCsv, OutputError};
 use crate::policy::{self, Decision, Evidence, History, HistoryVerdict};
@@ -113,6 +113,23 @@ enum CleanParquet {
     Rows(RowTable),
     /// From Parquet inputs: kept rows taken from the typed batches.
     Typed(TypedTable),
+    /// From CSV inputs with `--infer-types`: typed at commit from every value.
+    Inferred(InferredTable),
+}
+
+/// For each Parquet column of `plan`: whether it holds an input field (inferable).
+fn plan_kinds(plan: &ColumnPlan) -> Vec<bool> {
+    let mut out = Vec::new();
+    for col in &plan.cols {
+        match col {
+            OutCol::Field(_) => out.push(true),
+            OutCol::Annotation(2) => {
+                out.extend(std::iter::repeat_n(false, crate::record::FLAG_NAMES.len()))
+            }
+            _ => out.push(false),
+        }
+    }
+    out
 }
 
 /// The Parquet columns of a clean list: the plan's, with `mailscrub_flags` spread over one
@@ -246,6 +263,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         match g.parquet {
             Some(CleanParquet::Rows(t)) => parts.push(file_name(&t.commit()?)),
             Some(CleanParquet::Typed(t)) => parts.push(file_name(&t.commit()?)),
+            Some(CleanParquet::Inferred(t)) => parts.push(file_name(&t.commit()?)),
             None => {}
         }
         files.extend(parts.iter().cloned());
@@ -442,6 +460,25 @@ fn plan_groups(
                     &p.schema,
                     parquet_columns(&plan, true),
                 )?),
+                RowSource::Csv(_) if config.profile.infer_types => {
+                    let cols = parquet_columns(&plan, false)
+                        .into_iter()
+                        .zip(plan_kinds(&plan))
+                        .map(|((n, c), inferable)| {
+                            (
+                                n,
+                                if inferable {
+                                    None
+                                } else if let TypedCol::Built(k) = c {
+                                    Some(k)
+                                } else {
+                                    Some(Kind::Text)
+                                },
+                            )
+                        })
+                        .collect();
+                    CleanParquet::Inferred(InferredTable::create(&config.out_dir, &name, cols)?)
+                }
                 RowSource::Csv(_) => {
                     let cols = parquet_columns(&plan, false);
                     let spec: Vec<(&str, Kind)> = cols
@@ -1157,6 +1194,7 @@ impl RowWriter<'_> {
         }
         match pq {
             CleanParquet::Rows(t) => t.push(&cells),
+            CleanParquet::Inferred(t) => t.push(&cells),
             CleanParquet::Typed(t) => {
                 t.keep(index, &cells);
                 Ok(())

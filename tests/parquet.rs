@@ -395,3 +395,56 @@ fn suppression_export_layouts() {
         2,
     );
 }
+
+#[test]
+fn infer_types_uses_every_value() {
+    let dir = TestDir::new();
+    let input = dir.write(
+        "l.csv",
+        "id,email,zip,score,vip,joined,note\n\
+         1,a@corp-mail.net,02134,1.5,true,2024-01-02,x\n\
+         2,b@corp-mail.net,10001,2,false,2024-02-29,\n\
+         3,c@corp-mail.net,94105,,True,,y\n",
+    );
+    let out = dir.run(&[
+        "clean",
+        &input,
+        "--out",
+        "out",
+        "--no-dns",
+        "--format",
+        "parquet",
+        "--infer-types",
+    ]);
+    assert_code(&out, 0);
+    assert!(!dir.join("out/clean.csv").exists(), "parquet only");
+    let v = py(
+        &dir,
+        &format!("{DESCRIBE}\nprint(json.dumps(describe('out/clean.parquet')))"),
+    );
+    assert_eq!(
+        v["types"],
+        serde_json::json!([
+            "int64",
+            "string",
+            "string",
+            "double",
+            "bool",
+            "date32[day]",
+            "string"
+        ])
+    );
+    assert_eq!(
+        v["rows_as_lists"][2],
+        serde_json::json!(["3", "c@corp-mail.net", "94105", null, "True", null, "y"])
+    );
+    let out = dir.run(&[
+        "clean",
+        &input,
+        "--out",
+        "out2",
+        "--no-dns",
+        "--infer-types",
+    ]);
+    assert_code(&out, 2);
+}

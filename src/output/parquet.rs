@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+    BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -100,6 +101,10 @@ pub enum Kind {
     Time,
     /// Boolean.
     Bool,
+    /// 64-bit float.
+    Float,
+    /// Calendar date.
+    Date,
 }
 
 /// One value of a row.
@@ -113,6 +118,10 @@ pub enum Cell<'a> {
     Time(i64),
     /// Boolean.
     Bool(bool),
+    /// Float.
+    Float(f64),
+    /// Days since 1970-01-01.
+    Date(i32),
     /// No value.
     Null,
 }
@@ -122,6 +131,8 @@ enum Builder {
     Int(Int64Builder),
     Time(TimestampMillisecondBuilder),
     Bool(BooleanBuilder),
+    Float(Float64Builder),
+    Date(Date32Builder),
 }
 
 impl Builder {
@@ -131,6 +142,8 @@ impl Builder {
             Kind::Int => Builder::Int(Int64Builder::new()),
             Kind::Time => Builder::Time(TimestampMillisecondBuilder::new().with_timezone("UTC")),
             Kind::Bool => Builder::Bool(BooleanBuilder::new()),
+            Kind::Float => Builder::Float(Float64Builder::new()),
+            Kind::Date => Builder::Date(Date32Builder::new()),
         }
     }
 
@@ -141,6 +154,10 @@ impl Builder {
             (Builder::Int(b), Cell::Int(i)) => b.append_value(i),
             (Builder::Time(b), Cell::Time(t)) => b.append_value(t.saturating_mul(1000)),
             (Builder::Bool(b), Cell::Bool(v)) => b.append_value(v),
+            (Builder::Float(b), Cell::Float(v)) => b.append_value(v),
+            (Builder::Date(b), Cell::Date(v)) => b.append_value(v),
+            (Builder::Float(b), _) => b.append_null(),
+            (Builder::Date(b), _) => b.append_null(),
             (Builder::Text(b), _) => b.append_null(),
             (Builder::Int(b), _) => b.append_null(),
             (Builder::Time(b), _) => b.append_null(),
@@ -154,6 +171,8 @@ impl Builder {
             Builder::Int(b) => Arc::new(b.finish()),
             Builder::Time(b) => Arc::new(b.finish()),
             Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Float(b) => Arc::new(b.finish()),
+            Builder::Date(b) => Arc::new(b.finish()),
         }
     }
 }
@@ -164,6 +183,190 @@ fn data_type(kind: Kind) -> DataType {
         Kind::Int => DataType::Int64,
         Kind::Time => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
         Kind::Bool => DataType::Boolean,
+        Kind::Float => DataType::Float64,
+        Kind::Date => DataType::Date32,
+    }
+}
+
+/// What a text column could be, from every value seen.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    int: bool,
+    float: bool,
+    boolean: bool,
+    date: bool,
+    time: bool,
+    seen: bool,
+}
+
+impl Default for Candidate {
+    fn default() -> Self {
+        Candidate {
+            int: true,
+            float: true,
+            boolean: true,
+            date: true,
+            time: true,
+            seen: false,
+        }
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "true" | "TRUE" | "True" => Some(true),
+        "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_date(v: &str) -> Option<i32> {
+    let d = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    i32::try_from((d - epoch).num_days()).ok()
+}
+
+fn parse_time(v: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+impl Candidate {
+    fn observe(&mut self, v: &str) {
+        if v.is_empty() {
+            return;
+        }
+        self.seen = true;
+        // Leading zeros are identifiers (postcodes, phone numbers), not numbers.
+        let leading_zero = v.len() > 1 && v.starts_with('0') && !v.starts_with("0.");
+        self.int &= !leading_zero && v.parse::<i64>().is_ok();
+        self.float &= !leading_zero && v.parse::<f64>().is_ok_and(f64::is_finite);
+        self.boolean &= parse_bool(v).is_some();
+        self.date &= parse_date(v).is_some();
+        self.time &= parse_time(v).is_some();
+    }
+
+    fn kind(&self) -> Kind {
+        match *self {
+            Candidate { seen: false, .. } => Kind::Text,
+            Candidate { int: true, .. } => Kind::Int,
+            Candidate { float: true, .. } => Kind::Float,
+            Candidate { boolean: true, .. } => Kind::Bool,
+            Candidate { date: true, .. } => Kind::Date,
+            Candidate { time: true, .. } => Kind::Time,
+            _ => Kind::Text,
+        }
+    }
+}
+
+/// `v` as a cell of `kind` (the kind was inferred from every value, so it parses).
+fn typed_cell(kind: Kind, v: &str) -> Cell<'_> {
+    if v.is_empty() && kind != Kind::Text {
+        return Cell::Null;
+    }
+    match kind {
+        Kind::Text => Cell::Text(v),
+        Kind::Int => v.parse().map(Cell::Int).unwrap_or(Cell::Null),
+        Kind::Float => v.parse().map(Cell::Float).unwrap_or(Cell::Null),
+        Kind::Bool => parse_bool(v).map(Cell::Bool).unwrap_or(Cell::Null),
+        Kind::Date => parse_date(v).map(Cell::Date).unwrap_or(Cell::Null),
+        Kind::Time => parse_time(v).map(Cell::Time).unwrap_or(Cell::Null),
+    }
+}
+
+/// A Parquet table whose text columns get the narrowest type that every one of their values
+/// fits (`--infer-types`): integer, float, boolean, date, timestamp, else text. The rows are kept
+/// in a temporary CSV while the run goes on, and written typed at commit, so the inference sees
+/// every value and no value is ever lost to a guess made on a sample.
+pub struct InferredTable {
+    dir: PathBuf,
+    name: String,
+    columns: Vec<(String, Option<Kind>)>,
+    seen: Vec<Candidate>,
+    spill: csv::Writer<NamedTempFile>,
+}
+
+impl InferredTable {
+    /// Starts `dir/name`; columns with `None` are inferred, the others keep their kind.
+    pub fn create(
+        dir: &Path,
+        name: &str,
+        columns: Vec<(String, Option<Kind>)>,
+    ) -> Result<Self, OutputError> {
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.rows."))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|source| OutputError {
+                path: dir.join(name),
+                source,
+            })?;
+        Ok(InferredTable {
+            dir: dir.to_path_buf(),
+            name: name.to_owned(),
+            seen: vec![Candidate::default(); columns.len()],
+            columns,
+            spill: csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(temp),
+        })
+    }
+
+    /// Adds a row; text cells are observed for inference.
+    pub fn push(&mut self, cells: &[Cell]) -> Result<(), OutputError> {
+        let mut record = csv::StringRecord::new();
+        for (i, c) in cells.iter().enumerate() {
+            let text = match c {
+                Cell::Text(t) => {
+                    self.seen[i].observe(t);
+                    (*t).to_owned()
+                }
+                Cell::Bool(b) => b.to_string(),
+                Cell::Int(v) => v.to_string(),
+                _ => String::new(),
+            };
+            record.push_field(&text);
+        }
+        self.spill
+            .write_record(&record)
+            .map_err(|e| fail(&self.dir.join(&self.name), e))
+    }
+
+    /// Infers the types, writes the Parquet file and renames it into place.
+    pub fn commit(self) -> Result<PathBuf, OutputError> {
+        let path = self.dir.join(&self.name);
+        let temp = self
+            .spill
+            .into_inner()
+            .map_err(|e| fail(&path, e.error()))?;
+        let kinds: Vec<Kind> = self
+            .columns
+            .iter()
+            .zip(&self.seen)
+            .map(|((_, fixed), seen)| fixed.unwrap_or_else(|| seen.kind()))
+            .collect();
+        let spec: Vec<(&str, Kind)> = self
+            .columns
+            .iter()
+            .zip(&kinds)
+            .map(|((n, _), k)| (n.as_str(), *k))
+            .collect();
+        let mut table = RowTable::create(&self.dir, &self.name, &spec)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(temp.path())
+            .map_err(|e| fail(&path, e))?;
+        for record in reader.records() {
+            let record = record.map_err(|e| fail(&path, e))?;
+            let cells: Vec<Cell> = record
+                .iter()
+                .zip(&kinds)
+                .map(|(v, k)| typed_cell(*k, v))
+                .collect();
+            table.push(&cells)?;
+        }
+        table.commit()
     }
 }
 
@@ -328,6 +531,30 @@ impl TypedTable {
 mod tests {
     use super::*;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    #[test]
+    fn inference_takes_every_value_into_account() {
+        let mut c = Candidate::default();
+        for v in ["1", "22", "", "-3"] {
+            c.observe(v);
+        }
+        assert_eq!(c.kind(), Kind::Int);
+        c.observe("4.5");
+        assert_eq!(c.kind(), Kind::Float);
+        let mut zip = Candidate::default();
+        zip.observe("02134");
+        assert_eq!(zip.kind(), Kind::Text, "leading zeros stay text");
+        let mut d = Candidate::default();
+        d.observe("2024-02-29");
+        assert_eq!(d.kind(), Kind::Date);
+        d.observe("2024-02-30");
+        assert_eq!(d.kind(), Kind::Text);
+        let mut b = Candidate::default();
+        b.observe("true");
+        b.observe("False");
+        assert_eq!(b.kind(), Kind::Bool);
+        assert_eq!(Candidate::default().kind(), Kind::Text);
+    }
 
     #[test]
     fn typed_rows_round_trip() {

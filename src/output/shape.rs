@@ -27,6 +27,9 @@ pub struct ExportProfile {
     pub csv: bool,
     /// Write Parquet twins of the clean list, the suppression file and the rejects.
     pub parquet: bool,
+    /// Give a CSV input's columns in the Parquet clean list the narrowest type all their values
+    /// fit, instead of strings.
+    pub infer_types: bool,
 }
 
 impl Default for ExportProfile {
@@ -38,6 +41,7 @@ impl Default for ExportProfile {
             split_rows: None,
             csv: true,
             parquet: false,
+            infer_types: false,
         }
     }
 }
