@@ -443,8 +443,18 @@ fn read_file(
                     at: String,
                     report: &mut SourceReport| match raw {
         Ok(list) => {
-            for (loc, r) in list {
-                match norm.event(r, loc) {
+            // Normalising a recipient is a full address check: done in parallel for big lists.
+            let normalised: Vec<Result<BounceEvent, String>> = if list.len() > 256 {
+                list.into_par_iter()
+                    .map(|(loc, r)| norm.event(r, loc))
+                    .collect()
+            } else {
+                list.into_iter()
+                    .map(|(loc, r)| norm.event(r, loc))
+                    .collect()
+            };
+            for result in normalised {
+                match result {
                     Ok(e) => {
                         report.events += 1;
                         events.push(e);
@@ -489,11 +499,7 @@ fn read_file(
                     };
                     ev.map(|e| (Some(line_no), e))
                 },
-                |found| {
-                    for (loc, r) in found {
-                        push(Ok(vec![(loc, r)]), name.clone(), &mut report);
-                    }
-                },
+                |found| push(Ok(found), name.clone(), &mut report),
             )
         }
         Format::Json => read_json(reader, |loc, r| {

@@ -62,19 +62,18 @@ pub struct History {
 
 /// Folds every address's events. `events` may be in any order.
 pub fn fold(events: &[BounceEvent], as_of: i64, rule: SoftRule) -> HashMap<DedupeKey, History> {
-    let mut by_key: HashMap<DedupeKey, Vec<&BounceEvent>> = HashMap::new();
-    for e in events {
-        if e.timestamp.is_none_or(|t| t <= as_of) {
-            by_key.entry(e.key).or_default().push(e);
-        }
+    // One sort by (address, time) instead of a vector per address: a million-event history is
+    // folded without a million small allocations. The sort is stable, so ties keep read order.
+    let mut order: Vec<&BounceEvent> = events
+        .iter()
+        .filter(|e| e.timestamp.is_none_or(|t| t <= as_of))
+        .collect();
+    order.sort_by_key(|e| (e.key, e.timestamp.unwrap_or(i64::MIN)));
+    let mut out = HashMap::with_capacity(order.len() / 2);
+    for group in order.chunk_by(|a, b| a.key == b.key) {
+        out.insert(group[0].key, fold_one(group, rule));
     }
-    by_key
-        .into_iter()
-        .map(|(key, mut list)| {
-            list.sort_by_key(|e| e.timestamp.unwrap_or(i64::MIN));
-            (key, fold_one(&list, rule))
-        })
-        .collect()
+    out
 }
 
 #[derive(Default)]
