@@ -161,7 +161,7 @@ impl SourceReport {
 #[derive(Debug, Default)]
 pub struct Ingested {
     /// Every event, in the order read.
-    pub events: Vec<BounceEvent>,
+    pub events: Vec<std::sync::Arc<BounceEvent>>,
     /// Per file.
     pub sources: Vec<SourceReport>,
 }
@@ -186,7 +186,9 @@ pub fn ingest(paths: &[PathBuf], options: &BounceOptions) -> Result<Ingested, Bo
     let mut ingested = Ingested::default();
     for file in files {
         let (events, report) = read_file(&file, options, &lists);
-        ingested.events.extend(events);
+        ingested
+            .events
+            .extend(events.into_iter().map(std::sync::Arc::new));
         ingested.sources.push(report);
     }
     Ok(ingested)

@@ -13,6 +13,7 @@
 //! - `sender_side`, `transient`, `delivered` and `not_a_bounce` never suppress.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::address::DedupeKey;
 use crate::bounces::{BounceEvent, EventClass};
@@ -41,8 +42,8 @@ impl Default for SoftRule {
 pub struct HistoryVerdict {
     /// The reason.
     pub reason: Reason,
-    /// The deciding event.
-    pub deciding: BounceEvent,
+    /// The deciding event (shared with the history, not copied).
+    pub deciding: Arc<BounceEvent>,
     /// Events that counted towards it (dead bounces, or soft points).
     pub count: u32,
     /// The first event of the address in the history.
@@ -61,35 +62,43 @@ pub struct History {
 }
 
 /// Folds every address's events. `events` may be in any order.
-pub fn fold(events: &[BounceEvent], as_of: i64, rule: SoftRule) -> HashMap<DedupeKey, History> {
+pub fn fold(
+    events: &[Arc<BounceEvent>],
+    as_of: i64,
+    rule: SoftRule,
+) -> HashMap<DedupeKey, History> {
     // One sort by (address, time) instead of a vector per address: a million-event history is
     // folded without a million small allocations. The sort is stable, so ties keep read order.
-    let mut order: Vec<&BounceEvent> = events
+    let mut order: Vec<&Arc<BounceEvent>> = events
         .iter()
         .filter(|e| e.timestamp.is_none_or(|t| t <= as_of))
         .collect();
     order.sort_by_key(|e| (e.key, e.timestamp.unwrap_or(i64::MIN)));
     let mut out = HashMap::with_capacity(order.len() / 2);
     for group in order.chunk_by(|a, b| a.key == b.key) {
-        out.insert(group[0].key, fold_one(group, rule));
+        let history = fold_one(group, rule);
+        // Addresses the history says nothing against (deliveries, deferrals) take no memory.
+        if history.verdict.is_some() || history.soft_score > 0 {
+            out.insert(group[0].key, history);
+        }
     }
     out
 }
 
 #[derive(Default)]
 struct State<'a> {
-    complaint: Option<&'a BounceEvent>,
-    unsubscribe: Option<&'a BounceEvent>,
-    suppressed: Option<&'a BounceEvent>,
-    hard: Option<(&'a BounceEvent, u32)>,
+    complaint: Option<&'a Arc<BounceEvent>>,
+    unsubscribe: Option<&'a Arc<BounceEvent>>,
+    suppressed: Option<&'a Arc<BounceEvent>>,
+    hard: Option<(&'a Arc<BounceEvent>, u32)>,
     soft_score: u32,
-    soft_hit: Option<(&'a BounceEvent, u32)>,
+    soft_hit: Option<(&'a Arc<BounceEvent>, u32)>,
     last_soft_day: Option<i64>,
     last_soft_at: Option<i64>,
 }
 
 /// Folds one address's events, already in time order.
-pub fn fold_one(events: &[&BounceEvent], rule: SoftRule) -> History {
+pub fn fold_one(events: &[&Arc<BounceEvent>], rule: SoftRule) -> History {
     let mut st = State::default();
     for e in events {
         match e.class {
@@ -120,9 +129,9 @@ pub fn fold_one(events: &[&BounceEvent], rule: SoftRule) -> History {
     }
     let first_seen = events.iter().find_map(|e| e.timestamp);
     let last_seen = events.iter().rev().find_map(|e| e.timestamp);
-    let verdict = |reason, deciding: &BounceEvent, count| HistoryVerdict {
+    let verdict = |reason, deciding: &Arc<BounceEvent>, count| HistoryVerdict {
         reason,
-        deciding: deciding.clone(),
+        deciding: Arc::clone(deciding),
         count,
         first_seen,
         last_seen,
@@ -145,7 +154,7 @@ pub fn fold_one(events: &[&BounceEvent], rule: SoftRule) -> History {
     }
 }
 
-fn soft<'a>(st: &mut State<'a>, e: &'a BounceEvent, rule: SoftRule) {
+fn soft<'a>(st: &mut State<'a>, e: &'a Arc<BounceEvent>, rule: SoftRule) {
     if let (Some(last), Some(now)) = (st.last_soft_at, e.timestamp) {
         if now - last > rule.window {
             st.soft_score = 0;
@@ -172,8 +181,8 @@ mod tests {
 
     const DAY: i64 = 86_400;
 
-    fn ev(class: EventClass, t: i64) -> BounceEvent {
-        BounceEvent {
+    fn ev(class: EventClass, t: i64) -> Arc<BounceEvent> {
+        Arc::new(BounceEvent {
             recipient: "a@corp-mail.net".to_owned(),
             key: 1,
             timestamp: Some(t),
@@ -186,10 +195,10 @@ mod tests {
                 line: Some(t as u64),
             },
             format: Format::Postfix,
-        }
+        })
     }
 
-    fn run(events: &[BounceEvent], as_of: i64) -> History {
+    fn run(events: &[Arc<BounceEvent>], as_of: i64) -> History {
         fold(events, as_of, SoftRule::default())
             .remove(&1)
             .unwrap_or_default()
