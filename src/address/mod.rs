@@ -1,12 +1,12 @@
 //! Stage 2: one address in, one [`Checked`] out.
 //!
 //! The raw cell goes through three steps, each of which only ever adds information:
-//! 1. [`repair`]: surrounding whitespace (no-break space included), a `mailto:` prefix, a display
+//! 1. `repair`: surrounding whitespace (no-break space included), a `mailto:` prefix, a display
 //!    name (`Name <addr>`), angle brackets and a root dot are taken off; each repair is recorded.
-//! 2. [`syntax`]: RFC 5321/5322 limits (254 / 64 / 63 octets), dot and hyphen rules, IDN domains
+//! 2. `syntax`: RFC 5321/5322 limits (254 / 64 / 63 octets), dot and hyphen rules, IDN domains
 //!    turned into punycode (both forms kept), reserved and special-use domains, unsafe Unicode,
 //!    the stricter rules of large mailbox providers, and the `email_address` crate as a last gate.
-//! 3. [`flags`]: role accounts, disposable domains and likely domain typos. Flags never remove
+//! 3. `flags`: role accounts, disposable domains and likely domain typos. Flags never remove
 //!    anyone; they are evidence for a human.
 //!
 //! Nothing here does I/O, and a bad address is a value (`Checked::problem`), never an error.
