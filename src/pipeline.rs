@@ -213,6 +213,11 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     let (resolver, cache_loaded) = start_dns(config)?;
     let t_rows = Instant::now();
     let mut tally = Tally::new(opened.len());
+    // The dedupe set is sized once for the rows expected: growing it by doubling would hold the
+    // old and the new table at once, the largest transient of a big run. The reservation is
+    // capped (32M keys, about 600 MB) so that a huge file of duplicates does not reserve memory
+    // for addresses it does not have; beyond that the set grows with the distinct addresses.
+    let expected: u64 = opened.iter().filter_map(OpenedInput::expected_rows).sum();
     let readers: Vec<_> = opened.into_iter().map(|o| (o.name, o.rows)).collect();
     let mut domains = HashMap::new();
     let mut carried = 0u64;
@@ -230,7 +235,10 @@ pub fn run(config: &Config) -> Result<Report, Error> {
             groups: &mut groups,
             sinks: &mut sinks,
             tally: &mut tally,
-            seen: KeySet::default(),
+            seen: KeySet::with_capacity_and_hasher(
+                expected.min(32_000_000) as usize,
+                Default::default(),
+            ),
             scratch: ByteRecord::new(),
             book: resolver.map(|r| r.book().clone()),
             domains: HashMap::new(),
@@ -910,7 +918,7 @@ impl SuppressionRow {
     fn history(v: &HistoryVerdict) -> Self {
         let status = match (&v.deciding.status, v.deciding.smtp_code) {
             (Some(s), Some(c)) => format!("{c} {s}"),
-            (Some(s), None) => s.clone(),
+            (Some(s), None) => s.to_string(),
             (None, Some(c)) => c.to_string(),
             (None, None) => String::new(),
         };

@@ -78,8 +78,8 @@ fn corpus_matches_the_reference_tables() {
                 disagreements.insert((file.clone(), index));
             }
             if let Some(e) = event {
-                if e.recipient != row[rcpt_c]
-                    || e.status.clone().unwrap_or_default() != row[status_c]
+                if *e.recipient != *row[rcpt_c]
+                    || e.status.as_deref().unwrap_or_default() != row[status_c]
                 {
                     wrong_fields.push(format!(
                         "{file}#{index}: {} {:?}, expected {} {}",

@@ -28,7 +28,7 @@ use crate::address::{self, AddressRules, DedupeKey, FlagLists};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BounceEvent {
     /// The recipient, normalised like the list.
-    pub recipient: String,
+    pub recipient: Box<str>,
     /// Its dedupe key.
     #[serde(skip)]
     pub key: DedupeKey,
@@ -37,9 +37,9 @@ pub struct BounceEvent {
     /// Basic SMTP reply code.
     pub smtp_code: Option<u16>,
     /// Enhanced status code.
-    pub status: Option<String>,
+    pub status: Option<Box<str>>,
     /// The remote server's words.
-    pub diagnostic: String,
+    pub diagnostic: Box<str>,
     /// The class.
     pub class: EventClass,
     /// Where it was read (`file:line`, or the file for a single message); shared per file so that
@@ -54,15 +54,15 @@ pub struct BounceEvent {
 pub struct Source {
     /// The file.
     pub file: std::sync::Arc<str>,
-    /// The line (of a log, mbox or list), when there is one.
-    pub line: Option<u64>,
+    /// The line (of a log, mbox or list); 0 when the file is one message.
+    pub line: u64,
 }
 
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.line {
-            Some(l) => write!(f, "{}:{l}", self.file),
-            None => f.write_str(&self.file),
+            0 => f.write_str(&self.file),
+            l => write!(f, "{}:{l}", self.file),
         }
     }
 }
@@ -186,9 +186,11 @@ pub fn ingest(paths: &[PathBuf], options: &BounceOptions) -> Result<Ingested, Bo
     let mut ingested = Ingested::default();
     for file in files {
         let (events, report) = read_file(&file, options, &lists);
-        ingested
-            .events
-            .extend(events.into_iter().map(std::sync::Arc::new));
+        if ingested.events.is_empty() {
+            ingested.events = events;
+        } else {
+            ingested.events.extend(events);
+        }
         ingested.sources.push(report);
     }
     Ok(ingested)
@@ -355,7 +357,7 @@ impl Normaliser<'_> {
         let key = address::dedupe_key(&checked, self.options.provider_rules);
         let source = Source {
             file: self.file.clone(),
-            line: location,
+            line: location.unwrap_or(0),
         };
         // Deliveries and deferrals decide nothing by their words: keep the text only where it
         // is evidence (or an example for the sender-side section), so that a big log's history
@@ -380,12 +382,12 @@ impl Normaliser<'_> {
             format!("{l}@{}", d.to_lowercase())
         };
         Ok(BounceEvent {
-            recipient,
+            recipient: recipient.into_boxed_str(),
             key,
             timestamp: raw.timestamp,
             smtp_code: raw.smtp_code,
-            status: raw.status,
-            diagnostic,
+            status: raw.status.map(String::into_boxed_str),
+            diagnostic: diagnostic.into(),
             class: raw.class,
             source,
             format: self.format,
@@ -397,7 +399,7 @@ fn read_file(
     path: &Path,
     options: &BounceOptions,
     lists: &FlagLists,
-) -> (Vec<BounceEvent>, SourceReport) {
+) -> (Vec<std::sync::Arc<BounceEvent>>, SourceReport) {
     let name = path.display().to_string();
     let mut report = SourceReport {
         file: name.clone(),
@@ -459,7 +461,7 @@ fn read_file(
                 match result {
                     Ok(e) => {
                         report.events += 1;
-                        events.push(e);
+                        events.push(std::sync::Arc::new(e));
                     }
                     Err(why) => {
                         report.bad_recipients += 1;

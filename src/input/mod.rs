@@ -106,6 +106,20 @@ pub enum RowSource {
     Parquet(parquet::ParquetRows),
 }
 
+impl OpenedInput {
+    /// Rows this input is expected to hold (from its size and the sample, or the Parquet
+    /// footer); `None` when the size is not known (stdin) or the file is compressed.
+    pub fn expected_rows(&self) -> Option<u64> {
+        match &self.rows {
+            RowSource::Parquet(p) => Some(p.rows),
+            RowSource::Csv(_) if self.compression == Compression::None => {
+                self.size.map(|s| s / self.layout.row_bytes.max(1) as u64)
+            }
+            RowSource::Csv(_) => None,
+        }
+    }
+}
+
 /// An input ready to stream rows from.
 pub struct OpenedInput {
     /// The name used in messages and the report (`<stdin>` for `-`).
@@ -207,6 +221,7 @@ fn open_parquet(
             headers: Some(csv::ByteRecord::from(names)),
             email_column,
             columns,
+            row_bytes: (size.unwrap_or(0) / rows.rows.max(1)).max(1) as usize,
         },
         compression: Compression::None,
         size,

@@ -22,6 +22,8 @@ pub struct Layout {
     pub email_column: usize,
     /// The number of fields every row is expected to have.
     pub columns: usize,
+    /// Average bytes per row in the sample (to estimate a file's rows from its size).
+    pub row_bytes: usize,
 }
 
 const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
@@ -84,11 +86,13 @@ pub fn detect(name: &str, sample: &[u8], options: &CsvOptions) -> Result<Layout,
             content_column(name, &rows, &options.email_column, columns)?,
         )
     };
+    let sampled: usize = rows.iter().map(|r| r.as_slice().len() + r.len()).sum();
     Ok(Layout {
         delimiter,
         headers,
         email_column,
         columns,
+        row_bytes: (sampled / rows.len().max(1)).max(1),
     })
 }
 

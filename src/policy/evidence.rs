@@ -183,16 +183,16 @@ mod tests {
 
     fn ev(class: EventClass, t: i64) -> Arc<BounceEvent> {
         Arc::new(BounceEvent {
-            recipient: "a@corp-mail.net".to_owned(),
+            recipient: "a@corp-mail.net".into(),
             key: 1,
             timestamp: Some(t),
             smtp_code: None,
             status: None,
-            diagnostic: String::new(),
+            diagnostic: "".into(),
             class,
             source: crate::bounces::Source {
                 file: std::sync::Arc::from("log"),
-                line: Some(t as u64),
+                line: t as u64,
             },
             format: Format::Postfix,
         })

@@ -76,7 +76,7 @@ pub fn decide(
         if let Some(v) = &history.verdict {
             return Decision::Suppress {
                 reason: v.reason,
-                detail: v.deciding.diagnostic.clone(),
+                detail: v.deciding.diagnostic.to_string(),
                 evidence: Evidence::History(Box::new(v.clone())),
             };
         }

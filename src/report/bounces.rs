@@ -138,7 +138,8 @@ pub fn build(
         let domain = e.recipient.rsplit('@').next().unwrap_or("").to_owned();
         let code = e
             .status
-            .clone()
+            .as_deref()
+            .map(str::to_owned)
             .or_else(|| e.smtp_code.map(|c| c.to_string()))
             .unwrap_or_else(|| "unknown".to_owned());
         let key = (domain.clone(), code.clone());
@@ -151,7 +152,7 @@ pub fn build(
                 events: 0,
                 first_seen: String::new(),
                 last_seen: String::new(),
-                example: e.diagnostic.clone(),
+                example: e.diagnostic.to_string(),
             });
         g.events += 1;
         let fl = first_last.entry(key).or_insert((None, None));
