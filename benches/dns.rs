@@ -11,7 +11,7 @@ use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mailscrub::dns::{resolve_all, DnsConfig, MailRoute};
+use mailscrub::dns::{resolve_all, DnsConfig, Engine, MailRoute};
 
 #[path = "../tests/support/dns_server.rs"]
 mod dns_server;
@@ -108,12 +108,17 @@ fn main() {
         server.addr
     );
 
-    for concurrency in [128usize, 512] {
+    for (engine, concurrency) in [
+        (Engine::Hickory, 128usize),
+        (Engine::Wire, 128),
+        (Engine::Wire, 512),
+    ] {
         let config = DnsConfig {
             servers: vec![server.addr],
             timeout: Duration::from_secs(2),
             attempts: 2,
             concurrency,
+            engine,
             ..DnsConfig::default()
         };
         let before = server.queries();
@@ -126,7 +131,7 @@ fn main() {
             .count();
         let queries = server.queries() - before;
         println!(
-            "mailscrub resolve, concurrency {concurrency}: {:.0} domains/s ({secs:.2} s, {queries} queries = {:.0} queries/s, {unknown} unknown)",
+            "mailscrub resolve, {engine:?} client, concurrency {concurrency}: {:.0} domains/s ({secs:.2} s, {queries} queries = {:.0} queries/s, {unknown} unknown)",
             domains as f64 / secs,
             queries as f64 / secs
         );

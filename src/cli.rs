@@ -93,6 +93,10 @@ pub struct DnsArgs {
     /// Stop asking DNS after this many queries in a row got no answer at all.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub dns_breaker: usize,
+    /// DNS client for --dns-server: wire (pipelined, one socket) or hickory (hickory-resolver).
+    /// The system configuration always uses hickory.
+    #[arg(long, default_value = "wire", value_name = "ENGINE")]
+    pub dns_engine: String,
     /// Keep DNS answers in FILE between runs (JSON lines).
     #[arg(long, value_name = "FILE")]
     pub dns_cache: Option<PathBuf>,

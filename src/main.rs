@@ -350,7 +350,13 @@ fn dns_config(args: &DnsArgs) -> Result<DnsConfig> {
         .iter()
         .map(|s| parse_server(s))
         .collect::<Result<Vec<_>>>()?;
+    let engine = match args.dns_engine.as_str() {
+        "wire" => mailscrub::dns::Engine::Wire,
+        "hickory" => mailscrub::dns::Engine::Hickory,
+        other => bail!(usage(format!("--dns-engine {other:?}: wire or hickory"))),
+    };
     Ok(DnsConfig {
+        engine,
         servers,
         timeout: std::time::Duration::from_secs_f64(args.dns_timeout),
         attempts: args.dns_attempts,

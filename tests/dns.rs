@@ -17,7 +17,8 @@ fn server() -> TestDns {
     )
 }
 
-fn resolve(dns: &TestDns, domains: &[&str]) -> HashMap<String, Value> {
+/// `mailscrub resolve` with the given DNS client (`wire` or `hickory`).
+fn resolve_with(dns: &TestDns, domains: &[&str], engine: &str) -> HashMap<String, Value> {
     let dir = TestDir::new();
     let addr = dns.addr.to_string();
     let mut args = vec![
@@ -28,6 +29,8 @@ fn resolve(dns: &TestDns, domains: &[&str]) -> HashMap<String, Value> {
         "0.5",
         "--dns-attempts",
         "1",
+        "--dns-engine",
+        engine,
     ];
     args.extend_from_slice(domains);
     let out = dir.run(&args);
@@ -43,6 +46,13 @@ fn resolve(dns: &TestDns, domains: &[&str]) -> HashMap<String, Value> {
 
 #[test]
 fn resolve_classifies_every_route() {
+    // Both clients: mailscrub's pipelined one (the default with --dns-server) and hickory-resolver.
+    for engine in ["wire", "hickory"] {
+        classify_every_route(engine);
+    }
+}
+
+fn classify_every_route(engine: &str) {
     let dns = server();
     let cases = [
         ("good-mx.com", "mx"),
@@ -62,11 +72,11 @@ fn resolve_classifies_every_route() {
         ("silent.com", "unknown"),
     ];
     let domains: Vec<&str> = cases.iter().map(|(d, _)| *d).collect();
-    let answers = resolve(&dns, &domains);
+    let answers = resolve_with(&dns, &domains, engine);
     for (domain, class) in cases {
         assert_eq!(
             answers[domain]["class"], class,
-            "{domain}: {}",
+            "{engine}: {domain}: {}",
             answers[domain]
         );
     }

@@ -18,6 +18,7 @@
 pub mod cache;
 pub mod ranges;
 mod resolve;
+mod wire;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -46,6 +47,19 @@ pub struct DnsConfig {
     pub cache_min_ttl: Duration,
     /// TTL ceiling for cached answers.
     pub cache_max_ttl: Duration,
+    /// The DNS client used with explicit servers.
+    pub engine: Engine,
+}
+
+/// Which DNS client asks the questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// mailscrub's pipelined client (one socket, many queries in flight); needs explicit
+    /// servers, the system configuration always uses hickory-resolver.
+    #[default]
+    Wire,
+    /// hickory-resolver.
+    Hickory,
 }
 
 impl Default for DnsConfig {
@@ -59,6 +73,7 @@ impl Default for DnsConfig {
             cache_file: None,
             cache_min_ttl: Duration::from_secs(3600),
             cache_max_ttl: Duration::from_secs(86400),
+            engine: Engine::Wire,
         }
     }
 }

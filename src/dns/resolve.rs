@@ -23,7 +23,8 @@ use hickory_resolver::proto::rr::{Name, RData};
 use hickory_resolver::TokioResolver;
 use tokio::sync::{mpsc, Semaphore};
 
-use super::{ranges, DnsConfig, DomainStatus, MailRoute, MxHost};
+use super::wire::WireClient;
+use super::{ranges, DnsConfig, DomainStatus, Engine, MailRoute, MxHost};
 
 /// Answers shared between the resolver thread and the pipeline.
 #[derive(Default)]
@@ -81,7 +82,7 @@ pub struct DnsStats {
 
 struct Shared {
     book: Arc<DomainBook>,
-    queries: AtomicU64,
+    queries: Arc<AtomicU64>,
     resolved: AtomicU64,
     unanswered_in_a_row: AtomicUsize,
     tripped: AtomicBool,
@@ -106,13 +107,33 @@ impl BulkResolver {
             .thread_name("mailscrub-dns")
             .build()
             .map_err(|e| NetError::from(std::io::Error::other(e)))?;
-        let resolver = {
+        let queries = Arc::new(AtomicU64::new(0));
+        // The pipelined client needs addresses: the given servers, or the system's name servers.
+        let servers = if config.servers.is_empty() && config.engine == Engine::Wire {
+            system_servers()
+        } else {
+            config.servers.clone()
+        };
+        let engine = if servers.is_empty() || config.engine == Engine::Hickory {
             let _guard = runtime.enter();
-            build_resolver(config)?
+            EngineImpl::Hickory(Hickory {
+                resolver: build_resolver(config)?,
+                queries: queries.clone(),
+            })
+        } else {
+            let client = runtime
+                .block_on(WireClient::new(
+                    config.servers.clone(),
+                    config.timeout,
+                    config.attempts,
+                    queries.clone(),
+                ))
+                .map_err(NetError::from)?;
+            EngineImpl::Wire(client)
         };
         let shared = Arc::new(Shared {
             book,
-            queries: AtomicU64::new(0),
+            queries,
             resolved: AtomicU64::new(0),
             unanswered_in_a_row: AtomicUsize::new(0),
             tripped: AtomicBool::new(false),
@@ -123,7 +144,14 @@ impl BulkResolver {
         let worker_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("mailscrub-dns".to_owned())
-            .spawn(move || runtime.block_on(serve(resolver, rx, worker_shared, concurrency)))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match engine {
+                        EngineImpl::Hickory(h) => serve(h, rx, worker_shared, concurrency).await,
+                        EngineImpl::Wire(w) => serve(w, rx, worker_shared, concurrency).await,
+                    }
+                })
+            })
             .map_err(|e| NetError::from(std::io::Error::other(e)))?;
         Ok(BulkResolver {
             tx: Some(tx),
@@ -182,6 +210,23 @@ impl Drop for BulkResolver {
     }
 }
 
+/// The name servers of the system configuration (`/etc/resolv.conf`), as addresses; empty when
+/// it cannot be read (hickory-resolver then reports why).
+fn system_servers() -> Vec<std::net::SocketAddr> {
+    let Ok((config, _)) = hickory_resolver::system_conf::read_system_conf() else {
+        return Vec::new();
+    };
+    let mut out: Vec<std::net::SocketAddr> = Vec::new();
+    for ns in config.name_servers() {
+        let port = ns.connections.first().map(|c| c.port).unwrap_or(53);
+        let addr = std::net::SocketAddr::new(ns.ip, port);
+        if !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+    out
+}
+
 /// The shared resolver: the given servers (UDP, TCP for truncated answers) or the system's.
 pub fn build_resolver(config: &DnsConfig) -> Result<TokioResolver, NetError> {
     let provider = TokioRuntimeProvider::default();
@@ -215,8 +260,14 @@ pub fn build_resolver(config: &DnsConfig) -> Result<TokioResolver, NetError> {
     builder.build()
 }
 
-async fn serve(
-    resolver: TokioResolver,
+/// The client a run uses.
+enum EngineImpl {
+    Hickory(Hickory),
+    Wire(WireClient),
+}
+
+async fn serve<L: Lookups>(
+    resolver: L,
     mut rx: mpsc::UnboundedReceiver<String>,
     shared: Arc<Shared>,
     concurrency: usize,
@@ -241,7 +292,7 @@ async fn serve(
             let status = if shared.tripped.load(Ordering::Relaxed) {
                 DomainStatus::unknown(&domain, breaker_message(&shared))
             } else {
-                let status = resolve_domain(&resolver, &domain, &shared.queries).await;
+                let status = resolve_domain(resolver.as_ref(), &domain).await;
                 shared.resolved.fetch_add(1, Ordering::Relaxed);
                 status
             };
@@ -281,10 +332,11 @@ fn note_answer(shared: &Shared, status: &DomainStatus) {
 }
 
 /// Prefix of the error text of a query that got no answer at all.
-const NO_ANSWER: &str = "no answer";
+pub(super) const NO_ANSWER: &str = "no answer";
 
 /// How one query ended.
-enum Outcome<T> {
+#[derive(Debug, Clone)]
+pub(super) enum Outcome<T> {
     Answer(T, u32),
     /// NXDOMAIN, with the negative TTL.
     NxDomain(u32),
@@ -311,6 +363,36 @@ fn outcome_of_error(e: &NetError) -> Outcome<()> {
             Outcome::Failed(format!("{NO_ANSWER}: no connections available"))
         }
         other => Outcome::Failed(other.to_string()),
+    }
+}
+
+/// The two questions the classification asks, answered by a DNS client.
+pub(super) trait Lookups: Send + Sync + 'static {
+    /// The MX records of a name, by preference.
+    fn mx(
+        &self,
+        name: &Name,
+    ) -> impl std::future::Future<Output = Outcome<Vec<(u16, Name)>>> + Send;
+    /// The A and AAAA addresses of a host.
+    fn addresses(
+        &self,
+        name: &Name,
+    ) -> impl std::future::Future<Output = Outcome<Vec<IpAddr>>> + Send;
+}
+
+/// hickory-resolver as a [`Lookups`]: the system configuration, or `--dns-engine hickory`.
+pub(super) struct Hickory {
+    resolver: TokioResolver,
+    queries: Arc<AtomicU64>,
+}
+
+impl Lookups for Hickory {
+    async fn mx(&self, name: &Name) -> Outcome<Vec<(u16, Name)>> {
+        lookup_mx(&self.resolver, name, &self.queries).await
+    }
+
+    async fn addresses(&self, name: &Name) -> Outcome<Vec<IpAddr>> {
+        lookup_addresses(&self.resolver, name, &self.queries).await
     }
 }
 
@@ -393,11 +475,7 @@ fn host_text(name: &Name) -> String {
 }
 
 /// Resolves and classifies one domain (ASCII, lowercased).
-pub async fn resolve_domain(
-    resolver: &TokioResolver,
-    domain: &str,
-    queries: &AtomicU64,
-) -> DomainStatus {
+pub(super) async fn resolve_domain<L: Lookups>(resolver: &L, domain: &str) -> DomainStatus {
     let now = chrono::Utc::now().timestamp();
     let status = |class, mx, ttl, error| DomainStatus {
         domain: domain.to_owned(),
@@ -412,11 +490,11 @@ pub async fn resolve_domain(
         Ok(n) => n,
         Err(e) => return DomainStatus::unknown(domain, e),
     };
-    match lookup_mx(resolver, &name, queries).await {
-        Outcome::Answer(mx, ttl) => classify_mx(resolver, domain, mx, ttl, now, queries).await,
+    match resolver.mx(&name).await {
+        Outcome::Answer(mx, ttl) => classify_mx(resolver, domain, mx, ttl, now).await,
         Outcome::NxDomain(ttl) => status(MailRoute::Nxdomain, vec![], ttl, None),
         Outcome::Failed(e) => DomainStatus::unknown(domain, e),
-        Outcome::NoData(neg_ttl) => match lookup_addresses(resolver, &name, queries).await {
+        Outcome::NoData(neg_ttl) => match resolver.addresses(&name).await {
             Outcome::Answer(addrs, ttl) => {
                 let class = if addrs.iter().any(|a| ranges::is_public(*a)) {
                     MailRoute::ImplicitMx
@@ -438,13 +516,12 @@ pub async fn resolve_domain(
     }
 }
 
-async fn classify_mx(
-    resolver: &TokioResolver,
+async fn classify_mx<L: Lookups>(
+    resolver: &L,
     domain: &str,
     mx: Vec<(u16, Name)>,
     mx_ttl: u32,
     now: i64,
-    queries: &AtomicU64,
 ) -> DomainStatus {
     let status = |class, mx, ttl, error| DomainStatus {
         domain: domain.to_owned(),
@@ -469,7 +546,7 @@ async fn classify_mx(
     let lookups = mx
         .iter()
         .filter(|(_, n)| !n.is_root())
-        .map(|(_, n)| lookup_addresses(resolver, n, queries));
+        .map(|(_, n)| resolver.addresses(n));
     let answers = futures_util::future::join_all(lookups).await;
     let mut hosts = Vec::new();
     let mut ttl = mx_ttl;
