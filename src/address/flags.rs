@@ -69,23 +69,28 @@ impl FlagLists {
 
 /// Sets `checked.flags` and `checked.suggestion`.
 pub fn flag(checked: &mut Checked, lists: &FlagLists) {
-    let domain = checked.ascii_domain().to_owned();
-    if lists.is_role(checked.local_part()) {
-        checked.flags |= Flags::ROLE;
+    let domain = checked.ascii_domain();
+    let local = checked.local_part();
+    let mut flags = Flags::empty();
+    if lists.is_role(local) {
+        flags |= Flags::ROLE;
     }
-    if lists.is_disposable(&domain) {
-        checked.flags |= Flags::DISPOSABLE;
+    if lists.is_disposable(domain) {
+        flags |= Flags::DISPOSABLE;
     }
-    if !checked.local_part().is_ascii() {
-        checked.flags |= Flags::SMTPUTF8;
+    if !local.is_ascii() {
+        flags |= Flags::SMTPUTF8;
     }
-    if lists.provider_set.contains(domain.as_str()) {
-        return;
+    let suggestion = if lists.provider_set.contains(domain) {
+        None
+    } else {
+        cached_suggestion(domain, &lists.providers).map(|better| format!("{local}@{better}"))
+    };
+    if suggestion.is_some() {
+        flags |= Flags::TYPO;
     }
-    if let Some(better) = cached_suggestion(&domain, &lists.providers) {
-        checked.flags |= Flags::TYPO;
-        checked.suggestion = Some(format!("{}@{}", checked.local_part(), better));
-    }
+    checked.flags |= flags;
+    checked.suggestion = suggestion;
 }
 
 thread_local! {

@@ -9,7 +9,7 @@
 //! distinct address, whatever the address length. The chance of two different addresses sharing a
 //! key among a billion is below 10^-20.
 
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::Xxh3;
 
 use super::Checked;
 
@@ -35,25 +35,66 @@ const PLUS_TAG_DOMAINS: [&str; 12] = [
 /// The dedupe key of a checked address. Invalid addresses get a key too (their lowercased text),
 /// so that the same bad address is reported once and its repeats count as duplicates.
 pub fn dedupe_key(checked: &Checked, provider_rules: bool) -> DedupeKey {
-    let mut local = checked.local_part().to_lowercase();
-    let mut domain = checked.ascii_domain().to_ascii_lowercase();
+    let local = checked.local_part();
+    let domain = checked.ascii_domain();
+    let mut canonical_domain = domain;
+    let mut local_end = local.len();
+    let mut drop_dots = false;
     if provider_rules && checked.is_valid() {
-        if domain == "googlemail.com" {
-            domain = "gmail.com".to_owned();
+        // Provider folding needs lowercase comparisons of the domain.
+        let lower = domain.to_ascii_lowercase();
+        if lower == "googlemail.com" {
+            canonical_domain = "gmail.com";
         }
-        if PLUS_TAG_DOMAINS.contains(&domain.as_str()) {
+        let canonical = if lower == "googlemail.com" {
+            "gmail.com"
+        } else {
+            lower.as_str()
+        };
+        if PLUS_TAG_DOMAINS.contains(&canonical) {
             if let Some(plus) = local.find('+') {
-                local.truncate(plus);
+                local_end = plus;
             }
         }
-        if domain == "gmail.com" {
-            local.retain(|c| c != '.');
-        }
+        drop_dots = canonical == "gmail.com";
     }
-    let mut text = local;
-    text.push('@');
-    text.push_str(&domain);
-    xxh3_128(text.as_bytes())
+    // Hash the lowercased text without building it: the key of every row is computed here.
+    let mut hasher = Xxh3::new();
+    let mut buf = [0u8; 64];
+    let mut filled = 0;
+    let local = &local[..local_end];
+    if local.is_ascii() {
+        for b in local.bytes() {
+            if drop_dots && b == b'.' {
+                continue;
+            }
+            if filled == buf.len() {
+                hasher.update(&buf[..filled]);
+                filled = 0;
+            }
+            buf[filled] = b.to_ascii_lowercase();
+            filled += 1;
+        }
+        hasher.update(&buf[..filled]);
+    } else {
+        let mut lower = local.to_lowercase();
+        if drop_dots {
+            lower.retain(|c| c != '.');
+        }
+        hasher.update(lower.as_bytes());
+    }
+    hasher.update(b"@");
+    filled = 0;
+    for b in canonical_domain.bytes() {
+        if filled == buf.len() {
+            hasher.update(&buf[..filled]);
+            filled = 0;
+        }
+        buf[filled] = b.to_ascii_lowercase();
+        filled += 1;
+    }
+    hasher.update(&buf[..filled]);
+    hasher.digest128()
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ impl Checked {
 /// Repairs, validates and flags one raw address.
 pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
     let repaired = repair::repair(raw);
-    let mut checked = match syntax::validate(&repaired.text, rules) {
+    let mut checked = match syntax::validate(repaired.text, rules) {
         Ok(valid) => Checked {
             at: valid.at,
             address: valid.address,
@@ -98,8 +98,8 @@ pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
         Err(problem) => {
             let at = repaired.text.rfind('@').unwrap_or(repaired.text.len());
             return Checked {
-                ascii_address: repaired.text.clone(),
-                address: repaired.text,
+                ascii_address: repaired.text.to_owned(),
+                address: repaired.text.to_owned(),
                 at,
                 repairs: repaired.repairs,
                 flags: Flags::empty(),

@@ -8,9 +8,9 @@ use crate::record::Repairs;
 
 /// The text after repair and what was done to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Repaired {
-    /// The address with its wrapping removed.
-    pub text: String,
+pub struct Repaired<'a> {
+    /// The address with its wrapping removed (borrowed from the input: nothing is copied).
+    pub text: &'a str,
     /// The repairs made.
     pub repairs: Repairs,
 }
@@ -26,7 +26,7 @@ fn is_edge_junk(c: char) -> bool {
 }
 
 /// Removes wrapping around an address.
-pub fn repair(raw: &str) -> Repaired {
+pub fn repair(raw: &str) -> Repaired<'_> {
     let mut repairs = Repairs::empty();
     let mut text = trim(raw, &mut repairs);
 
@@ -56,10 +56,7 @@ pub fn repair(raw: &str) -> Repaired {
         }
     }
 
-    Repaired {
-        text: text.to_string(),
-        repairs,
-    }
+    Repaired { text, repairs }
 }
 
 fn trim<'a>(s: &'a str, repairs: &mut Repairs) -> &'a str {
