@@ -57,6 +57,12 @@ impl WireClient {
             .first()
             .copied()
             .ok_or_else(|| std::io::Error::other("no DNS server given"))?;
+        // One socket, one address family: the servers of the first one's family are used (a
+        // resolv.conf listing IPv4 and IPv6 servers keeps its IPv4 ones when they come first).
+        let servers: Vec<SocketAddr> = servers
+            .into_iter()
+            .filter(|s| s.is_ipv4() == first.is_ipv4())
+            .collect();
         let bind: SocketAddr = match (first.ip().is_loopback(), first.is_ipv4()) {
             (true, true) => "127.0.0.1:0".parse().expect("literal"),
             (true, false) => "[::1]:0".parse().expect("literal"),
