@@ -414,7 +414,7 @@ fn check(args: CheckArgs) -> Result<()> {
             "input": input,
             "valid": c.is_valid(),
             "address": c.address,
-            "ascii_address": c.ascii_address,
+            "ascii_address": c.ascii_address(),
             "reason": c.problem.as_ref().map(|p| p.reason.as_str()),
             "detail": c.problem.as_ref().map(|p| p.detail.as_str()),
             "repairs": repair_names(c.repairs),

@@ -46,9 +46,10 @@ pub struct Checked {
     /// The normalised address (domain lowercased, Unicode form of an IDN domain). When the address
     /// is invalid this is the repaired input, so a person can recognise it.
     pub address: String,
-    /// The address with the domain in punycode (what DNS and most ESPs need).
-    pub ascii_address: String,
-    /// Byte offset of the `@` in both `address` and `ascii_address` (the local parts are equal).
+    /// The address with the domain in punycode, when it differs from `address` (see
+    /// [`Checked::ascii_address`]).
+    ascii: Option<String>,
+    /// Byte offset of the `@` in both forms of the address (the local parts are equal).
     pub at: usize,
     /// What was changed to get from the input to `address`.
     pub repairs: Repairs,
@@ -73,7 +74,12 @@ impl Checked {
 
     /// The domain in punycode, lowercased; empty when the input had no `@`.
     pub fn ascii_domain(&self) -> &str {
-        self.ascii_address.get(self.at + 1..).unwrap_or("")
+        self.ascii_address().get(self.at + 1..).unwrap_or("")
+    }
+
+    /// The address with the domain in punycode (what DNS and most ESPs need).
+    pub fn ascii_address(&self) -> &str {
+        self.ascii.as_deref().unwrap_or(&self.address)
     }
 
     /// The domain in its Unicode form.
@@ -89,7 +95,7 @@ pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
         Ok(valid) => Checked {
             at: valid.at,
             address: valid.address,
-            ascii_address: valid.ascii_address,
+            ascii: valid.ascii_address,
             repairs: repaired.repairs | valid.repairs,
             flags: Flags::empty(),
             suggestion: None,
@@ -98,7 +104,7 @@ pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
         Err(problem) => {
             let at = repaired.text.rfind('@').unwrap_or(repaired.text.len());
             return Checked {
-                ascii_address: repaired.text.to_owned(),
+                ascii: None,
                 address: repaired.text.to_owned(),
                 at,
                 repairs: repaired.repairs,
@@ -137,12 +143,12 @@ mod tests {
         let c = run("José@Bücher.DE");
         assert!(c.is_valid(), "{c:?}");
         assert_eq!(c.address, "José@bücher.de");
-        assert_eq!(c.ascii_address, "José@xn--bcher-kva.de");
+        assert_eq!(c.ascii_address(), "José@xn--bcher-kva.de");
         assert_eq!(c.ascii_domain(), "xn--bcher-kva.de");
         assert!(c.flags.contains(Flags::SMTPUTF8));
         let c = run("anna@xn--bcher-kva.de");
         assert_eq!(c.address, "anna@bücher.de");
-        assert_eq!(c.ascii_address, "anna@xn--bcher-kva.de");
+        assert_eq!(c.ascii_address(), "anna@xn--bcher-kva.de");
     }
 
     #[test]

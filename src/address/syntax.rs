@@ -22,7 +22,8 @@ pub const MAX_DOMAIN: usize = 253;
 /// A valid address in its normalised forms.
 pub struct Valid {
     pub address: String,
-    pub ascii_address: String,
+    /// The punycode form, only when it differs from `address` (an IDN domain).
+    pub ascii_address: Option<String>,
     pub at: usize,
     pub repairs: Repairs,
 }
@@ -81,8 +82,13 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
 
     let ascii_address = format!("{local}@{ascii_domain}");
     last_gate(local, &ascii_address, rules)?;
+    // One string when the domain is plain ASCII (almost always): the address is its own ASCII form.
+    let (address, ascii_address) = match unicode_domain {
+        Some(u) => (format!("{local}@{u}"), Some(ascii_address)),
+        None => (ascii_address, None),
+    };
     Ok(Valid {
-        address: format!("{local}@{unicode_domain}"),
+        address,
         ascii_address,
         at,
         repairs,
@@ -128,17 +134,18 @@ fn check_local(local: &str, rules: &AddressRules) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Returns the domain's Unicode and ASCII (punycode) forms, both lowercased.
+/// Returns the domain's Unicode form (only when it differs) and its ASCII (punycode) form,
+/// both lowercased.
 fn normalise_domain(
     domain: &str,
     rules: &AddressRules,
     repairs: &mut Repairs,
-) -> Result<(String, String), Problem> {
+) -> Result<(Option<String>, String), Problem> {
     if domain.is_empty() {
         return Err(syntax("empty domain (nothing after the @)"));
     }
     if domain.starts_with('[') {
-        return ip_literal(domain, rules).map(|d| (d.clone(), d));
+        return ip_literal(domain, rules).map(|d| (None, d));
     }
     let mut domain = domain;
     if domain.len() > 1 && domain.ends_with('.') && !domain.ends_with("..") {
@@ -163,9 +170,9 @@ fn normalise_domain(
         if result.is_err() {
             return Err(syntax(format!("domain {ascii:?} holds invalid punycode")));
         }
-        unicode
+        Some(unicode).filter(|u| *u != ascii)
     } else {
-        ascii.clone()
+        None
     };
     Ok((unicode, ascii))
 }
@@ -479,6 +486,7 @@ mod tests {
     #[test]
     fn domain_is_lowercased_and_root_dot_removed() {
         let v = ok("Ann@Corp.COM.");
+        assert!(v.ascii_address.is_none());
         assert_eq!(v.address, "Ann@corp.com");
         assert!(v.repairs.contains(Repairs::ROOT_DOT));
         assert!(v.repairs.contains(Repairs::DOMAIN_CASE));
