@@ -332,6 +332,12 @@ fn last_gate(local: &str, ascii_address: &str, rules: &AddressRules) -> Result<(
     if local.starts_with('"') && !local.is_ascii() {
         return Ok(());
     }
+    // The part checks do not copy the address; the full parse (which does) runs only to word
+    // the error of an address they refuse.
+    let domain = ascii_address.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+    if EmailAddress::is_valid_local_part(local) && EmailAddress::is_valid_domain(domain) {
+        return Ok(());
+    }
     let options = Options {
         minimum_sub_domains: 2,
         allow_domain_literal: rules.allow_ip_literal,
