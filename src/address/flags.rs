@@ -2,7 +2,7 @@
 //! local parts that need SMTPUTF8. None of these removes anyone: a role address may be the only
 //! contact a business customer has, and a "typo" may be a real domain.
 
-use std::collections::HashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::Checked;
 use crate::record::Flags;
@@ -10,10 +10,10 @@ use crate::record::Flags;
 /// The lists the flags are checked against.
 #[derive(Debug, Clone)]
 pub struct FlagLists {
-    roles: HashSet<String>,
-    disposable: HashSet<String>,
+    roles: FxHashSet<String>,
+    disposable: FxHashSet<String>,
     providers: Vec<&'static str>,
-    provider_set: HashSet<&'static str>,
+    provider_set: FxHashSet<&'static str>,
 }
 
 fn entries(text: &str) -> impl Iterator<Item = &str> {
@@ -96,8 +96,8 @@ pub fn flag(checked: &mut Checked, lists: &FlagLists) {
 thread_local! {
     /// Suggestions per domain already seen on this thread. Real lists repeat their domains
     /// heavily, and the edit-distance search is the costliest part of checking an address.
-    static SUGGESTIONS: std::cell::RefCell<std::collections::HashMap<String, Option<String>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static SUGGESTIONS: std::cell::RefCell<FxHashMap<String, Option<String>>> =
+        std::cell::RefCell::new(FxHashMap::default());
 }
 
 /// Entries kept per thread before the cache starts over (bounds memory on lists with millions of
