@@ -60,22 +60,12 @@ pub fn dedupe_key(checked: &Checked, provider_rules: bool) -> DedupeKey {
     }
     // Hash the lowercased text without building it: the key of every row is computed here.
     let mut hasher = Xxh3::new();
-    let mut buf = [0u8; 64];
-    let mut filled = 0;
     let local = &local[..local_end];
     if local.is_ascii() {
-        for b in local.bytes() {
-            if drop_dots && b == b'.' {
-                continue;
-            }
-            if filled == buf.len() {
-                hasher.update(&buf[..filled]);
-                filled = 0;
-            }
-            buf[filled] = b.to_ascii_lowercase();
-            filled += 1;
-        }
-        hasher.update(&buf[..filled]);
+        hash_lowercase(
+            &mut hasher,
+            local.bytes().filter(|b| !(drop_dots && *b == b'.')),
+        );
     } else {
         let mut lower = local.to_lowercase();
         if drop_dots {
@@ -84,17 +74,23 @@ pub fn dedupe_key(checked: &Checked, provider_rules: bool) -> DedupeKey {
         hasher.update(lower.as_bytes());
     }
     hasher.update(b"@");
-    filled = 0;
-    for b in canonical_domain.bytes() {
+    hash_lowercase(&mut hasher, canonical_domain.bytes());
+    hasher.digest128()
+}
+
+/// Feeds ASCII bytes, lowercased, to the hasher through a small buffer.
+fn hash_lowercase(hasher: &mut Xxh3, bytes: impl Iterator<Item = u8>) {
+    let mut buf = [0u8; 64];
+    let mut filled = 0;
+    for b in bytes {
         if filled == buf.len() {
-            hasher.update(&buf[..filled]);
+            hasher.update(&buf);
             filled = 0;
         }
         buf[filled] = b.to_ascii_lowercase();
         filled += 1;
     }
     hasher.update(&buf[..filled]);
-    hasher.digest128()
 }
 
 #[cfg(test)]

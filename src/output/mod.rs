@@ -40,18 +40,25 @@ pub struct AtomicCsv {
     rows: u64,
 }
 
+/// A temporary file beside `dir/name`, hidden and named after it, for an atomic write; and the
+/// final path.
+pub fn temp_beside(dir: &Path, name: &str) -> Result<(PathBuf, NamedTempFile), OutputError> {
+    let path = dir.join(name);
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|source| OutputError {
+            path: path.clone(),
+            source,
+        })?;
+    Ok((path, temp))
+}
+
 impl AtomicCsv {
     /// Starts `dir/name` with the given delimiter.
     pub fn create(dir: &Path, name: &str, delimiter: u8) -> Result<Self, OutputError> {
-        let path = dir.join(name);
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|source| OutputError {
-                path: path.clone(),
-                source,
-            })?;
+        let (path, temp) = temp_beside(dir, name)?;
         let writer = csv::WriterBuilder::new()
             .delimiter(delimiter)
             .buffer_capacity(1 << 17)
@@ -130,16 +137,11 @@ impl AtomicCsv {
 
 /// Writes `bytes` to `dir/name` atomically.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
-    let path = dir.join(name);
+    let (path, mut temp) = temp_beside(dir, name)?;
     let fail = |source| OutputError {
         path: path.clone(),
         source,
     };
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
     temp.write_all(bytes).map_err(fail)?;
     temp.as_file().sync_all().map_err(fail)?;
     temp.persist(&path).map_err(|e| fail(e.error))?;

@@ -41,15 +41,7 @@ fn fail(path: &Path, e: impl std::fmt::Display) -> OutputError {
 impl AtomicParquet {
     /// Starts `dir/name` with `schema`.
     pub fn create(dir: &Path, name: &str, schema: SchemaRef) -> Result<Self, OutputError> {
-        let path = dir.join(name);
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|source| OutputError {
-                path: path.clone(),
-                source,
-            })?;
+        let (path, temp) = super::temp_beside(dir, name)?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(3).map_err(|e| fail(&path, e))?,
