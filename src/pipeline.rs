@@ -1233,27 +1233,7 @@ fn start_dns(config: &Config) -> Result<(Option<BulkResolver>, dns::cache::Loade
     let Some(dns_config) = &config.dns else {
         return Ok((None, dns::cache::Loaded::default()));
     };
-    let book = Arc::new(DomainBook::default());
-    let mut loaded = dns::cache::Loaded::default();
-    if let Some(path) = &dns_config.cache_file {
-        let now = chrono::Utc::now().timestamp();
-        let (fresh, l) = dns::cache::load(
-            path,
-            now,
-            dns_config.cache_min_ttl,
-            dns_config.cache_max_ttl,
-        )
-        .map_err(|e| {
-            Error::Dns(format!(
-                "{}: cannot read the DNS cache: {e}",
-                path.display()
-            ))
-        })?;
-        for status in fresh {
-            book.insert(status);
-        }
-        loaded = l;
-    }
+    let (book, loaded) = dns::cache::load_book(dns_config).map_err(Error::Dns)?;
     let resolver = BulkResolver::start(dns_config, book)
         .map_err(|e| Error::Dns(format!("cannot set up the DNS resolver: {e}")))?;
     Ok((Some(resolver), loaded))
@@ -1271,17 +1251,7 @@ fn finish_dns(
     };
     let book = resolver.book().clone();
     let stats = resolver.finish();
-    if let Some(path) = &dns_config.cache_file {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "dns-cache.jsonl".to_owned());
-        output::write_atomic(&dir, &name, &dns::cache::render(&book.snapshot()))?;
-    }
+    dns::cache::save(dns_config, &book)?;
     let mut by_class: std::collections::BTreeMap<&'static str, u64> =
         MailRoute::ALL.iter().map(|c| (c.as_str(), 0)).collect();
     let mut affected: Vec<DomainCount> = Vec::new();

@@ -10,7 +10,8 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::time::Duration;
 
-use super::{DomainStatus, MailRoute};
+use super::{DnsConfig, DomainBook, DomainStatus, MailRoute};
+use crate::output::OutputError;
 
 /// What loading the cache found.
 #[derive(Debug, Default, Clone, Copy)]
@@ -81,6 +82,38 @@ pub fn render(entries: &[std::sync::Arc<DomainStatus>]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// A book that starts with the fresh answers of the configured cache file (empty without one).
+pub fn load_book(config: &DnsConfig) -> Result<(std::sync::Arc<DomainBook>, Loaded), String> {
+    let book = std::sync::Arc::new(DomainBook::default());
+    let Some(path) = &config.cache_file else {
+        return Ok((book, Loaded::default()));
+    };
+    let now = chrono::Utc::now().timestamp();
+    let (fresh, loaded) = load(path, now, config.cache_min_ttl, config.cache_max_ttl)
+        .map_err(|e| format!("{}: cannot read the DNS cache: {e}", path.display()))?;
+    for status in fresh {
+        book.insert(status);
+    }
+    Ok((book, loaded))
+}
+
+/// Writes the book's answers to the configured cache file, atomically (nothing without one).
+pub fn save(config: &DnsConfig, book: &DomainBook) -> Result<(), OutputError> {
+    let Some(path) = &config.cache_file else {
+        return Ok(());
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dns-cache.jsonl".to_owned());
+    crate::output::write_atomic(&dir, &name, &render(&book.snapshot()))?;
+    Ok(())
 }
 
 #[cfg(test)]

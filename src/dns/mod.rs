@@ -171,6 +171,25 @@ pub struct DomainStatus {
 }
 
 impl DomainStatus {
+    /// A status DNS answered for, obtained at `resolved_at`.
+    pub fn answered(
+        domain: &str,
+        class: MailRoute,
+        mx: Vec<MxHost>,
+        ttl: u32,
+        resolved_at: i64,
+    ) -> Self {
+        DomainStatus {
+            domain: domain.to_owned(),
+            class,
+            mx,
+            ttl,
+            resolved_at,
+            error: None,
+            from_cache: false,
+        }
+    }
+
     /// An `unknown` status with its reason.
     pub fn unknown(domain: &str, error: impl Into<String>) -> Self {
         DomainStatus {
@@ -249,15 +268,7 @@ pub fn resolve_all(
     config: &DnsConfig,
     inputs: &[String],
 ) -> Result<Vec<Result<DomainStatus, String>>, String> {
-    let book = std::sync::Arc::new(DomainBook::default());
-    if let Some(path) = &config.cache_file {
-        let now = chrono::Utc::now().timestamp();
-        let (fresh, _) = cache::load(path, now, config.cache_min_ttl, config.cache_max_ttl)
-            .map_err(|e| format!("{}: cannot read the DNS cache: {e}", path.display()))?;
-        for s in fresh {
-            book.insert(s);
-        }
-    }
+    let (book, _) = cache::load_book(config)?;
     let resolver = BulkResolver::start(config, book.clone())
         .map_err(|e| format!("cannot set up the DNS resolver: {e}"))?;
     let domains: Vec<Result<String, String>> = inputs.iter().map(|i| normalise_domain(i)).collect();
@@ -272,17 +283,6 @@ pub fn resolve_all(
         .map(|d| d.map(|d| book.wait(&d).as_ref().clone()))
         .collect();
     resolver.finish();
-    if let Some(path) = &config.cache_file {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        crate::output::write_atomic(dir, &name, &cache::render(&book.snapshot()))
-            .map_err(|e| e.to_string())?;
-    }
+    cache::save(config, &book).map_err(|e| e.to_string())?;
     Ok(answers)
 }

@@ -346,7 +346,7 @@ pub(super) enum Outcome<T> {
     Failed(String),
 }
 
-fn outcome_of_error(e: &NetError) -> Outcome<()> {
+fn outcome_of_error<T>(e: &NetError) -> Outcome<T> {
     match e {
         NetError::Dns(DnsError::NoRecordsFound(no)) => {
             let ttl = no.negative_ttl.unwrap_or(300);
@@ -424,12 +424,7 @@ async fn lookup_mx(
             mx.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
             Outcome::Answer(mx, ttl)
         }
-        Err(e) => match outcome_of_error(&e) {
-            Outcome::NxDomain(t) => Outcome::NxDomain(t),
-            Outcome::NoData(t) => Outcome::NoData(t),
-            Outcome::Failed(m) => Outcome::Failed(m),
-            Outcome::Answer(..) => unreachable_answer(),
-        },
+        Err(e) => outcome_of_error(&e),
     }
 }
 
@@ -455,18 +450,8 @@ async fn lookup_addresses(
             }
             Outcome::Answer(addrs, ttl)
         }
-        Err(e) => match outcome_of_error(&e) {
-            Outcome::NxDomain(t) => Outcome::NxDomain(t),
-            Outcome::NoData(t) => Outcome::NoData(t),
-            Outcome::Failed(m) => Outcome::Failed(m),
-            Outcome::Answer(..) => unreachable_answer(),
-        },
+        Err(e) => outcome_of_error(&e),
     }
-}
-
-/// `outcome_of_error` never returns an answer; this keeps the matches total without a panic.
-fn unreachable_answer<T>() -> Outcome<T> {
-    Outcome::Failed("internal: an error was read as an answer".to_owned())
 }
 
 fn host_text(name: &Name) -> String {
@@ -477,22 +462,14 @@ fn host_text(name: &Name) -> String {
 /// Resolves and classifies one domain (ASCII, lowercased).
 pub(super) async fn resolve_domain<L: Lookups>(resolver: &L, domain: &str) -> DomainStatus {
     let now = chrono::Utc::now().timestamp();
-    let status = |class, mx, ttl, error| DomainStatus {
-        domain: domain.to_owned(),
-        class,
-        mx,
-        ttl,
-        resolved_at: now,
-        error,
-        from_cache: false,
-    };
+    let status = |class, mx, ttl| DomainStatus::answered(domain, class, mx, ttl, now);
     let name = match fqdn(domain) {
         Ok(n) => n,
         Err(e) => return DomainStatus::unknown(domain, e),
     };
     match resolver.mx(&name).await {
         Outcome::Answer(mx, ttl) => classify_mx(resolver, domain, mx, ttl, now).await,
-        Outcome::NxDomain(ttl) => status(MailRoute::Nxdomain, vec![], ttl, None),
+        Outcome::NxDomain(ttl) => status(MailRoute::Nxdomain, vec![], ttl),
         Outcome::Failed(e) => DomainStatus::unknown(domain, e),
         Outcome::NoData(neg_ttl) => match resolver.addresses(&name).await {
             Outcome::Answer(addrs, ttl) => {
@@ -507,10 +484,10 @@ pub(super) async fn resolve_domain<L: Lookups>(resolver: &L, domain: &str) -> Do
                     addresses: addrs,
                     error: None,
                 };
-                status(class, vec![host], ttl, None)
+                status(class, vec![host], ttl)
             }
-            Outcome::NoData(ttl) => status(MailRoute::NoMailRoute, vec![], ttl.min(neg_ttl), None),
-            Outcome::NxDomain(ttl) => status(MailRoute::Nxdomain, vec![], ttl, None),
+            Outcome::NoData(ttl) => status(MailRoute::NoMailRoute, vec![], ttl.min(neg_ttl)),
+            Outcome::NxDomain(ttl) => status(MailRoute::Nxdomain, vec![], ttl),
             Outcome::Failed(e) => DomainStatus::unknown(domain, e),
         },
     }
@@ -523,15 +500,7 @@ async fn classify_mx<L: Lookups>(
     mx_ttl: u32,
     now: i64,
 ) -> DomainStatus {
-    let status = |class, mx, ttl, error| DomainStatus {
-        domain: domain.to_owned(),
-        class,
-        mx,
-        ttl,
-        resolved_at: now,
-        error,
-        from_cache: false,
-    };
+    let status = |class, mx, ttl| DomainStatus::answered(domain, class, mx, ttl, now);
     // RFC 7505: a single MX whose exchange is the root. Alongside other MX records a root
     // exchange is a misconfiguration and is ignored.
     if mx.len() == 1 && mx[0].1.is_root() {
@@ -541,7 +510,7 @@ async fn classify_mx<L: Lookups>(
             addresses: vec![],
             error: None,
         };
-        return status(MailRoute::NullMx, vec![host], mx_ttl, None);
+        return status(MailRoute::NullMx, vec![host], mx_ttl);
     }
     let lookups = mx
         .iter()
@@ -575,7 +544,7 @@ async fn classify_mx<L: Lookups>(
         hosts.push(host);
     }
     if any_public {
-        return status(MailRoute::Mx, hosts, ttl, None);
+        return status(MailRoute::Mx, hosts, ttl);
     }
     if let Some(e) = failure {
         // Some host could not be looked up: it may be the reachable one.
@@ -583,5 +552,5 @@ async fn classify_mx<L: Lookups>(
         s.mx = hosts;
         return s;
     }
-    status(MailRoute::MxUnroutable, hosts, ttl, None)
+    status(MailRoute::MxUnroutable, hosts, ttl)
 }
