@@ -13,11 +13,13 @@
 
 mod flags;
 mod key;
+mod keyset;
 mod repair;
 mod syntax;
 
 pub use flags::{suggest_domain, FlagLists};
-pub use key::{dedupe_key, DedupeKey};
+pub use key::{dedupe_key, DedupeKey, KeyHasher, KeyMap};
+pub use keyset::KeySet;
 
 use crate::record::{Flags, Reason, Repairs};
 

@@ -12,10 +12,9 @@
 //!   suppression, which are about consent;
 //! - `sender_side`, `transient`, `delivered` and `not_a_bounce` never suppress.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::address::DedupeKey;
+use crate::address::KeyMap;
 use crate::bounces::{BounceEvent, EventClass};
 use crate::record::Reason;
 
@@ -62,11 +61,7 @@ pub struct History {
 }
 
 /// Folds every address's events. `events` may be in any order.
-pub fn fold(
-    events: &[Arc<BounceEvent>],
-    as_of: i64,
-    rule: SoftRule,
-) -> HashMap<DedupeKey, History> {
+pub fn fold(events: &[Arc<BounceEvent>], as_of: i64, rule: SoftRule) -> KeyMap<History> {
     // One sort by (address, time) instead of a vector per address: a million-event history is
     // folded without a million small allocations. The sort is stable, so ties keep read order.
     let mut order: Vec<&Arc<BounceEvent>> = events
@@ -74,7 +69,7 @@ pub fn fold(
         .filter(|e| e.timestamp.is_none_or(|t| t <= as_of))
         .collect();
     order.sort_by_key(|e| (e.key, e.timestamp.unwrap_or(i64::MIN)));
-    let mut out = HashMap::with_capacity(order.len() / 2);
+    let mut out = KeyMap::with_capacity_and_hasher(order.len() / 2, Default::default());
     for group in order.chunk_by(|a, b| a.key == b.key) {
         let history = fold_one(group, rule);
         // Addresses the history says nothing against (deliveries, deferrals) take no memory.
