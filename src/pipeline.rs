@@ -1080,13 +1080,27 @@ impl RowWriter<'_> {
     /// Writes the suppressed addresses of the history that no input row carried, so that the
     /// suppression file keeps them for the next run. Returns how many.
     fn carry_forward(&mut self, histories: &KeyMap<History>) -> Result<u64, OutputError> {
-        let mut rows: Vec<&HistoryVerdict> = histories
+        // Sorted by address. Each row carries the first 16 bytes of its address as a number, so
+        // that most comparisons do not follow the pointer to the text (perf: a million-row sort
+        // spent its time in memcmp, waiting on those loads); ties fall back to the whole text.
+        let prefix = |s: &str| {
+            let mut head = [0u8; 16];
+            let n = s.len().min(16);
+            head[..n].copy_from_slice(&s.as_bytes()[..n]);
+            u128::from_be_bytes(head)
+        };
+        let mut rows: Vec<(u128, &HistoryVerdict, DedupeKey)> = histories
             .iter()
             .filter(|(key, _)| !self.seen.contains(**key))
-            .filter_map(|(_, h)| h.verdict.as_ref())
+            .filter_map(|(key, h)| h.verdict.as_ref().map(|v| (v, *key)))
+            .map(|(v, key)| (prefix(&v.deciding.recipient), v, key))
             .collect();
-        rows.sort_by(|a, b| a.deciding.recipient.cmp(&b.deciding.recipient));
-        for v in &rows {
+        rows.par_sort_unstable_by(|(pa, a, ka), (pb, b, kb)| {
+            pa.cmp(pb)
+                .then_with(|| a.deciding.recipient.cmp(&b.deciding.recipient))
+                .then(ka.cmp(kb))
+        });
+        for (_, v, _) in &rows {
             SuppressionRow::history(v).write(
                 self.sinks,
                 &v.deciding.recipient,

@@ -605,8 +605,12 @@ pub fn csv_events(
         .ok_or("a CSV without an email column")?;
     let mut out = Vec::new();
     let mut skipped = 0;
-    for row in reader.records() {
-        let row = row.map_err(|e| format!("CSV error: {e}"))?;
+    // One record, reused: a million-line list is read without a million allocations.
+    let mut row = csv::StringRecord::new();
+    while reader
+        .read_record(&mut row)
+        .map_err(|e| format!("CSV error: {e}"))?
+    {
         let line = row.position().map(|p| p.line()).unwrap_or(0);
         match csv_event(kind, &header, &row) {
             CsvRow::Event(ev) => out.push((line, ev)),
