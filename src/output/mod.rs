@@ -99,14 +99,6 @@ impl AtomicCsv {
         self.writer.write_record(fields).map_err(|e| self.error(e))
     }
 
-    /// Writes one data row given as a byte record.
-    pub fn byte_record(&mut self, record: &csv::ByteRecord) -> Result<(), OutputError> {
-        self.rows += 1;
-        self.writer
-            .write_byte_record(record)
-            .map_err(|e| self.error(e))
-    }
-
     fn error(&self, e: csv::Error) -> OutputError {
         let source = match e.into_kind() {
             csv::ErrorKind::Io(io) => io,

@@ -216,7 +216,11 @@ impl SplitCsv {
     }
 
     /// Writes one row, starting a new part when the current one is full.
-    pub fn row(&mut self, record: &csv::ByteRecord) -> Result<(), OutputError> {
+    pub fn row<I, T>(&mut self, fields: I) -> Result<(), OutputError>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
         if let Some(limit) = self.limit {
             if self.current.rows() >= limit {
                 let n = self.done.len() + 2;
@@ -232,7 +236,7 @@ impl SplitCsv {
             }
         }
         self.rows += 1;
-        self.current.byte_record(record)
+        self.current.row(fields)
     }
 
     /// Rows written in all parts.
@@ -333,8 +337,7 @@ mod tests {
         )
         .unwrap();
         for i in 0..5 {
-            w.row(&csv::ByteRecord::from(vec![format!("u{i}@corp-mail.net")]))
-                .unwrap();
+            w.row([format!("u{i}@corp-mail.net")]).unwrap();
         }
         let names = w.commit().unwrap();
         assert_eq!(
