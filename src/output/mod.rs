@@ -12,6 +12,7 @@ pub mod shape;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, SyncSender};
 
 use tempfile::NamedTempFile;
 
@@ -36,8 +37,80 @@ pub fn prepare_dir(dir: &Path) -> Result<(), OutputError> {
 /// A CSV file written under a temporary name and renamed into place on commit.
 pub struct AtomicCsv {
     path: PathBuf,
-    writer: csv::Writer<NamedTempFile>,
+    writer: csv::Writer<Synced>,
     rows: u64,
+}
+
+/// Bytes written between two background flushes to disk.
+const SYNC_EVERY: u64 = 64 << 20;
+
+/// A temporary file whose written data is flushed to disk by a helper thread every
+/// [`SYNC_EVERY`] bytes while the run goes on, so that the `fsync` at commit has only the tail
+/// left to write. (Without it, committing a 570 MB clean list waited 0.6 s on the disk after all
+/// the work was done.)
+struct Synced {
+    temp: NamedTempFile,
+    written: u64,
+    requested: u64,
+    helper: Option<(SyncSender<()>, std::thread::JoinHandle<()>)>,
+}
+
+impl Synced {
+    fn new(temp: NamedTempFile) -> Self {
+        Synced {
+            temp,
+            written: 0,
+            requested: 0,
+            helper: None,
+        }
+    }
+
+    /// Asks the helper to flush what was written so far; never blocks the writer (a request
+    /// made while one is running is dropped: the next one covers it).
+    fn request(&mut self) {
+        if self.helper.is_none() {
+            let Ok(file) = self.temp.as_file().try_clone() else {
+                return;
+            };
+            let (tx, rx) = sync_channel::<()>(1);
+            let handle = std::thread::spawn(move || {
+                for () in rx {
+                    // An error here shows up again at commit, where it is reported.
+                    let _ = file.sync_data();
+                }
+            });
+            self.helper = Some((tx, handle));
+        }
+        if let Some((tx, _)) = &self.helper {
+            let _ = tx.try_send(());
+        }
+    }
+
+    /// Stops the helper and flushes everything; returns the file.
+    fn finish(mut self) -> io::Result<NamedTempFile> {
+        if let Some((tx, handle)) = self.helper.take() {
+            drop(tx);
+            let _ = handle.join();
+        }
+        self.temp.as_file().sync_all()?;
+        Ok(self.temp)
+    }
+}
+
+impl Write for Synced {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.temp.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.requested >= SYNC_EVERY {
+            self.requested = self.written;
+            self.request();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.temp.flush()
+    }
 }
 
 /// A temporary file beside `dir/name`, hidden and named after it, for an atomic write; and the
@@ -62,7 +135,7 @@ impl AtomicCsv {
         let writer = csv::WriterBuilder::new()
             .delimiter(delimiter)
             .buffer_capacity(1 << 17)
-            .from_writer(temp);
+            .from_writer(Synced::new(temp));
         Ok(AtomicCsv {
             path,
             writer,
@@ -120,8 +193,9 @@ impl AtomicCsv {
         let temp = self
             .writer
             .into_inner()
-            .map_err(|e| fail(io::Error::other(e.to_string())))?;
-        temp.as_file().sync_all().map_err(fail)?;
+            .map_err(|e| fail(io::Error::other(e.to_string())))?
+            .finish()
+            .map_err(fail)?;
         temp.persist(&path).map_err(|e| fail(e.error))?;
         Ok(path)
     }
