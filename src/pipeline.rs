@@ -994,8 +994,9 @@ pub(crate) struct DomainSeen {
 impl RowWriter<'_> {
     fn batch(&mut self, batch: Batch) -> Result<(), OutputError> {
         let input = batch.input;
-        // The dedupe set's buckets are loaded a block of rows ahead of their inserts (see
-        // `KeySet::warm`): without it the writer waited on one cache miss per row.
+        // The dedupe set's buckets and the history filter's words are loaded a block of rows
+        // ahead of their use (see `KeySet::warm`): without it the writer waited on one or two
+        // cache misses per row.
         const AHEAD: usize = 32;
         let keys: Vec<DedupeKey> = batch
             .rows
@@ -1005,12 +1006,18 @@ impl RowWriter<'_> {
                 Row::Reject { .. } => 0,
             })
             .collect();
-        self.seen.warm(keys.iter().take(AHEAD).copied());
+        let warm = |writer: &Self, from: usize| {
+            let ahead = keys.iter().skip(from).take(AHEAD).copied();
+            writer.seen.warm(ahead.clone());
+            if let Some((filter, _)) = writer.histories {
+                filter.warm(ahead);
+            }
+        };
+        warm(self, 0);
         let mut spent = Vec::with_capacity(batch.rows.len());
         for (index, row) in batch.rows.into_iter().enumerate() {
             if index % AHEAD == 0 {
-                self.seen
-                    .warm(keys.iter().skip(index + AHEAD).take(AHEAD).copied());
+                warm(self, index + AHEAD);
             }
             let (verdict, record) = self.row(input, index, row)?;
             spent.extend(record);

@@ -163,6 +163,17 @@ impl KeyFilter {
         [key as u64 & self.mask, (key >> 64) as u64 & self.mask]
     }
 
+    /// Loads the words of `keys` into the cache ahead of their checks (see [`KeySet::warm`]).
+    pub fn warm(&self, keys: impl IntoIterator<Item = DedupeKey>) {
+        let mut any = 0;
+        for key in keys {
+            for bit in self.bits(key) {
+                any ^= self.words[(bit / 64) as usize];
+            }
+        }
+        std::hint::black_box(any);
+    }
+
     /// False when `key` is certainly not in the filter.
     pub fn may_contain(&self, key: DedupeKey) -> bool {
         self.bits(key)
