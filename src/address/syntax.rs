@@ -54,7 +54,14 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
     if text.is_empty() {
         return Err(syntax("empty address"));
     }
-    if let Some(c) = text.chars().find(|&c| is_unsafe(c)) {
+    // Plain ASCII (almost every address) can only hold the control characters among the unsafe
+    // ones: a byte test, without decoding characters.
+    let unsafe_char = if text.is_ascii() {
+        text.bytes().find(|b| b.is_ascii_control()).map(char::from)
+    } else {
+        text.chars().find(|&c| is_unsafe(c))
+    };
+    if let Some(c) = unsafe_char {
         return Err(syntax(format!(
             "unsafe character U+{:04X} in the address",
             c as u32
@@ -127,7 +134,7 @@ fn check_local(local: &str, rules: &AddressRules) -> Result<(), Problem> {
     if local.starts_with('.') || local.ends_with('.') {
         return Err(syntax("local part starts or ends with a dot"));
     }
-    if local.contains("..") {
+    if has(local, b"..") {
         return Err(syntax("two dots in a row in the local part"));
     }
     for c in local.chars() {
@@ -165,7 +172,12 @@ fn normalise_domain(
         *repairs |= Repairs::ROOT_DOT;
         domain = &domain[..domain.len() - 1];
     }
-    if domain.chars().any(|c| c.is_uppercase()) {
+    let upper = if domain.is_ascii() {
+        domain.bytes().any(|b| b.is_ascii_uppercase())
+    } else {
+        domain.chars().any(|c| c.is_uppercase())
+    };
+    if upper {
         *repairs |= Repairs::DOMAIN_CASE;
     }
     let start = out.len();
@@ -181,7 +193,7 @@ fn normalise_domain(
     }
     let ascii = &out[start..];
     check_labels(ascii)?;
-    if !ascii.contains("xn--") {
+    if !has(ascii, b"xn--") {
         return Ok(None);
     }
     let (unicode, result) = idna::domain_to_unicode(ascii);
@@ -279,11 +291,19 @@ const RESERVED_TLDS: [&str; 9] = [
 const RESERVED_DOMAINS: [&str; 3] = ["example.com", "example.net", "example.org"];
 
 fn is_reserved(ascii: &str) -> bool {
-    let tld = ascii.rsplit('.').next().unwrap_or(ascii);
+    let mut labels = ascii.rsplit('.');
+    let tld = labels.next().unwrap_or(ascii);
     RESERVED_TLDS.contains(&tld)
-        || RESERVED_DOMAINS
-            .iter()
-            .any(|d| ascii == *d || ascii.strip_suffix(d).is_some_and(|p| p.ends_with('.')))
+        || (labels.next() == Some("example")
+            && RESERVED_DOMAINS
+                .iter()
+                .any(|d| ascii == *d || ascii.strip_suffix(d).is_some_and(|p| p.ends_with('.'))))
+}
+
+/// `needle` anywhere in `text`: a plain byte scan, cheaper than the general substring search
+/// on strings as short as addresses (perf put that search's setup at 4% of checking one).
+fn has(text: &str, needle: &[u8]) -> bool {
+    text.as_bytes().windows(needle.len()).any(|w| w == needle)
 }
 
 fn reserved(ascii: &str) -> Problem {
