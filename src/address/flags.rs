@@ -45,7 +45,7 @@ impl FlagLists {
     }
 
     fn is_role(&self, local: &str) -> bool {
-        let base = local.split('+').next().unwrap_or(local);
+        let base = &local[..local.bytes().position(|b| b == b'+').unwrap_or(local.len())];
         if base.is_ascii() && base.bytes().any(|b| b.is_ascii_uppercase()) {
             return self.roles.contains(&base.to_ascii_lowercase());
         }
@@ -59,8 +59,8 @@ impl FlagLists {
             if self.disposable.contains(d) {
                 return true;
             }
-            match d.split_once('.') {
-                Some((_, rest)) if rest.contains('.') => d = rest,
+            match d.bytes().position(|b| b == b'.') {
+                Some(dot) if d[dot + 1..].bytes().any(|b| b == b'.') => d = &d[dot + 1..],
                 _ => return false,
             }
         }
