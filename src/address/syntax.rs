@@ -6,6 +6,7 @@
 //! the domain in punycode.
 
 use email_address::{EmailAddress, Options};
+use rustc_hash::FxHashMap;
 
 use super::{AddressRules, Problem};
 use crate::record::{Reason, Repairs};
@@ -73,13 +74,16 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
     let (local, domain) = (&text[..at], &text[at + 1..]);
     check_local(local, rules)?;
 
-    let mut repairs = Repairs::empty();
     // The ASCII form is built in place after `local@` (one allocation, no formatting: perf showed
     // `format!` among the top entries of a big run).
     let mut ascii_address = String::with_capacity(text.len());
     ascii_address.push_str(local);
     ascii_address.push('@');
-    let unicode_domain = normalise_domain(domain, rules, &mut repairs, &mut ascii_address)?;
+    let (unicode_domain, repairs, reserved, domain_ok) = with_domain_facts(domain, rules, |f| {
+        let (ascii, unicode, repairs) = f.form.as_ref().map_err(Clone::clone)?;
+        ascii_address.push_str(ascii);
+        Ok::<_, Problem>((unicode.clone(), *repairs, f.reserved, f.gate_ok))
+    })?;
     let ascii_domain = &ascii_address[at + 1..];
 
     let wire_len = ascii_address.len();
@@ -88,12 +92,14 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
             "address is {wire_len} octets long, more than {MAX_ADDRESS}"
         )));
     }
+    if reserved {
+        return Err(self::reserved(ascii_domain));
+    }
     if !ascii_domain.starts_with('[') {
-        check_reserved(ascii_domain)?;
         check_provider(local, ascii_domain)?;
     }
 
-    last_gate(local, &ascii_address, rules)?;
+    last_gate(local, &ascii_address, rules, domain_ok)?;
     // One string when the domain is plain ASCII (almost always): the address is its own ASCII form.
     let (address, ascii_address) = match unicode_domain {
         Some(u) => {
@@ -150,6 +156,78 @@ fn check_local(local: &str, rules: &AddressRules) -> Result<(), Problem> {
         }
     }
     Ok(())
+}
+
+/// What the rules say about one domain, whatever the local part.
+struct DomainFacts {
+    /// The lowercased ASCII form, the Unicode form when it differs and the repairs made; or why
+    /// the domain cannot be used.
+    form: Result<(Box<str>, Option<Box<str>>, Repairs), Problem>,
+    /// A reserved or special-use domain.
+    reserved: bool,
+    /// The `email_address` crate accepts the ASCII form as a domain.
+    gate_ok: bool,
+}
+
+impl DomainFacts {
+    fn of(domain: &str, rules: &AddressRules) -> Self {
+        let mut repairs = Repairs::empty();
+        let mut ascii = String::new();
+        let form = normalise_domain(domain, rules, &mut repairs, &mut ascii).map(|unicode| {
+            (
+                ascii.into_boxed_str(),
+                unicode.map(String::into_boxed_str),
+                repairs,
+            )
+        });
+        let (reserved, gate_ok) = match &form {
+            Ok((ascii, ..)) => (
+                !ascii.starts_with('[') && is_reserved(ascii),
+                EmailAddress::is_valid_domain(ascii),
+            ),
+            Err(_) => (false, false),
+        };
+        DomainFacts {
+            form,
+            reserved,
+            gate_ok,
+        }
+    }
+}
+
+/// Domains whose facts are kept per thread before the cache starts over.
+const DOMAIN_CACHE_LIMIT: usize = 1 << 16;
+
+thread_local! {
+    /// The facts of the domains already seen on this thread, by their text as written. Lists
+    /// repeat their domains heavily, and a domain's checks (lowercasing, IDNA, labels, reserved
+    /// names, the `email_address` domain parse) cost more than a lookup.
+    static DOMAINS: std::cell::RefCell<FxHashMap<Box<str>, DomainFacts>> =
+        std::cell::RefCell::new(FxHashMap::default());
+}
+
+/// Calls `f` with the facts of `domain`, from the cache when it was seen before. IP literals
+/// depend on the rules and are rare: they are not cached.
+fn with_domain_facts<R>(
+    domain: &str,
+    rules: &AddressRules,
+    f: impl FnOnce(&DomainFacts) -> R,
+) -> R {
+    if domain.starts_with('[') {
+        return f(&DomainFacts::of(domain, rules));
+    }
+    DOMAINS.with_borrow_mut(|cache| {
+        if let Some(facts) = cache.get(domain) {
+            return f(facts);
+        }
+        if cache.len() >= DOMAIN_CACHE_LIMIT {
+            cache.clear();
+        }
+        let facts = cache
+            .entry(domain.into())
+            .or_insert_with(|| DomainFacts::of(domain, rules));
+        f(facts)
+    })
 }
 
 /// Appends the domain's ASCII (punycode) form, lowercased, to `out`; returns its Unicode form,
@@ -321,13 +399,6 @@ fn reserved(ascii: &str) -> Problem {
     }
 }
 
-fn check_reserved(ascii: &str) -> Result<(), Problem> {
-    if is_reserved(ascii) {
-        return Err(reserved(ascii));
-    }
-    Ok(())
-}
-
 /// What a provider allows: a description, the allowed bytes, whether `+tags` are allowed.
 type ProviderRule = (&'static str, fn(u8) -> bool, bool);
 
@@ -370,14 +441,18 @@ fn check_provider(local: &str, ascii_domain: &str) -> Result<(), Problem> {
 
 /// The `email_address` crate's RFC 5322 parser, as the final word on what the rules above let
 /// through.
-fn last_gate(local: &str, ascii_address: &str, rules: &AddressRules) -> Result<(), Problem> {
+fn last_gate(
+    local: &str,
+    ascii_address: &str,
+    rules: &AddressRules,
+    domain_ok: bool,
+) -> Result<(), Problem> {
     if local.starts_with('"') && !local.is_ascii() {
         return Ok(());
     }
     // The part checks do not copy the address; the full parse (which does) runs only to word
     // the error of an address they refuse.
-    let domain = &ascii_address[local.len() + 1..];
-    if EmailAddress::is_valid_local_part(local) && EmailAddress::is_valid_domain(domain) {
+    if domain_ok && EmailAddress::is_valid_local_part(local) {
         return Ok(());
     }
     let options = Options {
