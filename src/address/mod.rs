@@ -141,6 +141,23 @@ mod tests {
     }
 
     #[test]
+    fn cached_domains_keep_each_rows_own_case_repair() {
+        // The second and third rows hit the per-thread domain cache filled by the first.
+        let c = run("a@cache-case.example-corp.net");
+        assert!(!c.repairs.contains(Repairs::DOMAIN_CASE));
+        let c = run("b@Cache-Case.Example-Corp.NET");
+        assert!(c.repairs.contains(Repairs::DOMAIN_CASE));
+        assert_eq!(c.address, "b@cache-case.example-corp.net");
+        let c = run("c@cache-case.example-corp.net");
+        assert!(!c.repairs.contains(Repairs::DOMAIN_CASE));
+        // A cached bad domain stays bad, with its reason.
+        for _ in 0..2 {
+            let c = run("d@-bad.example-corp.net");
+            assert!(c.problem.unwrap().detail.contains("hyphen"));
+        }
+    }
+
+    #[test]
     fn idn_domains_keep_both_forms() {
         let c = run("José@Bücher.DE");
         assert!(c.is_valid(), "{c:?}");

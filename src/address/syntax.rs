@@ -79,11 +79,28 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
     let mut ascii_address = String::with_capacity(text.len());
     ascii_address.push_str(local);
     ascii_address.push('@');
-    let (unicode_domain, repairs, reserved, domain_ok) = with_domain_facts(domain, rules, |f| {
-        let (ascii, unicode, repairs) = f.form.as_ref().map_err(Clone::clone)?;
-        ascii_address.push_str(ascii);
-        Ok::<_, Problem>((unicode.clone(), *repairs, f.reserved, f.gate_ok))
-    })?;
+    // The usual domain (ASCII, no root dot) is looked up by its lowercased form, so that case
+    // variants of a domain share one cache entry; its case repair is noted here.
+    let plain = domain.is_ascii() && !domain.ends_with('.') && !domain.starts_with('[');
+    let (unicode_domain, repairs, reserved, domain_ok) = if plain {
+        ascii_address.push_str(domain);
+        ascii_address[at + 1..].make_ascii_lowercase();
+        let case = if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+            Repairs::DOMAIN_CASE
+        } else {
+            Repairs::empty()
+        };
+        with_domain_facts(&ascii_address[at + 1..], rules, |f| {
+            let (_, unicode, repairs) = f.form.as_ref().map_err(Clone::clone)?;
+            Ok::<_, Problem>((unicode.clone(), *repairs | case, f.reserved, f.gate_ok))
+        })?
+    } else {
+        with_domain_facts(domain, rules, |f| {
+            let (ascii, unicode, repairs) = f.form.as_ref().map_err(Clone::clone)?;
+            ascii_address.push_str(ascii);
+            Ok::<_, Problem>((unicode.clone(), *repairs, f.reserved, f.gate_ok))
+        })?
+    };
     let ascii_domain = &ascii_address[at + 1..];
 
     let wire_len = ascii_address.len();
@@ -158,11 +175,15 @@ fn check_local(local: &str, rules: &AddressRules) -> Result<(), Problem> {
     Ok(())
 }
 
+/// A usable domain's lowercased ASCII form, its Unicode form when it differs, and the repairs
+/// made to get them.
+type DomainForm = (Box<str>, Option<Box<str>>, Repairs);
+
 /// What the rules say about one domain, whatever the local part.
 struct DomainFacts {
     /// The lowercased ASCII form, the Unicode form when it differs and the repairs made; or why
     /// the domain cannot be used.
-    form: Result<(Box<str>, Option<Box<str>>, Repairs), Problem>,
+    form: Result<DomainForm, Problem>,
     /// A reserved or special-use domain.
     reserved: bool,
     /// The `email_address` crate accepts the ASCII form as a domain.
@@ -196,7 +217,7 @@ impl DomainFacts {
 }
 
 /// Domains whose facts are kept per thread before the cache starts over.
-const DOMAIN_CACHE_LIMIT: usize = 1 << 16;
+const DOMAIN_CACHE_LIMIT: usize = 1 << 17;
 
 thread_local! {
     /// The facts of the domains already seen on this thread, by their text as written. Lists
