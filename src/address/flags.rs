@@ -2,7 +2,9 @@
 //! local parts that need SMTPUTF8. None of these removes anyone: a role address may be the only
 //! contact a business customer has, and a "typo" may be a real domain.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::LazyLock;
+
+use rustc_hash::FxHashSet;
 
 use super::Checked;
 use crate::record::Flags;
@@ -12,8 +14,25 @@ use crate::record::Flags;
 pub struct FlagLists {
     roles: FxHashSet<String>,
     disposable: FxHashSet<String>,
-    providers: Vec<&'static str>,
-    provider_set: FxHashSet<&'static str>,
+}
+
+/// The large mailbox providers (built in): a domain one keystroke from one of them is a likely
+/// typo.
+static PROVIDERS: LazyLock<(Vec<&'static str>, FxHashSet<&'static str>)> = LazyLock::new(|| {
+    let list: Vec<&'static str> = entries(include_str!("providers.txt")).collect();
+    let set = list.iter().copied().collect();
+    (list, set)
+});
+
+/// The likely intended domain when `ascii_domain` looks like a typo of a large provider's.
+/// Called once per distinct domain per thread (the result lives in the domain cache of
+/// `syntax`), because the edit-distance search is the costliest part of checking an address.
+pub(super) fn typo_of(ascii_domain: &str) -> Option<String> {
+    let (list, set) = &*PROVIDERS;
+    if set.contains(ascii_domain) {
+        return None;
+    }
+    suggest_domain(ascii_domain, list)
 }
 
 fn entries(text: &str) -> impl Iterator<Item = &str> {
@@ -32,8 +51,6 @@ impl FlagLists {
             disposable: entries(include_str!("disposable.txt"))
                 .map(str::to_owned)
                 .collect(),
-            providers: entries(include_str!("providers.txt")).collect(),
-            provider_set: entries(include_str!("providers.txt")).collect(),
         }
     }
 
@@ -67,8 +84,9 @@ impl FlagLists {
     }
 }
 
-/// Sets `checked.flags` and `checked.suggestion`.
-pub fn flag(checked: &mut Checked, lists: &FlagLists) {
+/// Sets `checked.flags`, and `checked.suggestion` from the domain's likely intended form
+/// (`typo_of`, found with the domain's other facts).
+pub fn flag(checked: &mut Checked, lists: &FlagLists, typo_of: Option<&str>) {
     let domain = checked.ascii_domain();
     let local = checked.local_part();
     let mut flags = Flags::empty();
@@ -81,42 +99,18 @@ pub fn flag(checked: &mut Checked, lists: &FlagLists) {
     if !local.is_ascii() {
         flags |= Flags::SMTPUTF8;
     }
-    let suggestion = if lists.provider_set.contains(domain) {
-        None
-    } else {
-        cached_suggestion(domain, &lists.providers).map(|better| format!("{local}@{better}"))
-    };
+    let suggestion = typo_of.map(|better| {
+        let mut s = String::with_capacity(local.len() + 1 + better.len());
+        s.push_str(local);
+        s.push('@');
+        s.push_str(better);
+        s
+    });
     if suggestion.is_some() {
         flags |= Flags::TYPO;
     }
     checked.flags |= flags;
     checked.suggestion = suggestion;
-}
-
-thread_local! {
-    /// Suggestions per domain already seen on this thread. Real lists repeat their domains
-    /// heavily, and the edit-distance search is the costliest part of checking an address.
-    static SUGGESTIONS: std::cell::RefCell<FxHashMap<String, Option<String>>> =
-        std::cell::RefCell::new(FxHashMap::default());
-}
-
-/// Entries kept per thread before the cache starts over (bounds memory on lists with millions of
-/// distinct domains).
-const SUGGESTION_CACHE_MAX: usize = 1 << 16;
-
-fn cached_suggestion(domain: &str, providers: &[&'static str]) -> Option<String> {
-    SUGGESTIONS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if let Some(hit) = cache.get(domain) {
-            return hit.clone();
-        }
-        let found = suggest_domain(domain, providers);
-        if cache.len() >= SUGGESTION_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(domain.to_owned(), found.clone());
-        found
-    })
 }
 
 /// Top-level domains that are not delegated but are one keystroke from `.com`, `.net`, `.org`.
@@ -209,7 +203,7 @@ mod tests {
     use super::*;
 
     fn suggest(d: &str) -> Option<String> {
-        suggest_domain(d, &FlagLists::builtin().providers)
+        suggest_domain(d, &PROVIDERS.0)
     }
 
     #[test]

@@ -93,16 +93,19 @@ impl Checked {
 /// Repairs, validates and flags one raw address.
 pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
     let repaired = repair::repair(raw);
-    let mut checked = match syntax::validate(repaired.text, rules) {
-        Ok(valid) => Checked {
-            at: valid.at,
-            address: valid.address,
-            ascii: valid.ascii_address,
-            repairs: repaired.repairs | valid.repairs,
-            flags: Flags::empty(),
-            suggestion: None,
-            problem: None,
-        },
+    let (mut checked, typo_of) = match syntax::validate(repaired.text, rules) {
+        Ok(valid) => (
+            Checked {
+                at: valid.at,
+                address: valid.address,
+                ascii: valid.ascii_address,
+                repairs: repaired.repairs | valid.repairs,
+                flags: Flags::empty(),
+                suggestion: None,
+                problem: None,
+            },
+            valid.typo_of,
+        ),
         Err(problem) => {
             let at = repaired.text.rfind('@').unwrap_or(repaired.text.len());
             return Checked {
@@ -116,7 +119,7 @@ pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
             };
         }
     };
-    flags::flag(&mut checked, lists);
+    flags::flag(&mut checked, lists, typo_of.as_deref());
     checked
 }
 

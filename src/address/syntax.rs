@@ -27,6 +27,8 @@ pub struct Valid {
     pub ascii_address: Option<String>,
     pub at: usize,
     pub repairs: Repairs,
+    /// The large provider's domain the domain is likely a typo of.
+    pub typo_of: Option<Box<str>>,
 }
 
 fn syntax(detail: impl Into<String>) -> Problem {
@@ -82,7 +84,7 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
     // The usual domain (ASCII, no root dot) is looked up by its lowercased form, so that case
     // variants of a domain share one cache entry; its case repair is noted here.
     let plain = domain.is_ascii() && !domain.ends_with('.') && !domain.starts_with('[');
-    let (unicode_domain, repairs, reserved, domain_ok) = if plain {
+    let (unicode_domain, repairs, reserved, domain_ok, typo_of) = if plain {
         ascii_address.push_str(domain);
         ascii_address[at + 1..].make_ascii_lowercase();
         let case = if domain.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -92,13 +94,25 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
         };
         with_domain_facts(&ascii_address[at + 1..], rules, |f| {
             let (_, unicode, repairs) = f.form.as_ref().map_err(Clone::clone)?;
-            Ok::<_, Problem>((unicode.clone(), *repairs | case, f.reserved, f.gate_ok))
+            Ok::<_, Problem>((
+                unicode.clone(),
+                *repairs | case,
+                f.reserved,
+                f.gate_ok,
+                f.typo_of.clone(),
+            ))
         })?
     } else {
         with_domain_facts(domain, rules, |f| {
             let (ascii, unicode, repairs) = f.form.as_ref().map_err(Clone::clone)?;
             ascii_address.push_str(ascii);
-            Ok::<_, Problem>((unicode.clone(), *repairs, f.reserved, f.gate_ok))
+            Ok::<_, Problem>((
+                unicode.clone(),
+                *repairs,
+                f.reserved,
+                f.gate_ok,
+                f.typo_of.clone(),
+            ))
         })?
     };
     let ascii_domain = &ascii_address[at + 1..];
@@ -133,6 +147,7 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
         ascii_address,
         at,
         repairs,
+        typo_of,
     })
 }
 
@@ -188,6 +203,8 @@ struct DomainFacts {
     reserved: bool,
     /// The `email_address` crate accepts the ASCII form as a domain.
     gate_ok: bool,
+    /// A large provider's domain this one is likely a typo of.
+    typo_of: Option<Box<str>>,
 }
 
 impl DomainFacts {
@@ -201,17 +218,20 @@ impl DomainFacts {
                 repairs,
             )
         });
-        let (reserved, gate_ok) = match &form {
-            Ok((ascii, ..)) => (
-                !ascii.starts_with('[') && is_reserved(ascii),
+        let (reserved, gate_ok, typo_of) = match &form {
+            Ok((ascii, ..)) if !ascii.starts_with('[') => (
+                is_reserved(ascii),
                 EmailAddress::is_valid_domain(ascii),
+                super::flags::typo_of(ascii).map(String::into_boxed_str),
             ),
-            Err(_) => (false, false),
+            Ok((ascii, ..)) => (false, EmailAddress::is_valid_domain(ascii), None),
+            Err(_) => (false, false, None),
         };
         DomainFacts {
             form,
             reserved,
             gate_ok,
+            typo_of,
         }
     }
 }
