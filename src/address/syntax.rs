@@ -84,7 +84,7 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
     // The usual domain (ASCII, no root dot) is looked up by its lowercased form, so that case
     // variants of a domain share one cache entry; its case repair is noted here.
     let plain = domain.is_ascii() && !domain.ends_with('.') && !domain.starts_with('[');
-    let (unicode_domain, repairs, reserved, domain_ok, typo_of) = if plain {
+    let (unicode_domain, repairs, reserved, domain_ok, typo_of, provider) = if plain {
         ascii_address.push_str(domain);
         ascii_address[at + 1..].make_ascii_lowercase();
         let case = if domain.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -100,6 +100,7 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
                 f.reserved,
                 f.gate_ok,
                 f.typo_of.clone(),
+                f.provider,
             ))
         })?
     } else {
@@ -112,6 +113,7 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
                 f.reserved,
                 f.gate_ok,
                 f.typo_of.clone(),
+                f.provider,
             ))
         })?
     };
@@ -126,9 +128,7 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
     if reserved {
         return Err(self::reserved(ascii_domain));
     }
-    if !ascii_domain.starts_with('[') {
-        check_provider(local, ascii_domain)?;
-    }
+    check_provider(local, ascii_domain, provider)?;
 
     last_gate(local, &ascii_address, rules, domain_ok)?;
     // One string when the domain is plain ASCII (almost always): the address is its own ASCII form.
@@ -205,6 +205,8 @@ struct DomainFacts {
     gate_ok: bool,
     /// A large provider's domain this one is likely a typo of.
     typo_of: Option<Box<str>>,
+    /// The mailbox-name rule of a large provider's domain.
+    provider: Option<ProviderRule>,
 }
 
 impl DomainFacts {
@@ -218,20 +220,22 @@ impl DomainFacts {
                 repairs,
             )
         });
-        let (reserved, gate_ok, typo_of) = match &form {
+        let (reserved, gate_ok, typo_of, provider) = match &form {
             Ok((ascii, ..)) if !ascii.starts_with('[') => (
                 is_reserved(ascii),
                 EmailAddress::is_valid_domain(ascii),
                 super::flags::typo_of(ascii).map(String::into_boxed_str),
+                provider_rule(ascii),
             ),
-            Ok((ascii, ..)) => (false, EmailAddress::is_valid_domain(ascii), None),
-            Err(_) => (false, false, None),
+            Ok((ascii, ..)) => (false, EmailAddress::is_valid_domain(ascii), None, None),
+            Err(_) => (false, false, None, None),
         };
         DomainFacts {
             form,
             reserved,
             gate_ok,
             typo_of,
+            provider,
         }
     }
 }
@@ -445,12 +449,29 @@ type ProviderRule = (&'static str, fn(u8) -> bool, bool);
 
 /// The mailbox names that the largest consumer providers allow. Only the part before a `+` tag is
 /// checked, and only the character set: lengths vary with account age and are not enforced.
-fn check_provider(local: &str, ascii_domain: &str) -> Result<(), Problem> {
+fn check_provider(
+    local: &str,
+    ascii_domain: &str,
+    rule: Option<ProviderRule>,
+) -> Result<(), Problem> {
+    let Some((allowed, ok, tags)) = rule else {
+        return Ok(());
+    };
     let (base, plus_allowed) = match local.bytes().position(|b| b == b'+') {
         Some(plus) => (&local[..plus], true),
         None => (local, false),
     };
-    let rule: Option<ProviderRule> = match ascii_domain {
+    if base.is_empty() || !base.bytes().all(ok) || (plus_allowed && !tags) {
+        return Err(syntax(format!(
+            "{ascii_domain} mailbox names use only {allowed}"
+        )));
+    }
+    Ok(())
+}
+
+/// The rule of a provider's domain (kept with the domain's other facts).
+fn provider_rule(ascii_domain: &str) -> Option<ProviderRule> {
+    match ascii_domain {
         "gmail.com" | "googlemail.com" => Some((
             "letters, digits and dots",
             |b| b.is_ascii_alphanumeric() || b == b'.',
@@ -468,16 +489,7 @@ fn check_provider(local: &str, ascii_domain: &str) -> Result<(), Problem> {
             false,
         )),
         _ => None,
-    };
-    let Some((allowed, ok, tags)) = rule else {
-        return Ok(());
-    };
-    if base.is_empty() || !base.bytes().all(ok) || (plus_allowed && !tags) {
-        return Err(syntax(format!(
-            "{ascii_domain} mailbox names use only {allowed}"
-        )));
     }
-    Ok(())
 }
 
 /// The `email_address` crate's RFC 5322 parser, as the final word on what the rules above let
