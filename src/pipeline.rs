@@ -195,8 +195,9 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     let mut tally = Tally::new(opened.len());
     // The dedupe set is sized once for the rows expected: growing it by doubling would hold the
     // old and the new table at once, the largest transient of a big run. The reservation is
-    // capped (32M keys, about 600 MB) so that a huge file of duplicates does not reserve memory
-    // for addresses it does not have; beyond that the set grows with the distinct addresses.
+    // capped (32M keys, 1 GiB) so that a huge file does not reserve memory for addresses it may
+    // not have; beyond that the set grows with the distinct addresses. (Its pages are touched at
+    // random, so a file of mostly duplicates still pays for the table it was sized for.)
     let expected: u64 = opened.iter().filter_map(OpenedInput::expected_rows).sum();
     let readers: Vec<_> = opened.into_iter().map(|o| (o.name, o.rows)).collect();
     let mut domains = HashMap::new();
