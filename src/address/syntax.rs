@@ -84,7 +84,7 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
     // The usual domain (ASCII, no root dot) is looked up by its lowercased form, so that case
     // variants of a domain share one cache entry; its case repair is noted here.
     let plain = domain.is_ascii() && !domain.ends_with('.') && !domain.starts_with('[');
-    let (unicode_domain, repairs, reserved, domain_ok, typo_of, provider) = if plain {
+    let seen = if plain {
         ascii_address.push_str(domain);
         ascii_address[at + 1..].make_ascii_lowercase();
         let case = if domain.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -93,30 +93,24 @@ pub fn validate(text: &str, rules: &AddressRules) -> Result<Valid, Problem> {
             Repairs::empty()
         };
         with_domain_facts(&ascii_address[at + 1..], rules, |f| {
-            let (_, unicode, repairs) = f.form.as_ref().map_err(Clone::clone)?;
-            Ok::<_, Problem>((
-                unicode.clone(),
-                *repairs | case,
-                f.reserved,
-                f.gate_ok,
-                f.typo_of.clone(),
-                f.provider,
-            ))
+            f.for_row(case).map(|(_, seen)| seen)
         })?
     } else {
         with_domain_facts(domain, rules, |f| {
-            let (ascii, unicode, repairs) = f.form.as_ref().map_err(Clone::clone)?;
-            ascii_address.push_str(ascii);
-            Ok::<_, Problem>((
-                unicode.clone(),
-                *repairs,
-                f.reserved,
-                f.gate_ok,
-                f.typo_of.clone(),
-                f.provider,
-            ))
+            f.for_row(Repairs::empty()).map(|(ascii, seen)| {
+                ascii_address.push_str(ascii);
+                seen
+            })
         })?
     };
+    let DomainSeen {
+        unicode: unicode_domain,
+        repairs,
+        reserved,
+        gate_ok: domain_ok,
+        typo_of,
+        provider,
+    } = seen;
     let ascii_domain = &ascii_address[at + 1..];
 
     let wire_len = ascii_address.len();
@@ -237,6 +231,35 @@ impl DomainFacts {
             typo_of,
             provider,
         }
+    }
+}
+
+/// What one row takes from its domain's facts.
+struct DomainSeen {
+    unicode: Option<Box<str>>,
+    repairs: Repairs,
+    reserved: bool,
+    gate_ok: bool,
+    typo_of: Option<Box<str>>,
+    provider: Option<ProviderRule>,
+}
+
+impl DomainFacts {
+    /// The ASCII form and what a row takes from the facts (with the row's own `repairs` added),
+    /// or why the domain cannot be used.
+    fn for_row(&self, repairs: Repairs) -> Result<(&str, DomainSeen), Problem> {
+        let (ascii, unicode, own) = self.form.as_ref().map_err(Clone::clone)?;
+        Ok((
+            ascii,
+            DomainSeen {
+                unicode: unicode.clone(),
+                repairs: *own | repairs,
+                reserved: self.reserved,
+                gate_ok: self.gate_ok,
+                typo_of: self.typo_of.clone(),
+                provider: self.provider,
+            },
+        ))
     }
 }
 
