@@ -999,17 +999,12 @@ impl RowWriter<'_> {
         // ahead of their use (see `KeySet::warm`): without it the writer waited on one or two
         // cache misses per row.
         const AHEAD: usize = 32;
-        let keys: Vec<DedupeKey> = batch
-            .rows
-            .iter()
-            .map(|r| match r {
-                Row::Address { key, .. } => *key,
-                Row::Reject { .. } => 0,
-            })
-            .collect();
         let mut rows = batch.rows;
         let warm = |writer: &Self, rows: &[Row], from: usize| {
-            let ahead = keys.iter().skip(from).take(AHEAD).copied();
+            let ahead = rows.iter().skip(from).take(AHEAD).map(|r| match r {
+                Row::Address { key, .. } => *key,
+                Row::Reject { .. } => 0,
+            });
             writer.seen.warm(ahead.clone());
             if let Some((filter, _)) = writer.histories {
                 filter.warm(ahead);

@@ -99,13 +99,7 @@ pub fn flag(checked: &mut Checked, lists: &FlagLists, typo_of: Option<&str>) {
     if !local.is_ascii() {
         flags |= Flags::SMTPUTF8;
     }
-    let suggestion = typo_of.map(|better| {
-        let mut s = String::with_capacity(local.len() + 1 + better.len());
-        s.push_str(local);
-        s.push('@');
-        s.push_str(better);
-        s
-    });
+    let suggestion = typo_of.map(|better| format!("{local}@{better}"));
     if suggestion.is_some() {
         flags |= Flags::TYPO;
     }

@@ -50,10 +50,6 @@ impl KeySet {
         self.len == 0
     }
 
-    fn bucket_of(&self, key: DedupeKey) -> usize {
-        home(key, self.buckets.len())
-    }
-
     /// Adds `key`; true when it was not there yet.
     pub fn insert(&mut self, key: DedupeKey) -> bool {
         if key == 0 {
@@ -75,18 +71,7 @@ impl KeySet {
         if key == 0 {
             return self.zero;
         }
-        let mut b = self.bucket_of(key);
-        loop {
-            for &slot in &self.buckets[b].0 {
-                if slot == key {
-                    return true;
-                }
-                if slot == 0 {
-                    return false;
-                }
-            }
-            b = next(b, self.buckets.len());
-        }
+        find(&self.buckets, key).is_ok()
     }
 
     /// Loads the buckets of `keys` into the cache ahead of their inserts. The loads do not depend
@@ -95,25 +80,19 @@ impl KeySet {
     pub fn warm(&self, keys: impl IntoIterator<Item = DedupeKey>) {
         let mut any = 0;
         for key in keys {
-            any ^= self.buckets[self.bucket_of(key)].0[0];
+            any ^= self.buckets[home(key, self.buckets.len())].0[0];
         }
         std::hint::black_box(any);
     }
 
     /// Puts `key` in the first empty slot of its probe sequence; false if it is already there.
     fn place(buckets: &mut [Bucket], key: DedupeKey) -> bool {
-        let mut b = home(key, buckets.len());
-        loop {
-            for slot in &mut buckets[b].0 {
-                if *slot == key {
-                    return false;
-                }
-                if *slot == 0 {
-                    *slot = key;
-                    return true;
-                }
+        match find(buckets, key) {
+            Ok(()) => false,
+            Err((b, s)) => {
+                buckets[b].0[s] = key;
+                true
             }
-            b = next(b, buckets.len());
         }
     }
 
@@ -135,12 +114,20 @@ fn home(key: DedupeKey, buckets: usize) -> usize {
     ((u128::from((key >> 64) as u64) * buckets as u128) >> 64) as usize
 }
 
-/// The bucket after `b`, wrapping around.
-fn next(b: usize, buckets: usize) -> usize {
-    if b + 1 == buckets {
-        0
-    } else {
-        b + 1
+/// Walks `key`'s probe sequence: `Ok` when the key is there, else the bucket and slot of the
+/// first empty slot (where it belongs; keys are never removed, so the search ends there).
+fn find(buckets: &[Bucket], key: DedupeKey) -> Result<(), (usize, usize)> {
+    let mut b = home(key, buckets.len());
+    loop {
+        for (s, &slot) in buckets[b].0.iter().enumerate() {
+            if slot == key {
+                return Ok(());
+            }
+            if slot == 0 {
+                return Err((b, s));
+            }
+        }
+        b = if b + 1 == buckets.len() { 0 } else { b + 1 };
     }
 }
 
