@@ -271,14 +271,8 @@ fn export(args: ExportArgs) -> Result<()> {
         args.input
             .with_file_name(format!("suppression-{}.{ext}", args.to))
     });
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| usage(format!("--out {}: not a file name", out.display())))?;
+    let (dir, name) = mailscrub::output::dir_and_name(&out);
+    let name = name.ok_or_else(|| usage(format!("--out {}: not a file name", out.display())))?;
     match export(&args.input, target, &dir, &name) {
         Ok(n) => {
             eprintln!("mailscrub: {n} addresses written to {}", out.display());

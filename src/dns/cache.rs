@@ -104,14 +104,8 @@ pub fn save(config: &DnsConfig, book: &DomainBook) -> Result<(), OutputError> {
     let Some(path) = &config.cache_file else {
         return Ok(());
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "dns-cache.jsonl".to_owned());
+    let (dir, name) = crate::output::dir_and_name(path);
+    let name = name.unwrap_or_else(|| "dns-cache.jsonl".to_owned());
     crate::output::write_atomic(&dir, &name, &render(&book.snapshot()))?;
     Ok(())
 }

@@ -201,6 +201,17 @@ impl AtomicCsv {
     }
 }
 
+/// The folder and the file name of `path`, as the atomic writers take them: a bare name lies in
+/// the current folder; the name is `None` when the path ends in `..` or `/`.
+pub fn dir_and_name(path: &Path) -> (PathBuf, Option<String>) {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    (dir, name)
+}
+
 /// Writes `bytes` to `dir/name` atomically.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, OutputError> {
     let (path, mut temp) = temp_beside(dir, name)?;
