@@ -291,7 +291,7 @@ fn bounces(args: BouncesArgs) -> Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     for e in &ingested.events {
-        serde_json::to_writer(&mut out, e.as_ref())?;
+        serde_json::to_writer(&mut out, e)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;

@@ -189,7 +189,10 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         .map(|o| (o.format, o.compression.as_str(), o.layout.clone()))
         .collect();
 
-    let history = load_history(config)?;
+    let t_history = Instant::now();
+    let ingested = read_history(config)?;
+    let history = ingested.as_ref().map(|i| fold_history(i, config));
+    let history_seconds = t_history.elapsed().as_secs_f64();
     let (resolver, cache_loaded) = start_dns(config)?;
     let t_rows = Instant::now();
     let mut tally = Tally::new(opened.len());
@@ -202,6 +205,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     let readers: Vec<_> = opened.into_iter().map(|o| (o.name, o.rows)).collect();
     let mut domains = HashMap::new();
     let mut carried = 0u64;
+    let mut carry_forward_seconds = 0.0;
     std::thread::scope(|scope| -> Result<(), Error> {
         let (raw_tx, raw_rx) = sync_channel(4);
         let (row_tx, row_rx) = sync_channel(4);
@@ -232,7 +236,9 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         domains = std::mem::take(&mut writer.domains);
         if let Some(h) = &history {
             if config.bounces.as_ref().is_some_and(|b| b.carry_forward) {
+                let t_carry = Instant::now();
                 carried = writer.carry_forward(&h.histories)?;
+                carry_forward_seconds = t_carry.elapsed().as_secs_f64();
             }
         }
         Ok(())
@@ -242,43 +248,22 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     let dns_report = finish_dns(config, resolver, cache_loaded, &domains)?;
 
     let t_commit = Instant::now();
-    let mut files = Vec::new();
-    let mut clean_outputs = Vec::new();
-    for g in groups {
-        let rows = g.rows;
-        let mut parts = match g.writer {
-            Some(w) => w.commit()?,
-            None => Vec::new(),
-        };
-        match g.parquet {
-            Some(CleanParquet::Rows(t)) => parts.push(file_name(&t.commit()?)),
-            Some(CleanParquet::Typed(t)) => parts.push(file_name(&t.commit()?)),
-            Some(CleanParquet::Inferred(t)) => parts.push(file_name(&t.commit()?)),
-            None => {}
-        }
-        files.extend(parts.iter().cloned());
-        clean_outputs.push(CleanOutput {
-            file: g.file.clone(),
-            inputs: g.inputs.iter().map(|i| names[*i].clone()).collect(),
-            rows,
-            parts,
-        });
-    }
-    files.extend(sinks.commit()?);
+    // The bounce section is summarised, and the events freed, on a helper thread while the
+    // outputs are flushed to disk (0.08 s for a million events, now hidden behind the fsyncs).
+    drop(history);
+    let (committed, bounce_report) = std::thread::scope(|scope| {
+        let summary = ingested.map(|i| scope.spawn(move || summarise_history(i, config, carried)));
+        let committed = commit_outputs(groups, sinks, &names);
+        let summary = summary.map(|s| s.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (committed, summary)
+    });
+    let (mut files, clean_outputs) = committed?;
     files.push("report.json".to_owned());
     if let Some(dns) = &config.dns {
         if let Some(path) = &dns.cache_file {
             files.push(path.display().to_string());
         }
     }
-
-    let bounce_report = history.map(|h| {
-        let b = config
-            .bounces
-            .as_ref()
-            .expect("history implies bounce config");
-        crate::report::bounces::build(h.ingested, &b.options, b.soft, carried)
-    });
     let (counts, reasons, flags, repairs) = Report::counts_from(&tally);
     let inputs: Vec<InputReport> = names
         .iter()
@@ -322,7 +307,9 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         bounces: bounce_report,
         timings: Timings {
             open_seconds,
+            history_seconds,
             rows_seconds,
+            carry_forward_seconds,
             commit_seconds: t_commit.elapsed().as_secs_f64(),
             total_seconds,
             rows_per_second: counts.rows_in as f64 / total_seconds.max(1e-9),
@@ -337,6 +324,52 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     })?;
     output::write_atomic(&config.out_dir, "report.json", &json)?;
     Ok(report)
+}
+
+/// Flushes, syncs and renames every output into place; returns the files written and the clean
+/// lists.
+fn commit_outputs(
+    groups: Vec<CleanGroup>,
+    sinks: Sinks,
+    names: &[String],
+) -> Result<(Vec<String>, Vec<CleanOutput>), Error> {
+    let mut files = Vec::new();
+    let mut clean_outputs = Vec::new();
+    for g in groups {
+        let rows = g.rows;
+        let mut parts = match g.writer {
+            Some(w) => w.commit()?,
+            None => Vec::new(),
+        };
+        match g.parquet {
+            Some(CleanParquet::Rows(t)) => parts.push(file_name(&t.commit()?)),
+            Some(CleanParquet::Typed(t)) => parts.push(file_name(&t.commit()?)),
+            Some(CleanParquet::Inferred(t)) => parts.push(file_name(&t.commit()?)),
+            None => {}
+        }
+        files.extend(parts.iter().cloned());
+        clean_outputs.push(CleanOutput {
+            file: g.file,
+            inputs: g.inputs.iter().map(|i| names[*i].clone()).collect(),
+            rows,
+            parts,
+        });
+    }
+    files.extend(sinks.commit()?);
+    Ok((files, clean_outputs))
+}
+
+/// The bounce section of the report; frees the history.
+fn summarise_history(
+    ingested: crate::bounces::Ingested,
+    config: &Config,
+    carried: u64,
+) -> crate::report::bounces::BounceReport {
+    let b = config
+        .bounces
+        .as_ref()
+        .expect("history implies bounce config");
+    crate::report::bounces::build(&ingested, &b.options, b.soft, carried)
 }
 
 fn input_report(
@@ -873,7 +906,7 @@ struct RowWriter<'a> {
     /// Per domain seen in this run: its answer and the rows it decided.
     domains: HashMap<String, DomainSeen>,
     /// Bounce histories by dedupe key, when `--bounces` was given, behind their filter.
-    histories: Option<(&'a KeyFilter, &'a KeyMap<History>)>,
+    histories: Option<(&'a KeyFilter, &'a KeyMap<History<'a>>)>,
     /// Where spent records go back to the reader.
     spare: SyncSender<Vec<ByteRecord>>,
 }
@@ -964,26 +997,32 @@ impl SuppressionRow {
     }
 }
 
-/// The bounce evidence of a run.
-struct LoadedHistory {
-    ingested: crate::bounces::Ingested,
-    histories: KeyMap<History>,
+/// The bounce evidence of a run, folded per address.
+struct FoldedHistory<'e> {
+    histories: KeyMap<History<'e>>,
     /// The keys of `histories`, for the rows that have none (most).
     filter: KeyFilter,
 }
 
-/// Reads the bounce inputs and folds them per address, when `--bounces` was given.
-fn load_history(config: &Config) -> Result<Option<LoadedHistory>, Error> {
+/// Reads the bounce inputs, when `--bounces` was given.
+fn read_history(config: &Config) -> Result<Option<crate::bounces::Ingested>, Error> {
     let Some(b) = &config.bounces else {
         return Ok(None);
     };
-    let ingested = crate::bounces::ingest(&b.paths, &b.options)?;
+    Ok(Some(crate::bounces::ingest(&b.paths, &b.options)?))
+}
+
+/// Folds the events read per address.
+fn fold_history<'e>(ingested: &'e crate::bounces::Ingested, config: &Config) -> FoldedHistory<'e> {
+    let b = config
+        .bounces
+        .as_ref()
+        .expect("history implies bounce config");
     let histories = policy::evidence::fold(&ingested.events, b.options.as_of, b.soft);
-    Ok(Some(LoadedHistory {
-        ingested,
+    FoldedHistory {
         filter: KeyFilter::new(histories.keys().copied()),
         histories,
-    }))
+    }
 }
 
 /// A domain as the writer saw it.

@@ -161,7 +161,7 @@ impl SourceReport {
 #[derive(Debug, Default)]
 pub struct Ingested {
     /// Every event, in the order read.
-    pub events: Vec<std::sync::Arc<BounceEvent>>,
+    pub events: Vec<BounceEvent>,
     /// Per file.
     pub sources: Vec<SourceReport>,
 }
@@ -399,7 +399,7 @@ fn read_file(
     path: &Path,
     options: &BounceOptions,
     lists: &FlagLists,
-) -> (Vec<std::sync::Arc<BounceEvent>>, SourceReport) {
+) -> (Vec<BounceEvent>, SourceReport) {
     let name = path.display().to_string();
     let mut report = SourceReport {
         file: name.clone(),
@@ -461,7 +461,7 @@ fn read_file(
                 match result {
                     Ok(e) => {
                         report.events += 1;
-                        events.push(std::sync::Arc::new(e));
+                        events.push(e);
                     }
                     Err(why) => {
                         report.bad_recipients += 1;

@@ -12,8 +12,6 @@
 //!   suppression, which are about consent;
 //! - `sender_side`, `transient`, `delivered` and `not_a_bounce` never suppress.
 
-use std::sync::Arc;
-
 use rayon::slice::ParallelSliceMut;
 
 use crate::address::{DedupeKey, KeyMap};
@@ -39,12 +37,13 @@ impl Default for SoftRule {
 }
 
 /// Why the history suppresses an address, and the evidence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryVerdict {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryVerdict<'e> {
     /// The reason.
     pub reason: Reason,
-    /// The deciding event (shared with the history, not copied).
-    pub deciding: Arc<BounceEvent>,
+    /// The deciding event (borrowed from the history read, not copied: the history of a big
+    /// log is then freed in one pass, with no count to update per address).
+    pub deciding: &'e BounceEvent,
     /// Events that counted towards it (dead bounces, or soft points).
     pub count: u32,
     /// The first event of the address in the history.
@@ -55,15 +54,15 @@ pub struct HistoryVerdict {
 
 /// The history of one address.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct History {
+pub struct History<'e> {
     /// Set when the history suppresses the address.
-    pub verdict: Option<HistoryVerdict>,
+    pub verdict: Option<HistoryVerdict<'e>>,
     /// Soft points standing at `as_of` (flagged on kept rows).
     pub soft_score: u32,
 }
 
 /// Folds every address's events. `events` may be in any order.
-pub fn fold(events: &[Arc<BounceEvent>], as_of: i64, rule: SoftRule) -> KeyMap<History> {
+pub fn fold(events: &[BounceEvent], as_of: i64, rule: SoftRule) -> KeyMap<History<'_>> {
     // One sort by (address, time) instead of a vector per address: a million-event history is
     // folded without a million small allocations. The sort runs on a compact copy of the sort
     // keys (no pointer chasing into the events: perf showed rayon's merge waiting on them), and
@@ -75,7 +74,7 @@ pub fn fold(events: &[Arc<BounceEvent>], as_of: i64, rule: SoftRule) -> KeyMap<H
         .map(|(i, e)| (e.key, e.timestamp.unwrap_or(i64::MIN), i))
         .collect();
     keys.par_sort_unstable();
-    let order: Vec<&Arc<BounceEvent>> = keys.iter().map(|&(_, _, i)| &events[i]).collect();
+    let order: Vec<&BounceEvent> = keys.iter().map(|&(_, _, i)| &events[i]).collect();
     let addresses = 1 + keys.windows(2).filter(|w| w[0].0 != w[1].0).count();
     let mut out = KeyMap::with_capacity_and_hasher(addresses, Default::default());
     for group in order.chunk_by(|a, b| a.key == b.key) {
@@ -90,18 +89,18 @@ pub fn fold(events: &[Arc<BounceEvent>], as_of: i64, rule: SoftRule) -> KeyMap<H
 
 #[derive(Default)]
 struct State<'a> {
-    complaint: Option<&'a Arc<BounceEvent>>,
-    unsubscribe: Option<&'a Arc<BounceEvent>>,
-    suppressed: Option<&'a Arc<BounceEvent>>,
-    hard: Option<(&'a Arc<BounceEvent>, u32)>,
+    complaint: Option<&'a BounceEvent>,
+    unsubscribe: Option<&'a BounceEvent>,
+    suppressed: Option<&'a BounceEvent>,
+    hard: Option<(&'a BounceEvent, u32)>,
     soft_score: u32,
-    soft_hit: Option<(&'a Arc<BounceEvent>, u32)>,
+    soft_hit: Option<(&'a BounceEvent, u32)>,
     last_soft_day: Option<i64>,
     last_soft_at: Option<i64>,
 }
 
 /// Folds one address's events, already in time order.
-pub fn fold_one(events: &[&Arc<BounceEvent>], rule: SoftRule) -> History {
+pub fn fold_one<'e>(events: &[&'e BounceEvent], rule: SoftRule) -> History<'e> {
     let mut st = State::default();
     for e in events {
         match e.class {
@@ -132,9 +131,9 @@ pub fn fold_one(events: &[&Arc<BounceEvent>], rule: SoftRule) -> History {
     }
     let first_seen = events.iter().find_map(|e| e.timestamp);
     let last_seen = events.iter().rev().find_map(|e| e.timestamp);
-    let verdict = |reason, deciding: &Arc<BounceEvent>, count| HistoryVerdict {
+    let verdict = |reason, deciding: &'e BounceEvent, count| HistoryVerdict {
         reason,
-        deciding: Arc::clone(deciding),
+        deciding,
         count,
         first_seen,
         last_seen,
@@ -157,7 +156,7 @@ pub fn fold_one(events: &[&Arc<BounceEvent>], rule: SoftRule) -> History {
     }
 }
 
-fn soft<'a>(st: &mut State<'a>, e: &'a Arc<BounceEvent>, rule: SoftRule) {
+fn soft<'a>(st: &mut State<'a>, e: &'a BounceEvent, rule: SoftRule) {
     if let (Some(last), Some(now)) = (st.last_soft_at, e.timestamp) {
         if now - last > rule.window {
             st.soft_score = 0;
@@ -184,8 +183,8 @@ mod tests {
 
     const DAY: i64 = 86_400;
 
-    fn ev(class: EventClass, t: i64) -> Arc<BounceEvent> {
-        Arc::new(BounceEvent {
+    fn ev(class: EventClass, t: i64) -> BounceEvent {
+        BounceEvent {
             recipient: "a@corp-mail.net".into(),
             key: 1,
             timestamp: Some(t),
@@ -198,10 +197,10 @@ mod tests {
                 line: t as u64,
             },
             format: Format::Postfix,
-        })
+        }
     }
 
-    fn run(events: &[Arc<BounceEvent>], as_of: i64) -> History {
+    fn run(events: &[BounceEvent], as_of: i64) -> History<'_> {
         fold(events, as_of, SoftRule::default())
             .remove(&1)
             .unwrap_or_default()

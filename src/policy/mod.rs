@@ -15,11 +15,11 @@ use crate::record::{Flags, Reason};
 
 /// What backs a suppression.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Evidence {
+pub enum Evidence<'e> {
     /// The input row itself (its `file:line`).
     Row,
     /// The address's bounce and feedback history.
-    History(Box<HistoryVerdict>),
+    History(HistoryVerdict<'e>),
     /// A DNS answer obtained at this Unix time.
     Dns {
         /// When the answer was obtained.
@@ -31,7 +31,7 @@ pub enum Evidence {
 
 /// What happens to a row that is not a duplicate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub enum Decision<'e> {
     /// Keep the row, with these flags.
     Keep {
         /// Risks a person may want to look at.
@@ -44,7 +44,7 @@ pub enum Decision {
         /// The evidence, in words.
         detail: String,
         /// Where the evidence comes from.
-        evidence: Evidence,
+        evidence: Evidence<'e>,
     },
 }
 
@@ -59,11 +59,11 @@ fn route_reason(route: MailRoute) -> Option<Reason> {
 }
 
 /// Decides one address, given its bounce history and its domain's mail route when known.
-pub fn decide(
+pub fn decide<'e>(
     checked: &Checked,
-    history: Option<&History>,
+    history: Option<&History<'e>>,
     route: Option<&DomainStatus>,
-) -> Decision {
+) -> Decision<'e> {
     if let Some(problem) = &checked.problem {
         return Decision::Suppress {
             reason: problem.reason,
@@ -77,7 +77,7 @@ pub fn decide(
             return Decision::Suppress {
                 reason: v.reason,
                 detail: v.deciding.diagnostic.to_string(),
-                evidence: Evidence::History(Box::new(v.clone())),
+                evidence: Evidence::History(*v),
             };
         }
         if history.soft_score > 0 {

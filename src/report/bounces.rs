@@ -3,10 +3,12 @@
 //! domain and code, with what to do about them. Those are the operator's problem to fix, not the
 //! list's.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
 use serde::Serialize;
 
+use crate::address::{DedupeKey, KeyHasher};
 use crate::bounces::{BounceOptions, EventClass, Ingested, SourceReport};
 use crate::policy::SoftRule;
 
@@ -113,18 +115,20 @@ pub fn advice(code: &str) -> &'static str {
 
 /// Builds the section from what was read.
 pub fn build(
-    ingested: Ingested,
+    ingested: &Ingested,
     options: &BounceOptions,
     soft: SoftRule,
     carried_forward: u64,
 ) -> BounceReport {
-    let mut by_class: BTreeMap<&'static str, u64> =
-        EventClass::ALL.iter().map(|c| (c.as_str(), 0)).collect();
+    // Counted per class in an array and per address in a set keyed by the dedupe key itself:
+    // a map entry by class name and a SipHash set took 0.4 s over a million events (perf).
+    let mut per_class = [0u64; EventClass::ALL.len()];
     let mut groups: HashMap<(String, String), SenderSideGroup> = HashMap::new();
     let mut first_last: HashMap<(String, String), (Option<i64>, Option<i64>)> = HashMap::new();
-    let mut addresses = std::collections::HashSet::new();
+    let mut addresses: HashSet<DedupeKey, BuildHasherDefault<KeyHasher>> =
+        HashSet::with_capacity_and_hasher(ingested.events.len(), Default::default());
     for e in &ingested.events {
-        *by_class.entry(e.class.as_str()).or_insert(0) += 1;
+        per_class[e.class as usize] += 1;
         addresses.insert(e.key);
         // Temporary policy refusals (4.7.x: throttling, reputation) are blocks too; greylisting
         // is not, it clears by itself.
@@ -176,7 +180,11 @@ pub fn build(
             .then_with(|| a.receiving_domain.cmp(&b.receiving_domain))
             .then_with(|| a.code.cmp(&b.code))
     });
-    let n = |c: EventClass| by_class.get(c.as_str()).copied().unwrap_or(0);
+    let by_class: BTreeMap<&'static str, u64> = EventClass::ALL
+        .iter()
+        .map(|c| (c.as_str(), per_class[*c as usize]))
+        .collect();
+    let n = |c: EventClass| per_class[c as usize];
     let attempts = n(EventClass::Dead)
         + n(EventClass::RecipientSoft)
         + n(EventClass::SenderSide)
@@ -198,7 +206,7 @@ pub fn build(
             .filter(|s| s.events == 0 && s.unreadable > 0)
             .count() as u64,
         events: ingested.events.len() as u64,
-        files: ingested.sources,
+        files: ingested.sources.clone(),
         events_by_class: by_class,
         addresses: addresses.len() as u64,
         carried_forward,

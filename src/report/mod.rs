@@ -157,8 +157,13 @@ pub struct CleanOutput {
 pub struct Timings {
     /// Opening inputs and detecting their shape.
     pub open_seconds: f64,
+    /// Reading the bounce and feedback history and folding it per address (0 without
+    /// `--bounces`).
+    pub history_seconds: f64,
     /// Reading, validating, deciding and writing rows.
     pub rows_seconds: f64,
+    /// Writing the history's suppressed addresses that no row carried (part of `rows_seconds`).
+    pub carry_forward_seconds: f64,
     /// Flushing and renaming outputs into place.
     pub commit_seconds: f64,
     /// The whole run.
