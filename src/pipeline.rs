@@ -955,6 +955,36 @@ impl SuppressionRow {
         }
     }
 
+    /// The first and last times and the count as CSV text.
+    fn texts(&self) -> [String; 3] {
+        [
+            self.first_seen.map(rfc3339).unwrap_or_default(),
+            self.last_seen.map(rfc3339).unwrap_or_default(),
+            self.count.map(|c| c.to_string()).unwrap_or_default(),
+        ]
+    }
+
+    /// The suppression file's columns for this row.
+    fn record<'s>(
+        &'s self,
+        email: &'s str,
+        reason: crate::record::Reason,
+        detail: &'s str,
+        texts: &'s [String; 3],
+    ) -> [&'s str; 8] {
+        let [first, last, count] = texts;
+        [
+            email,
+            reason.as_str(),
+            detail,
+            &self.source,
+            first,
+            last,
+            &self.status,
+            count,
+        ]
+    }
+
     fn write(
         &self,
         sinks: &mut Sinks,
@@ -962,19 +992,10 @@ impl SuppressionRow {
         reason: crate::record::Reason,
         detail: &str,
     ) -> Result<(), OutputError> {
-        let first = self.first_seen.map(rfc3339).unwrap_or_default();
-        let last = self.last_seen.map(rfc3339).unwrap_or_default();
-        let count = self.count.map(|c| c.to_string()).unwrap_or_default();
-        sinks.suppression.row([
-            email,
-            reason.as_str(),
-            detail,
-            &self.source,
-            &first,
-            &last,
-            &self.status,
-            &count,
-        ])?;
+        let texts = self.texts();
+        sinks
+            .suppression
+            .row(self.record(email, reason, detail, &texts))?;
         if let Some(pq) = &mut sinks.suppression_pq {
             let time = |t: Option<i64>| t.map(Cell::Time).unwrap_or(Cell::Null);
             let status = if self.status.is_empty() {
@@ -1181,24 +1202,66 @@ impl RowWriter<'_> {
             head[..n].copy_from_slice(&s.as_bytes()[..n]);
             u128::from_be_bytes(head)
         };
-        let mut rows: Vec<(u128, &HistoryVerdict, DedupeKey)> = histories
-            .iter()
-            .filter(|(key, _)| !self.seen.contains(**key))
-            .filter_map(|(key, h)| h.verdict.as_ref().map(|v| (v, *key)))
-            .map(|(v, key)| (prefix(&v.deciding.recipient), v, key))
+        // The table is walked in order; the dedupe-set probe and the address prefix, each a
+        // cache miss, are taken in parallel (serially: 0.3 s for a million verdicts).
+        let mut verdicts: Vec<(DedupeKey, &HistoryVerdict)> = Vec::with_capacity(histories.len());
+        verdicts.extend(
+            histories
+                .iter()
+                .filter_map(|(key, h)| h.verdict.as_ref().map(|v| (*key, v))),
+        );
+        let seen = &self.seen;
+        let mut rows: Vec<(u128, &HistoryVerdict, DedupeKey)> = verdicts
+            .into_par_iter()
+            .filter(|(key, _)| !seen.contains(*key))
+            .map(|(key, v)| (prefix(&v.deciding.recipient), v, key))
             .collect();
         rows.par_sort_unstable_by(|(pa, a, ka), (pb, b, kb)| {
             pa.cmp(pb)
                 .then_with(|| a.deciding.recipient.cmp(&b.deciding.recipient))
                 .then(ka.cmp(kb))
         });
-        for (_, v, _) in &rows {
-            SuppressionRow::history(v).write(
-                self.sinks,
-                &v.deciding.recipient,
-                v.reason,
-                &v.deciding.diagnostic,
-            )?;
+        if self.sinks.suppression_pq.is_some() {
+            for (_, v, _) in &rows {
+                SuppressionRow::history(v).write(
+                    self.sinks,
+                    &v.deciding.recipient,
+                    v.reason,
+                    &v.deciding.diagnostic,
+                )?;
+            }
+            return Ok(rows.len() as u64);
+        }
+        // CSV only: the rows are rendered in parallel and written in order. In address order the
+        // events are read at random, and the rows' text (times, counts, sources) is built per row:
+        // serially that was 0.56 s of the 10M-row run, after its last input row.
+        for block in rows.chunks(1 << 16) {
+            let parts: Vec<csv::Result<(Vec<u8>, u64)>> = block
+                .par_chunks(1 << 11)
+                .map(|part| {
+                    let mut out =
+                        output::csv_builder(b',').from_writer(Vec::with_capacity(part.len() * 96));
+                    for (_, v, _) in part {
+                        let row = SuppressionRow::history(v);
+                        let texts = row.texts();
+                        out.write_record(row.record(
+                            &v.deciding.recipient,
+                            v.reason,
+                            &v.deciding.diagnostic,
+                            &texts,
+                        ))?;
+                    }
+                    let bytes = out.into_inner().map_err(|e| e.into_error())?;
+                    Ok((bytes, part.len() as u64))
+                })
+                .collect();
+            for part in parts {
+                let (bytes, n) = part.map_err(|e| OutputError {
+                    path: self.sinks.suppression.path().to_path_buf(),
+                    source: std::io::Error::other(e),
+                })?;
+                self.sinks.suppression.rendered(&bytes, n)?;
+            }
         }
         Ok(rows.len() as u64)
     }

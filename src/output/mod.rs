@@ -9,6 +9,7 @@ pub mod export;
 pub mod parquet;
 pub mod shape;
 
+use std::cell::{Cell, RefCell};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -50,25 +51,39 @@ const SYNC_EVERY: u64 = 64 << 20;
 /// the work was done.)
 struct Synced {
     temp: NamedTempFile,
-    written: u64,
-    requested: u64,
-    helper: Option<(SyncSender<()>, std::thread::JoinHandle<()>)>,
+    /// Bytes written, and bytes written when a flush was last asked for. (Cells: rows rendered
+    /// elsewhere are appended through a shared reference, see [`AtomicCsv::rendered`].)
+    written: Cell<u64>,
+    requested: Cell<u64>,
+    helper: RefCell<Option<(SyncSender<()>, std::thread::JoinHandle<()>)>>,
 }
 
 impl Synced {
     fn new(temp: NamedTempFile) -> Self {
         Synced {
             temp,
-            written: 0,
-            requested: 0,
-            helper: None,
+            written: Cell::new(0),
+            requested: Cell::new(0),
+            helper: RefCell::new(None),
         }
+    }
+
+    /// Writes all of `buf`, asking for a background flush every [`SYNC_EVERY`] bytes.
+    fn append(&self, buf: &[u8]) -> io::Result<()> {
+        self.temp.as_file().write_all(buf)?;
+        self.written.set(self.written.get() + buf.len() as u64);
+        if self.written.get() - self.requested.get() >= SYNC_EVERY {
+            self.requested.set(self.written.get());
+            self.request();
+        }
+        Ok(())
     }
 
     /// Asks the helper to flush what was written so far; never blocks the writer (a request
     /// made while one is running is dropped: the next one covers it).
-    fn request(&mut self) {
-        if self.helper.is_none() {
+    fn request(&self) {
+        let mut helper = self.helper.borrow_mut();
+        if helper.is_none() {
             let Ok(file) = self.temp.as_file().try_clone() else {
                 return;
             };
@@ -79,16 +94,16 @@ impl Synced {
                     let _ = file.sync_data();
                 }
             });
-            self.helper = Some((tx, handle));
+            *helper = Some((tx, handle));
         }
-        if let Some((tx, _)) = &self.helper {
+        if let Some((tx, _)) = &*helper {
             let _ = tx.try_send(());
         }
     }
 
     /// Stops the helper and flushes everything; returns the file.
-    fn finish(mut self) -> io::Result<NamedTempFile> {
-        if let Some((tx, handle)) = self.helper.take() {
+    fn finish(self) -> io::Result<NamedTempFile> {
+        if let Some((tx, handle)) = self.helper.into_inner() {
             drop(tx);
             let _ = handle.join();
         }
@@ -99,18 +114,21 @@ impl Synced {
 
 impl Write for Synced {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.temp.write(buf)?;
-        self.written += n as u64;
-        if self.written - self.requested >= SYNC_EVERY {
-            self.requested = self.written;
-            self.request();
-        }
-        Ok(n)
+        self.append(buf)?;
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.temp.flush()
+        Ok(())
     }
+}
+
+/// How every CSV output is written (quoting, line ends), so that rows rendered apart come out
+/// as the file's own.
+pub fn csv_builder(delimiter: u8) -> csv::WriterBuilder {
+    let mut builder = csv::WriterBuilder::new();
+    builder.delimiter(delimiter);
+    builder
 }
 
 /// A temporary file beside `dir/name`, hidden and named after it, for an atomic write; and the
@@ -132,8 +150,7 @@ impl AtomicCsv {
     /// Starts `dir/name` with the given delimiter.
     pub fn create(dir: &Path, name: &str, delimiter: u8) -> Result<Self, OutputError> {
         let (path, temp) = temp_beside(dir, name)?;
-        let writer = csv::WriterBuilder::new()
-            .delimiter(delimiter)
+        let writer = csv_builder(delimiter)
             .buffer_capacity(1 << 17)
             .from_writer(Synced::new(temp));
         Ok(AtomicCsv {
@@ -170,6 +187,17 @@ impl AtomicCsv {
     {
         self.rows += 1;
         self.writer.write_record(fields).map_err(|e| self.error(e))
+    }
+
+    /// Appends `rows` data rows already rendered by a writer from [`csv_builder`] with this
+    /// file's delimiter (rows rendered on other threads).
+    pub fn rendered(&mut self, bytes: &[u8], rows: u64) -> Result<(), OutputError> {
+        self.rows += rows;
+        self.writer.flush().map_err(|e| self.error(e.into()))?;
+        self.writer
+            .get_ref()
+            .append(bytes)
+            .map_err(|e| self.error(e.into()))
     }
 
     fn error(&self, e: csv::Error) -> OutputError {
