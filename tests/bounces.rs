@@ -650,3 +650,30 @@ fn a_large_carry_forward_is_complete_sorted_and_the_same_in_every_output_mode() 
         assert_eq!(r[4], format!("2024-08-0{}T10:00:00Z", 1 + i % 9), "{r:?}");
     }
 }
+
+#[test]
+fn a_windows_style_bounce_list_keeps_its_line_numbers() {
+    let dir = TestDir::new();
+    let history = dir.write(
+        "suppressions.csv",
+        "email,reason\r\na@corp-mail.net,bounce\r\nb@corp-mail.net,\"two\r\nlines\"\r\nc@corp-mail.net,bounce\r\n",
+    );
+    let list = dir.write("list.csv", "email\nkept@corp-mail.net\n");
+    assert_code(
+        &dir.run(&[
+            "clean",
+            &list,
+            "--out",
+            "out",
+            "--no-dns",
+            "--bounces",
+            &history,
+        ]),
+        0,
+    );
+    let lines: Vec<String> = read_csv(&dir.join("out/suppression.csv"), b',')[1..]
+        .iter()
+        .map(|r| r[3].rsplit(':').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(lines, ["2", "3", "5"]);
+}

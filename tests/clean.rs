@@ -57,6 +57,33 @@ fn bom_crlf_and_quoted_newlines() {
 }
 
 #[test]
+fn windows_line_ends_keep_line_numbers_right() {
+    // The csv crate alone numbers each record after a `\r\n` one line too low.
+    let dir = TestDir::new();
+    let input = dir.write(
+        "crlf.csv",
+        "email,note\r\nann@corp-mail.com,A\r\nbad,B\r\nbo@corp-mail.com,Bo,extra\r\ncy@corp-mail.com,\"two\r\nlines\"\r\nnope,D\r\n",
+    );
+    assert_code(&clean(&dir, &[&input]), 0);
+    let rejects = dir.csv("out/rejects.csv");
+    assert_eq!(
+        (rejects[1][1].as_str(), rejects[1][2].as_str()),
+        ("4", "expected 2 fields, found 3")
+    );
+    let sources: Vec<String> = dir.csv("out/suppression.csv")[1..]
+        .iter()
+        .map(|r| r[3].rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(sources, ["crlf.csv:3", "crlf.csv:7"]);
+    let rows = dir.csv("out/clean.csv");
+    assert_eq!(
+        rows[2],
+        ["cy@corp-mail.com", "two\r\nlines"],
+        "quoted line ends kept"
+    );
+}
+
+#[test]
 fn cr_only_line_endings() {
     let dir = TestDir::new();
     let input = dir.write(

@@ -521,7 +521,7 @@ fn read_file(
                     (Some(_), Format::Unsubscribe) => Some(esp::CsvList::Unsubscribe),
                     _ => None,
                 };
-                let (bytes, added) = plain_list_as_csv(bytes);
+                let (bytes, added) = plain_list_as_csv(crlf_as_lf(bytes));
                 match esp::csv_events(&bytes, forced) {
                     Ok((list, skipped)) => {
                         report.unreadable += skipped;
@@ -542,6 +542,19 @@ fn read_file(
         report.error(format!("{name}: read error: {e}"));
     }
     (events, report)
+}
+
+/// `bytes` with `\r\n` outside quoted fields read as `\n` (see [`crate::input::CrlfAsLf`]: the
+/// `csv` crate would number a Windows-style list's lines one too low).
+fn crlf_as_lf(bytes: Vec<u8>) -> Vec<u8> {
+    if !bytes.windows(2).any(|w| w == b"\r\n") {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    crate::input::CrlfAsLf::new(&bytes[..])
+        .read_to_end(&mut out)
+        .expect("reading from memory does not fail");
+    out
 }
 
 /// A file of bare addresses, one per line, gets an `email` header so it reads as a CSV list;

@@ -171,12 +171,16 @@ pub fn open(
     let (compression, stream) = decompress(&name, wrap(raw))?;
     let (sample, stream) = take_sample(&name, stream)?;
     let layout = sniff::detect(&name, &sample, options)?;
-    let body = Cursor::new(sample).chain(stream);
+    let crlf = sample.windows(2).any(|w| w == b"\r\n");
+    let mut body: Box<dyn Read + Send> = Box::new(Cursor::new(sample).chain(stream));
+    if crlf {
+        body = Box::new(CrlfAsLf::new(body));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(layout.delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(Box::new(body) as Box<dyn Read + Send>);
+        .from_reader(body);
     if layout.headers.is_some() {
         let mut header = csv::ByteRecord::new();
         reader
@@ -277,6 +281,97 @@ fn decompress(
 }
 
 /// Reads up to [`SAMPLE_BYTES`] decompressed bytes for detection, dropping a UTF-8 BOM.
+/// A stream with each `\r\n` read as `\n`. The `csv` crate numbers a record that follows a
+/// `\r\n` one line too low (it takes the record's position before the `\n`), so every line
+/// number of a Windows-style file (rejects, suppression evidence) would be off by one. Line ends
+/// inside quoted fields are kept as they are (quotes are followed as the CSV reader does: `""`
+/// inside a quoted field toggles twice).
+pub struct CrlfAsLf<R> {
+    inner: R,
+    /// Inside a quoted field.
+    quoted: bool,
+    buf: Box<[u8]>,
+    /// The unread bytes are `buf[pos..len]`.
+    pos: usize,
+    len: usize,
+    eof: bool,
+}
+
+impl<R: Read> CrlfAsLf<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        CrlfAsLf {
+            inner,
+            quoted: false,
+            buf: vec![0; 1 << 16].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            eof: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrlfAsLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        // At least one decidable byte: a `\r` at the end of the buffer waits for the next one.
+        loop {
+            let avail = self.len - self.pos;
+            let undecided = avail == 1 && self.buf[self.pos] == b'\r' && !self.eof;
+            if avail > 0 && !undecided {
+                break;
+            }
+            if self.eof {
+                return Ok(0);
+            }
+            self.buf.copy_within(self.pos..self.len, 0);
+            self.len -= self.pos;
+            self.pos = 0;
+            match self.inner.read(&mut self.buf[self.len..])? {
+                0 => self.eof = true,
+                n => self.len += n,
+            }
+        }
+        let mut written = 0;
+        while written < out.len() && self.pos < self.len {
+            let rest = &self.buf[self.pos..self.len];
+            let room = out.len() - written;
+            let plain = rest
+                .iter()
+                .take(room)
+                .position(|b| *b == b'\r' || *b == b'"')
+                .unwrap_or(rest.len().min(room));
+            out[written..written + plain].copy_from_slice(&rest[..plain]);
+            written += plain;
+            self.pos += plain;
+            if plain == room || self.pos == self.len {
+                break;
+            }
+            if self.buf[self.pos] == b'"' {
+                self.quoted = !self.quoted;
+                out[written] = b'"';
+                written += 1;
+                self.pos += 1;
+                continue;
+            }
+            // At a `\r`: dropped before a `\n` outside quotes, kept otherwise, undecided at the
+            // buffer's end.
+            match self.buf.get(self.pos + 1) {
+                Some(b'\n') if self.pos + 1 < self.len && !self.quoted => self.pos += 1,
+                _ if self.pos + 1 < self.len || self.eof => {
+                    out[written] = b'\r';
+                    written += 1;
+                    self.pos += 1;
+                }
+                _ => break,
+            }
+        }
+        Ok(written)
+    }
+}
+
 fn take_sample(
     name: &str,
     mut stream: Box<dyn Read + Send>,
@@ -294,4 +389,45 @@ fn take_sample(
         sample.drain(..3);
     }
     Ok((sample, stream))
+}
+
+#[cfg(test)]
+mod crlf_tests {
+    use super::*;
+
+    /// `text` read through [`CrlfAsLf`], the inner reads cut to `step` bytes and the outer ones
+    /// to `out` bytes.
+    fn through(text: &[u8], step: usize, out: usize) -> Vec<u8> {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+                let n = self.1.min(b.len()).min(self.0.len());
+                b[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut reader = CrlfAsLf::new(Trickle(text, step));
+        let mut got = Vec::new();
+        let mut buf = vec![0; out];
+        loop {
+            let n = reader.read(&mut buf).unwrap();
+            if n == 0 {
+                return got;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    #[test]
+    fn crlf_becomes_lf_outside_quotes_only_whatever_the_read_sizes() {
+        let text = b"a,b\r\n1,\"x\r\ny\"\r\n2,\"q\"\"\r\n\"\rlone\r\r\n3,z\r";
+        let want = b"a,b\n1,\"x\r\ny\"\n2,\"q\"\"\r\n\"\rlone\r\n3,z\r";
+        for step in 1..8 {
+            for out in 1..8 {
+                assert_eq!(through(text, step, out), want, "step {step}, out {out}");
+            }
+        }
+        assert_eq!(through(text, 1 << 16, 1 << 16), want);
+    }
 }
