@@ -20,7 +20,7 @@ use std::time::Instant;
 use csv::ByteRecord;
 use rayon::prelude::*;
 
-use crate::address::{self, Checked, DedupeKey, KeyFilter, KeyMap, KeySet};
+use crate::address::{self, Checked, DedupeKey, KeyFilter, KeySet};
 use crate::config::Config;
 use crate::dns::{self, BulkResolver, DomainBook, DomainStatus, MailRoute};
 use crate::input::parquet::SharedBatch;
@@ -28,7 +28,7 @@ use crate::input::{self, InputError, Layout, OpenedInput, RowSource};
 use crate::output::parquet::{Cell, InferredTable, Kind, RowTable, TypedCol, TypedTable};
 use crate::output::shape::{neutralise, plan_columns, ColumnPlan, OutCol, SplitCsv};
 use crate::output::{self, AtomicCsv, OutputError};
-use crate::policy::{self, Decision, Evidence, History, HistoryVerdict};
+use crate::policy::{self, Decision, Evidence, Histories, HistoryVerdict};
 use crate::record::{flag_names, Verdict};
 use crate::report::{
     CleanOutput, DnsReport, DomainCount, InputReport, Progress, Report, Tally, Timings,
@@ -906,7 +906,7 @@ struct RowWriter<'a> {
     /// Per domain seen in this run: its answer and the rows it decided.
     domains: HashMap<String, DomainSeen>,
     /// Bounce histories by dedupe key, when `--bounces` was given, behind their filter.
-    histories: Option<(&'a KeyFilter, &'a KeyMap<History<'a>>)>,
+    histories: Option<(&'a KeyFilter, &'a Histories<'a>)>,
     /// Where spent records go back to the reader.
     spare: SyncSender<Vec<ByteRecord>>,
 }
@@ -1020,7 +1020,7 @@ impl SuppressionRow {
 
 /// The bounce evidence of a run, folded per address.
 struct FoldedHistory<'e> {
-    histories: KeyMap<History<'e>>,
+    histories: Histories<'e>,
     /// The keys of `histories`, for the rows that have none (most).
     filter: KeyFilter,
 }
@@ -1041,7 +1041,7 @@ fn fold_history<'e>(ingested: &'e crate::bounces::Ingested, config: &Config) -> 
         .expect("history implies bounce config");
     let histories = policy::evidence::fold(&ingested.events, b.options.as_of, b.soft);
     FoldedHistory {
-        filter: KeyFilter::new(histories.keys().copied()),
+        filter: KeyFilter::new(histories.iter().map(|(key, _)| key)),
         histories,
     }
 }
@@ -1140,7 +1140,7 @@ impl RowWriter<'_> {
         let history = self
             .histories
             .filter(|(filter, _)| filter.may_contain(key))
-            .and_then(|(_, h)| h.get(&key));
+            .and_then(|(_, h)| h.get(key));
         let route = if history.is_some_and(|h| h.verdict.is_some()) {
             None
         } else {
@@ -1192,7 +1192,7 @@ impl RowWriter<'_> {
 
     /// Writes the suppressed addresses of the history that no input row carried, so that the
     /// suppression file keeps them for the next run. Returns how many.
-    fn carry_forward(&mut self, histories: &KeyMap<History>) -> Result<u64, OutputError> {
+    fn carry_forward(&mut self, histories: &Histories) -> Result<u64, OutputError> {
         // Sorted by address. Each row carries the first 16 bytes of its address as a number, so
         // that most comparisons do not follow the pointer to the text (perf: a million-row sort
         // spent its time in memcmp, waiting on those loads); ties fall back to the whole text.
@@ -1208,7 +1208,7 @@ impl RowWriter<'_> {
         verdicts.extend(
             histories
                 .iter()
-                .filter_map(|(key, h)| h.verdict.as_ref().map(|v| (*key, v))),
+                .filter_map(|(key, h)| h.verdict.as_ref().map(|v| (key, v))),
         );
         let seen = &self.seen;
         let mut rows: Vec<(u128, &HistoryVerdict, DedupeKey)> = verdicts

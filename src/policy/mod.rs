@@ -7,7 +7,7 @@
 
 pub mod evidence;
 
-pub use evidence::{History, HistoryVerdict, SoftRule};
+pub use evidence::{Histories, History, HistoryVerdict, SoftRule};
 
 use crate::address::Checked;
 use crate::dns::{DomainStatus, MailRoute};
