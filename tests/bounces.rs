@@ -609,20 +609,8 @@ fn a_large_carry_forward_is_complete_sorted_and_the_same_in_every_output_mode() 
     let history = dir.write("suppressions.csv", history);
     let list = dir.write("list.csv", "email\nkept@corp-mail.net\n");
     for (out, format) in [("csv", "csv"), ("both", "csv,parquet")] {
-        let args = [
-            "clean",
-            &list,
-            "--out",
-            out,
-            "--no-dns",
-            "--bounces",
-            &history,
-            "--as-of",
-            "2024-08-31",
-            "--format",
-            format,
-        ];
-        assert_code(&dir.run(&args), 0);
+        let extra = ["--as-of", "2024-08-31", "--format", format];
+        assert_code(&clean_with_history(&dir, &list, out, &history, &extra), 0);
     }
     let csv_only = std::fs::read(dir.join("csv/suppression.csv")).unwrap();
     let with_parquet = std::fs::read(dir.join("both/suppression.csv")).unwrap();
@@ -659,21 +647,31 @@ fn a_windows_style_bounce_list_keeps_its_line_numbers() {
         "email,reason\r\na@corp-mail.net,bounce\r\nb@corp-mail.net,\"two\r\nlines\"\r\nc@corp-mail.net,bounce\r\n",
     );
     let list = dir.write("list.csv", "email\nkept@corp-mail.net\n");
-    assert_code(
-        &dir.run(&[
-            "clean",
-            &list,
-            "--out",
-            "out",
-            "--no-dns",
-            "--bounces",
-            &history,
-        ]),
-        0,
-    );
+    assert_code(&clean_with_history(&dir, &list, "out", &history, &[]), 0);
     let lines: Vec<String> = read_csv(&dir.join("out/suppression.csv"), b',')[1..]
         .iter()
         .map(|r| r[3].rsplit(':').next().unwrap().to_owned())
         .collect();
     assert_eq!(lines, ["2", "3", "5"]);
+}
+
+/// `mailscrub clean LIST --out OUT --no-dns --bounces HISTORY EXTRA...` in `dir`.
+fn clean_with_history(
+    dir: &TestDir,
+    list: &str,
+    out: &str,
+    history: &str,
+    extra: &[&str],
+) -> support::Output {
+    let mut args = vec![
+        "clean",
+        list,
+        "--out",
+        out,
+        "--no-dns",
+        "--bounces",
+        history,
+    ];
+    args.extend_from_slice(extra);
+    dir.run(&args)
 }
