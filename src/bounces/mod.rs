@@ -547,7 +547,7 @@ fn read_file(
 /// `bytes` with `\r\n` outside quoted fields read as `\n` (see [`crate::input::CrlfAsLf`]: the
 /// `csv` crate would number a Windows-style list's lines one too low).
 fn crlf_as_lf(bytes: Vec<u8>) -> Vec<u8> {
-    if !bytes.windows(2).any(|w| w == b"\r\n") {
+    if !crate::input::has_crlf(&bytes) {
         return bytes;
     }
     let mut out = Vec::with_capacity(bytes.len());

@@ -171,7 +171,7 @@ pub fn open(
     let (compression, stream) = decompress(&name, wrap(raw))?;
     let (sample, stream) = take_sample(&name, stream)?;
     let layout = sniff::detect(&name, &sample, options)?;
-    let crlf = sample.windows(2).any(|w| w == b"\r\n");
+    let crlf = has_crlf(&sample);
     let mut body: Box<dyn Read + Send> = Box::new(Cursor::new(sample).chain(stream));
     if crlf {
         body = Box::new(CrlfAsLf::new(body));
@@ -280,7 +280,11 @@ fn decompress(
     Ok((Compression::None, Box::new(stream)))
 }
 
-/// Reads up to [`SAMPLE_BYTES`] decompressed bytes for detection, dropping a UTF-8 BOM.
+/// Whether `bytes` hold a `\r\n` (a Windows-style file, to be read through [`CrlfAsLf`]).
+pub fn has_crlf(bytes: &[u8]) -> bool {
+    bytes.windows(2).any(|w| w == b"\r\n")
+}
+
 /// A stream with each `\r\n` read as `\n`. The `csv` crate numbers a record that follows a
 /// `\r\n` one line too low (it takes the record's position before the `\n`), so every line
 /// number of a Windows-style file (rejects, suppression evidence) would be off by one. Line ends
@@ -372,6 +376,7 @@ impl<R: Read> Read for CrlfAsLf<R> {
     }
 }
 
+/// Reads up to [`SAMPLE_BYTES`] decompressed bytes for detection, dropping a UTF-8 BOM.
 fn take_sample(
     name: &str,
     mut stream: Box<dyn Read + Send>,
