@@ -12,7 +12,7 @@
 //!   suppression, which are about consent;
 //! - `sender_side`, `transient`, `delivered` and `not_a_bounce` never suppress.
 
-use rayon::slice::ParallelSliceMut;
+use rayon::prelude::*;
 
 use crate::address::DedupeKey;
 use crate::bounces::{BounceEvent, EventClass};
@@ -125,6 +125,11 @@ impl<'e> Histories<'e> {
     /// Every address's key and history, in key order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (DedupeKey, &History<'e>)> {
         self.entries.iter().map(|(k, h)| (*k, h))
+    }
+
+    /// [`Histories::iter`] on rayon's pool.
+    pub fn par_iter(&self) -> impl IndexedParallelIterator<Item = (DedupeKey, &History<'e>)> {
+        self.entries.par_iter().map(|(k, h)| (*k, h))
     }
 }
 
