@@ -21,7 +21,7 @@ use csv::ByteRecord;
 use rayon::prelude::*;
 
 use crate::address::{self, Checked, DedupeKey, KeyFilter, KeySet};
-use crate::config::Config;
+use crate::config::{BounceConfig, Config};
 use crate::dns::{self, BulkResolver, DomainBook, DomainStatus, MailRoute};
 use crate::input::parquet::SharedBatch;
 use crate::input::{self, InputError, Layout, OpenedInput, RowSource};
@@ -191,7 +191,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
 
     let t_history = Instant::now();
     let ingested = read_history(config)?;
-    let history = ingested.as_ref().map(|i| fold_history(i, config));
+    let history = ingested.as_ref().map(|(b, i)| fold_history(i, b));
     let history_seconds = t_history.elapsed().as_secs_f64();
     let (resolver, cache_loaded) = start_dns(config)?;
     let t_rows = Instant::now();
@@ -252,7 +252,9 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     // outputs are flushed to disk (0.08 s for a million events, now hidden behind the fsyncs).
     drop(history);
     let (committed, bounce_report) = std::thread::scope(|scope| {
-        let summary = ingested.map(|i| scope.spawn(move || summarise_history(i, config, carried)));
+        let summary = ingested.map(|(b, i)| {
+            scope.spawn(move || crate::report::bounces::build(&i, &b.options, b.soft, carried))
+        });
         let committed = commit_outputs(groups, sinks, &names);
         let summary = summary.map(|s| s.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         (committed, summary)
@@ -357,19 +359,6 @@ fn commit_outputs(
     }
     files.extend(sinks.commit()?);
     Ok((files, clean_outputs))
-}
-
-/// The bounce section of the report; frees the history.
-fn summarise_history(
-    ingested: crate::bounces::Ingested,
-    config: &Config,
-    carried: u64,
-) -> crate::report::bounces::BounceReport {
-    let b = config
-        .bounces
-        .as_ref()
-        .expect("history implies bounce config");
-    crate::report::bounces::build(&ingested, &b.options, b.soft, carried)
 }
 
 fn input_report(
@@ -1026,19 +1015,17 @@ struct FoldedHistory<'e> {
 }
 
 /// Reads the bounce inputs, when `--bounces` was given.
-fn read_history(config: &Config) -> Result<Option<crate::bounces::Ingested>, Error> {
+fn read_history(
+    config: &Config,
+) -> Result<Option<(&BounceConfig, crate::bounces::Ingested)>, Error> {
     let Some(b) = &config.bounces else {
         return Ok(None);
     };
-    Ok(Some(crate::bounces::ingest(&b.paths, &b.options)?))
+    Ok(Some((b, crate::bounces::ingest(&b.paths, &b.options)?)))
 }
 
 /// Folds the events read per address.
-fn fold_history<'e>(ingested: &'e crate::bounces::Ingested, config: &Config) -> FoldedHistory<'e> {
-    let b = config
-        .bounces
-        .as_ref()
-        .expect("history implies bounce config");
+fn fold_history<'e>(ingested: &'e crate::bounces::Ingested, b: &BounceConfig) -> FoldedHistory<'e> {
     let histories = policy::evidence::fold(&ingested.events, b.options.as_of, b.soft);
     FoldedHistory {
         filter: KeyFilter::new(histories.iter().map(|(key, _)| key)),
