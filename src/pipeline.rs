@@ -1056,17 +1056,18 @@ impl RowWriter<'_> {
             if let Some((filter, _)) = writer.histories {
                 filter.warm(ahead);
             }
-            let mut any = 0u8;
             for row in rows.iter().skip(from).take(AHEAD) {
                 if let Row::Address {
                     record, checked, ..
                 } = row
                 {
-                    any ^= checked.address.as_bytes().first().copied().unwrap_or(0);
-                    any ^= record.as_slice().first().copied().unwrap_or(0);
+                    for text in [checked.address.as_bytes(), record.as_slice()] {
+                        if let Some(first) = text.first() {
+                            address::prefetch(first);
+                        }
+                    }
                 }
             }
-            std::hint::black_box(any);
         };
         warm(self, &rows, 0);
         let mut spent = Vec::with_capacity(rows.len());

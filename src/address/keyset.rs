@@ -8,12 +8,30 @@
 //!   be sized to the rows expected instead of the next power of two (70 MB less at 10M rows);
 //! - a bucket is one 64-byte cache line of four keys, and a full bucket spills into the next
 //!   (linear probing; keys are never removed, so the first empty slot ends a search);
-//! - [`KeySet::warm`] loads the buckets of keys about to be inserted, all at once, so the
-//!   processor waits for many cache misses together instead of one after the other.
+//! - [`KeySet::warm`] asks for the buckets of keys about to be inserted, all at once, so their
+//!   cache misses overlap each other and the work on the rows before them.
 //!
 //! Memory: 16 bytes per slot at a load of at most 7/8, so 18 to 37 bytes per distinct key.
 
 use super::DedupeKey;
+
+/// Asks the processor to bring the cache line holding `at` closer, without waiting for it.
+///
+/// A plain load of the same line (what `warm` did first) also overlaps misses, but each one holds
+/// a place in the processor's load queue until it completes: perf put a third of the writer's
+/// warm-up on those loads. A prefetch retires at once. Elsewhere than x86-64 this does nothing.
+#[inline(always)]
+pub(crate) fn prefetch<T>(at: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch only hints the cache; it never reads into the program nor faults, and SSE
+    // is part of every x86-64 processor.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(at).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
 
 /// Four keys on one cache line; 0 marks an empty slot (the key 0 is kept aside).
 #[derive(Clone, Copy, Default)]
@@ -74,15 +92,11 @@ impl KeySet {
         find(&self.buckets, key).is_ok()
     }
 
-    /// Loads the buckets of `keys` into the cache ahead of their inserts. The loads do not depend
-    /// on each other, so the processor overlaps their misses; the result only keeps the compiler
-    /// from dropping them.
+    /// Asks for the buckets of `keys` ahead of their inserts (see [`prefetch`]).
     pub fn warm(&self, keys: impl IntoIterator<Item = DedupeKey>) {
-        let mut any = 0;
         for key in keys {
-            any ^= self.buckets[home(key, self.buckets.len())].0[0];
+            prefetch(&self.buckets[home(key, self.buckets.len())]);
         }
-        std::hint::black_box(any);
     }
 
     /// Puts `key` in the first empty slot of its probe sequence; false if it is already there.
@@ -161,15 +175,13 @@ impl KeyFilter {
         [key as u64 & self.mask, (key >> 64) as u64 & self.mask]
     }
 
-    /// Loads the words of `keys` into the cache ahead of their checks (see [`KeySet::warm`]).
+    /// Asks for the words of `keys` ahead of their checks (see [`prefetch`]).
     pub fn warm(&self, keys: impl IntoIterator<Item = DedupeKey>) {
-        let mut any = 0;
         for key in keys {
             for bit in self.bits(key) {
-                any ^= self.words[(bit / 64) as usize];
+                prefetch(&self.words[(bit / 64) as usize]);
             }
         }
-        std::hint::black_box(any);
     }
 
     /// False when `key` is certainly not in the filter.

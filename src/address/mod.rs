@@ -19,6 +19,7 @@ mod syntax;
 
 pub use flags::{suggest_domain, FlagLists};
 pub use key::{dedupe_key, DedupeKey, KeyHasher, KeyMap};
+pub(crate) use keyset::prefetch;
 pub use keyset::{KeyFilter, KeySet};
 
 use crate::record::{Flags, Reason, Repairs};
