@@ -515,8 +515,8 @@ fn read_file(
                 &mut report,
             )
         }),
-        Format::Suppression | Format::SendgridCsv | Format::Unsubscribe => read_all(path, &mut reader)
-            .map(|bytes| {
+        Format::Suppression | Format::SendgridCsv | Format::Unsubscribe => {
+            read_all(path, &mut reader).map(|bytes| {
                 let forced = match (options.format, format) {
                     (Some(_), Format::Suppression) => Some(esp::CsvList::PriorSuppression),
                     (Some(_), Format::SendgridCsv) => Some(esp::CsvList::SendgridSuppression),
@@ -538,7 +538,8 @@ fn read_file(
                     }
                     Err(why) => report.error(format!("{name}: {why}")),
                 }
-            }),
+            })
+        }
     };
     if let Err(e) = result {
         report.error(format!("{name}: read error: {e}"));

@@ -9,6 +9,8 @@ pub mod evidence;
 
 pub use evidence::{Histories, History, HistoryVerdict, SoftRule};
 
+use std::borrow::Cow;
+
 use crate::address::Checked;
 use crate::dns::{DomainStatus, MailRoute};
 use crate::record::{Flags, Reason};
@@ -41,8 +43,8 @@ pub enum Decision<'e> {
     Suppress {
         /// The closed-set reason.
         reason: Reason,
-        /// The evidence, in words.
-        detail: String,
+        /// The evidence, in words (borrowed from the address's problem or the deciding event).
+        detail: Cow<'e, str>,
         /// Where the evidence comes from.
         evidence: Evidence<'e>,
     },
@@ -60,14 +62,14 @@ fn route_reason(route: MailRoute) -> Option<Reason> {
 
 /// Decides one address, given its bounce history and its domain's mail route when known.
 pub fn decide<'e>(
-    checked: &Checked,
+    checked: &'e Checked,
     history: Option<&History<'e>>,
     route: Option<&DomainStatus>,
 ) -> Decision<'e> {
     if let Some(problem) = &checked.problem {
         return Decision::Suppress {
             reason: problem.reason,
-            detail: problem.detail.clone(),
+            detail: Cow::Borrowed(&problem.detail),
             evidence: Evidence::Row,
         };
     }
@@ -76,7 +78,7 @@ pub fn decide<'e>(
         if let Some(v) = &history.verdict {
             return Decision::Suppress {
                 reason: v.reason,
-                detail: v.deciding.diagnostic.to_string(),
+                detail: Cow::Borrowed(&v.deciding.diagnostic),
                 evidence: Evidence::History(*v),
             };
         }
@@ -88,7 +90,7 @@ pub fn decide<'e>(
         if let Some(reason) = route_reason(status.class) {
             return Decision::Suppress {
                 reason,
-                detail: status.evidence(),
+                detail: Cow::Owned(status.evidence()),
                 evidence: Evidence::Dns {
                     resolved_at: status.resolved_at,
                     from_cache: status.from_cache,

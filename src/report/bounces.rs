@@ -71,9 +71,11 @@ pub struct BounceReport {
 }
 
 fn rfc3339(t: Option<i64>) -> String {
-    t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
+    let mut text = String::new();
+    if let Some(t) = t {
+        crate::output::push_rfc3339(&mut text, t);
+    }
+    text
 }
 
 /// What the operator should do about a sender-side code.
