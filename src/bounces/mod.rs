@@ -373,7 +373,7 @@ impl Normaliser<'_> {
             String::new()
         };
         let recipient = if checked.is_valid() {
-            checked.address.clone()
+            checked.address
         } else {
             let (l, d) = checked
                 .address
