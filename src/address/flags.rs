@@ -14,7 +14,14 @@ use crate::record::Flags;
 pub struct FlagLists {
     roles: FxHashSet<String>,
     disposable: FxHashSet<String>,
+    /// Which disposable list this is: 0 for the built-in one, a number of its own once domains
+    /// are added. The per-thread domain cache keeps each domain's answer with the id it was
+    /// found under, so that lists of different content never share an answer.
+    id: u64,
 }
+
+/// The next id for a disposable list changed by [`FlagLists::add_disposable`].
+static NEXT_LIST_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// The large mailbox providers (built in): a domain one keystroke from one of them is a likely
 /// typo.
@@ -51,6 +58,7 @@ impl FlagLists {
             disposable: entries(include_str!("disposable.txt"))
                 .map(str::to_owned)
                 .collect(),
+            id: 0,
         }
     }
 
@@ -59,6 +67,12 @@ impl FlagLists {
         for d in entries(text) {
             self.disposable.insert(d.to_ascii_lowercase());
         }
+        self.id = NEXT_LIST_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Which disposable list this is (see the field).
+    pub(super) fn id(&self) -> u64 {
+        self.id
     }
 
     fn is_role(&self, local: &str) -> bool {
@@ -69,7 +83,7 @@ impl FlagLists {
         self.roles.contains(base)
     }
 
-    fn is_disposable(&self, domain: &str) -> bool {
+    pub(super) fn is_disposable(&self, domain: &str) -> bool {
         // The domain itself or any parent domain (a subdomain of a disposable service).
         let mut d = domain;
         loop {
@@ -85,15 +99,14 @@ impl FlagLists {
 }
 
 /// Sets `checked.flags`, and `checked.suggestion` from the domain's likely intended form
-/// (`typo_of`, found with the domain's other facts).
-pub fn flag(checked: &mut Checked, lists: &FlagLists, typo_of: Option<&str>) {
-    let domain = checked.ascii_domain();
+/// (`typo_of`); both `typo_of` and `disposable` were found with the domain's other facts.
+pub fn flag(checked: &mut Checked, lists: &FlagLists, typo_of: Option<&str>, disposable: bool) {
     let local = checked.local_part();
     let mut flags = Flags::empty();
     if lists.is_role(local) {
         flags |= Flags::ROLE;
     }
-    if lists.is_disposable(domain) {
+    if disposable {
         flags |= Flags::DISPOSABLE;
     }
     if !local.is_ascii() {

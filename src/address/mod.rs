@@ -94,7 +94,7 @@ impl Checked {
 /// Repairs, validates and flags one raw address.
 pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
     let repaired = repair::repair(raw);
-    let (mut checked, typo_of) = match syntax::validate(repaired.text, rules) {
+    let (mut checked, typo_of, disposable) = match syntax::validate(repaired.text, rules, lists) {
         Ok(valid) => (
             Checked {
                 at: valid.at,
@@ -106,6 +106,7 @@ pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
                 problem: None,
             },
             valid.typo_of,
+            valid.disposable,
         ),
         Err(problem) => {
             let at = repaired.text.rfind('@').unwrap_or(repaired.text.len());
@@ -120,7 +121,7 @@ pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
             };
         }
     };
-    flags::flag(&mut checked, lists, typo_of.as_deref());
+    flags::flag(&mut checked, lists, typo_of.as_deref(), disposable);
     checked
 }
 
@@ -159,6 +160,38 @@ mod tests {
             let c = run("d@-bad.example-corp.net");
             assert!(c.problem.unwrap().detail.contains("hyphen"));
         }
+    }
+
+    #[test]
+    fn cached_domains_answer_for_the_disposable_list_asked() {
+        // The domain's answer is cached on this thread with the list it was found under; a list
+        // with added domains must not see the built-in answer, and the reverse.
+        let builtin = FlagLists::builtin();
+        let mut added = FlagLists::builtin();
+        added.add_disposable("throwaway-corp.net\n");
+        let rules = AddressRules::default();
+        for _ in 0..2 {
+            for addr in ["a@throwaway-corp.net", "b@mx.throwaway-corp.net"] {
+                assert!(!check(addr, &rules, &builtin)
+                    .flags
+                    .contains(Flags::DISPOSABLE));
+                assert!(check(addr, &rules, &added)
+                    .flags
+                    .contains(Flags::DISPOSABLE));
+            }
+        }
+        // A clone answers like its original; a second change is a list of its own.
+        let mut again = added.clone();
+        assert!(check("c@throwaway-corp.net", &rules, &again)
+            .flags
+            .contains(Flags::DISPOSABLE));
+        again.add_disposable("other-throwaway.org\n");
+        assert!(check("d@other-throwaway.org", &rules, &again)
+            .flags
+            .contains(Flags::DISPOSABLE));
+        assert!(!check("d@other-throwaway.org", &rules, &added)
+            .flags
+            .contains(Flags::DISPOSABLE));
     }
 
     #[test]
