@@ -176,10 +176,14 @@ pub fn open(
     if crlf {
         body = Box::new(CrlfAsLf::new(body));
     }
+    // The reader's buffer is larger than the decompress stage's, so that plain files are read
+    // straight into it (`BufReader` steps aside for reads at least its size) instead of being
+    // copied once more from 64 KiB into the default 8 KiB.
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(layout.delimiter)
         .has_headers(false)
         .flexible(true)
+        .buffer_capacity(1 << 18)
         .from_reader(body);
     if layout.headers.is_some() {
         let mut header = csv::ByteRecord::new();
