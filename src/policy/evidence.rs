@@ -112,6 +112,20 @@ impl<'e> Histories<'e> {
             .map(|(_, h)| h)
     }
 
+    /// Asks for the directory slot a lookup of `key` reads first (see `address::prefetch`).
+    pub fn warm_slot(&self, key: DedupeKey) {
+        crate::address::prefetch(&self.dir[Self::slot_of(key, self.bits)]);
+    }
+
+    /// Asks for the first entry a lookup of `key` reads; reads its directory slot to find it,
+    /// so [`Histories::warm_slot`] should have come a little earlier.
+    pub fn warm_entry(&self, key: DedupeKey) {
+        let from = self.dir[Self::slot_of(key, self.bits)] as usize;
+        if let Some(entry) = self.entries.get(from) {
+            crate::address::prefetch(entry);
+        }
+    }
+
     /// The addresses with a history.
     pub fn len(&self) -> usize {
         self.entries.len()
