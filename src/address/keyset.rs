@@ -92,7 +92,7 @@ impl KeySet {
         find(&self.buckets, key).is_ok()
     }
 
-    /// Asks for the buckets of `keys` ahead of their inserts (see [`prefetch`]).
+    /// Asks for the buckets of `keys` ahead of their inserts (see `prefetch` in this module).
     pub fn warm(&self, keys: impl IntoIterator<Item = DedupeKey>) {
         for key in keys {
             prefetch(&self.buckets[home(key, self.buckets.len())]);
@@ -175,7 +175,7 @@ impl KeyFilter {
         [key as u64 & self.mask, (key >> 64) as u64 & self.mask]
     }
 
-    /// Asks for the words of `keys` ahead of their checks (see [`prefetch`]).
+    /// Asks for the words of `keys` ahead of their checks (see `prefetch` in this module).
     pub fn warm(&self, keys: impl IntoIterator<Item = DedupeKey>) {
         for key in keys {
             for bit in self.bits(key) {
