@@ -1066,9 +1066,9 @@ pub(crate) struct DomainSeen {
 impl RowWriter<'_> {
     fn batch(&mut self, batch: Batch) -> Result<(), OutputError> {
         let input = batch.input;
-        // The dedupe set's buckets and the history filter's words are loaded a block of rows
-        // ahead of their use (see `KeySet::warm`): without it the writer waited on one or two
-        // cache misses per row.
+        // The dedupe set's buckets, the history filter's words and the rows' texts are asked for
+        // a block of rows ahead of their use (see `KeySet::warm`): without it the writer waited
+        // on one or two cache misses per row.
         const AHEAD: usize = 32;
         let mut rows = batch.rows;
         let warm = |writer: &Self, rows: &[Row], from: usize| {
