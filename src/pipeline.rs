@@ -946,12 +946,7 @@ impl SuppressionRow {
     fn history(&mut self, v: &HistoryVerdict) -> &Self {
         let e = v.deciding;
         self.source.clear();
-        self.source.push_str(&e.source.file);
-        if e.source.line > 0 {
-            self.source.push(':');
-            self.source
-                .push_str(itoa::Buffer::new().format(e.source.line));
-        }
+        e.source.push_to(&mut self.source);
         self.status.clear();
         if let Some(code) = e.smtp_code {
             self.status.push_str(itoa::Buffer::new().format(code));

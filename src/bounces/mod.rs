@@ -58,12 +58,23 @@ pub struct Source {
     pub line: u64,
 }
 
+impl Source {
+    /// Appends `file:line`, or the file alone for a single message (line 0). The suppression
+    /// file writes this for every suppressed address, into a buffer it reuses.
+    pub fn push_to(&self, out: &mut String) {
+        out.push_str(&self.file);
+        if self.line > 0 {
+            out.push(':');
+            out.push_str(itoa::Buffer::new().format(self.line));
+        }
+    }
+}
+
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            0 => f.write_str(&self.file),
-            l => write!(f, "{}:{l}", self.file),
-        }
+        let mut text = String::new();
+        self.push_to(&mut text);
+        f.write_str(&text)
     }
 }
 
