@@ -97,10 +97,11 @@ fn main() {
     let start = Instant::now();
     let reader = open_batches(&path);
     let mut n = 0usize;
+    let mut rows = mailscrub::input::RowBatch::new(b',');
     for b in reader {
-        n += mailscrub::input::parquet::rows_as_text(&b.expect("batch"))
-            .expect("render")
-            .len();
+        rows.clear();
+        mailscrub::input::parquet::rows_as_text(&b.expect("batch"), 1, &mut rows).expect("render");
+        n += rows.len();
     }
     let s = start.elapsed().as_secs_f64();
     println!(

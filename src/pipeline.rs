@@ -24,7 +24,7 @@ use crate::address::{self, Checked, DedupeKey, KeyFilter, KeySet};
 use crate::config::{BounceConfig, Config};
 use crate::dns::{self, BulkResolver, DomainBook, DomainStatus, MailRoute};
 use crate::input::parquet::SharedBatch;
-use crate::input::{self, InputError, Layout, OpenedInput, RowSource};
+use crate::input::{self, InputError, Layout, OpenedInput, RowBatch, RowSource};
 use crate::output::parquet::{Cell, InferredTable, Kind, RowTable, TypedCol, TypedTable};
 use crate::output::shape::{neutralise, plan_columns, ColumnPlan, OutCol, SplitCsv};
 use crate::output::{self, AtomicCsv, OutputError};
@@ -59,16 +59,10 @@ pub const REJECT_COLUMNS: [&str; 4] = ["file", "line", "error", "raw"];
 /// The header of `duplicates.csv`.
 pub const DUPLICATE_COLUMNS: [&str; 3] = ["file", "line", "email"];
 
-/// One row as read.
-struct RawRow {
-    line: u64,
-    record: ByteRecord,
-}
-
-/// A batch of rows from one input.
+/// A batch of rows from one input, as read.
 struct RawBatch {
     input: usize,
-    rows: Vec<RawRow>,
+    rows: RowBatch,
     /// The typed batch the rows were rendered from (Parquet inputs).
     arrow: Option<SharedBatch>,
 }
@@ -81,17 +75,20 @@ enum Row {
         error: String,
         raw: String,
     },
-    /// The row has an address (valid or not).
+    /// The row has an address (valid or not); its fields are in the batch's text.
     Address {
         line: u64,
-        record: ByteRecord,
         checked: Checked,
         key: DedupeKey,
+        /// The row is plain text whose email field is the normalised address: kept, it can be
+        /// written out as it was read.
+        as_is: bool,
     },
 }
 
 struct Batch {
     input: usize,
+    text: RowBatch,
     rows: Vec<Row>,
     arrow: Option<SharedBatch>,
 }
@@ -101,6 +98,9 @@ struct CleanGroup {
     file: String,
     inputs: Vec<usize>,
     writer: Option<SplitCsv>,
+    /// The CSV clean list has the input's columns, in order, with the input's delimiter and
+    /// nothing made inert: an unchanged row is written as the text it was read as.
+    verbatim: bool,
     parquet: Option<CleanParquet>,
     plan: ColumnPlan,
     /// Rows kept (whatever the formats).
@@ -209,11 +209,11 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     std::thread::scope(|scope| -> Result<(), Error> {
         let (raw_tx, raw_rx) = sync_channel(4);
         let (row_tx, row_rx) = sync_channel(4);
-        // Spent records go back to the reader, which reads the next rows into them: no
-        // allocation per row on the reader's side, no free of another thread's memory on the
-        // writer's (perf: malloc, mi_free and its cross-thread path took 7% of a run).
+        // Spent batches go back to the reader, which reads the next rows into them: no
+        // allocation on the reader's side, no free of another thread's memory on the writer's
+        // (perf: malloc, mi_free and its cross-thread path took 7% of a run).
         let (spare_tx, spare_rx) = sync_channel(4);
-        scope.spawn(move || read_all(readers, config.batch_rows, raw_tx, spare_rx));
+        scope.spawn(move || read_all(readers, raw_tx, spare_rx));
         let layouts = &layouts;
         let resolver = resolver.as_ref();
         scope.spawn(move || validate_all(raw_rx, row_tx, layouts, config, resolver));
@@ -513,6 +513,18 @@ fn plan_groups(
         } else {
             None
         };
+        let layout = &first.layout;
+        let verbatim = writer.is_some()
+            && !config.profile.spreadsheet_safe
+            && inputs
+                .iter()
+                .all(|&i| opened[i].layout.delimiter == layout.delimiter)
+            && plan.cols.len() == layout.columns
+            && plan.cols.iter().enumerate().all(|(i, c)| match *c {
+                OutCol::Email => i == layout.email_column,
+                OutCol::Field(f) => f == i,
+                OutCol::Annotation(_) => false,
+            });
         groups.push(CleanGroup {
             file: if config.profile.csv {
                 format!("{stem_name}.csv")
@@ -521,6 +533,7 @@ fn plan_groups(
             },
             inputs,
             writer,
+            verbatim,
             parquet,
             plan,
             rows: 0,
@@ -663,13 +676,12 @@ impl Sinks {
 /// The reader thread: every input in order, in batches.
 fn read_all(
     readers: Vec<(String, RowSource)>,
-    batch_rows: usize,
     tx: SyncSender<Result<RawBatch, InputError>>,
-    spare: Receiver<Vec<ByteRecord>>,
+    spare: Receiver<RowBatch>,
 ) {
     for (input, (name, source)) in readers.into_iter().enumerate() {
         let ok = match source {
-            RowSource::Csv(reader) => read_csv(input, &name, reader, batch_rows, &tx, &spare),
+            RowSource::Csv(reader) => read_csv(input, &name, *reader, &tx, &spare),
             RowSource::Parquet(rows) => read_parquet(input, &name, rows, &tx),
         };
         if !ok {
@@ -682,61 +694,29 @@ fn read_all(
 fn read_csv(
     input: usize,
     name: &str,
-    mut reader: csv::Reader<Box<dyn std::io::Read + Send>>,
-    batch_rows: usize,
+    mut reader: input::CsvRows,
     tx: &SyncSender<Result<RawBatch, InputError>>,
-    spare: &Receiver<Vec<ByteRecord>>,
+    spare: &Receiver<RowBatch>,
 ) -> bool {
-    // New records are sized from the previous one, so that reading a row does not grow its
-    // buffers step by step (perf showed realloc among the top entries).
-    let (mut bytes_hint, mut fields_hint) = (256usize, 16usize);
-    let mut recycled: Vec<ByteRecord> = Vec::new();
     loop {
-        let mut rows = Vec::with_capacity(batch_rows);
-        let mut failed = None;
-        while rows.len() < batch_rows {
-            if recycled.is_empty() {
-                // Oldest spent first: the writer touched the last ones of a batch just now, and
-                // the first write into a record still in its cache waited for the line to move
-                // across (perf: most of `read_byte_record`'s own time, on its first store).
-                recycled = spare.try_recv().unwrap_or_default();
-                recycled.reverse();
-            }
-            let mut record = recycled
-                .pop()
-                .unwrap_or_else(|| ByteRecord::with_capacity(bytes_hint, fields_hint));
-            match reader.read_byte_record(&mut record) {
-                Ok(true) => {
-                    let line = record.position().map(|p| p.line()).unwrap_or(0);
-                    bytes_hint = record.as_slice().len().next_power_of_two().max(64);
-                    fields_hint = record.len().max(1);
-                    rows.push(RawRow { line, record });
-                }
-                Ok(false) => break,
-                Err(e) => {
-                    failed = Some(input::read_error(name, &e));
-                    break;
-                }
-            }
-        }
-        let done = rows.len() < batch_rows;
-        if !rows.is_empty()
-            && tx
-                .send(Ok(RawBatch {
+        // Batches the writer is done with come back, so that their buffers are read into again.
+        let mut rows = spare.try_recv().unwrap_or_else(|_| reader.batch());
+        match reader.read(&mut rows) {
+            Ok(true) => {
+                let batch = RawBatch {
                     input,
                     rows,
                     arrow: None,
-                }))
-                .is_err()
-        {
-            return false;
-        }
-        if let Some(e) = failed {
-            let _ = tx.send(Err(e));
-            return false;
-        }
-        if done {
-            return true;
+                };
+                if tx.send(Ok(batch)).is_err() {
+                    return false;
+                }
+            }
+            Ok(false) => return true,
+            Err(e) => {
+                let _ = tx.send(Err(input::read_error(name, reader.line(), &e)));
+                return false;
+            }
         }
     }
 }
@@ -763,25 +743,15 @@ fn read_parquet(
                 return false;
             }
         };
-        let records = match crate::input::parquet::rows_as_text(&batch) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = tx.send(Err(fail(e)));
-                return false;
-            }
-        };
-        let raw_rows: Vec<RawRow> = records
-            .into_iter()
-            .enumerate()
-            .map(|(i, record)| RawRow {
-                line: next_row + i as u64,
-                record,
-            })
-            .collect();
-        next_row += raw_rows.len() as u64;
+        let mut text = RowBatch::new(b',');
+        if let Err(e) = crate::input::parquet::rows_as_text(&batch, next_row, &mut text) {
+            let _ = tx.send(Err(fail(e)));
+            return false;
+        }
+        next_row += text.len() as u64;
         let sent = tx.send(Ok(RawBatch {
             input,
-            rows: raw_rows,
+            rows: text,
             arrow: Some(std::sync::Arc::new(batch)),
         }));
         if sent.is_err() {
@@ -803,13 +773,14 @@ fn validate_all(
     for raw in rx {
         let out = raw.map(|raw| {
             let layout = &layouts[raw.input];
-            let rows = raw
-                .rows
+            let text = raw.rows;
+            let rows = (0..text.len())
                 .into_par_iter()
-                .map(|r| validate_row(r, layout, config))
+                .map(|i| validate_row(&text, i, layout, config))
                 .collect();
             let batch = Batch {
                 input: raw.input,
+                text,
                 rows,
                 arrow: raw.arrow,
             };
@@ -838,9 +809,10 @@ fn submit_domains(batch: &Batch, resolver: &BulkResolver, submitted: &mut HashSe
     }
 }
 
-fn raw_text(record: &ByteRecord, delimiter: u8) -> String {
-    let mut raw = Vec::with_capacity(record.as_slice().len() + record.len());
-    for (i, f) in record.iter().enumerate() {
+/// A row's fields joined by the delimiter (a plain row's text as it was).
+fn raw_text(fields: input::Fields, delimiter: u8) -> String {
+    let mut raw = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
         if i > 0 {
             raw.push(delimiter);
         }
@@ -849,22 +821,23 @@ fn raw_text(record: &ByteRecord, delimiter: u8) -> String {
     String::from_utf8_lossy(&raw).into_owned()
 }
 
-fn validate_row(row: RawRow, layout: &Layout, config: &Config) -> Row {
-    let RawRow { line, record } = row;
+fn validate_row(text: &RowBatch, i: usize, layout: &Layout, config: &Config) -> Row {
+    let line = text.line(i);
+    let fields = text.fields(i);
     let reject = |error: String| Row::Reject {
         line,
         error,
-        raw: raw_text(&record, layout.delimiter),
+        raw: raw_text(fields, layout.delimiter),
     };
-    if record.len() != layout.columns {
+    let (columns, field) = fields.count_and_get(layout.email_column);
+    if columns != layout.columns {
         return reject(format!(
-            "expected {} fields, found {}",
+            "expected {} fields, found {columns}",
             layout.columns,
-            record.len()
         ));
     }
-    let field = record.get(layout.email_column).unwrap_or_default();
-    let text = match std::str::from_utf8(field) {
+    let field = field.unwrap_or_default();
+    let email = match std::str::from_utf8(field) {
         Ok(t) => t,
         Err(e) => {
             return reject(format!(
@@ -873,16 +846,17 @@ fn validate_row(row: RawRow, layout: &Layout, config: &Config) -> Row {
             ))
         }
     };
-    if text.trim().is_empty() {
+    if email.trim().is_empty() {
         return reject("empty email field".to_owned());
     }
-    let checked = address::check(text, &config.rules, &config.lists);
+    let checked = address::check(email, &config.rules, &config.lists);
     let key = address::dedupe_key(&checked, config.provider_rules);
+    let as_is = text.plain_text(i).is_some() && checked.address.as_bytes() == field;
     Row::Address {
         line,
-        record,
         checked,
         key,
+        as_is,
     }
 }
 
@@ -901,8 +875,8 @@ struct RowWriter<'a> {
     domains: HashMap<String, DomainSeen>,
     /// Bounce histories by dedupe key, when `--bounces` was given, behind their filter.
     histories: Option<(&'a KeyFilter, &'a Histories<'a>)>,
-    /// Where spent records go back to the reader.
-    spare: SyncSender<Vec<ByteRecord>>,
+    /// Where spent batches go back to the reader.
+    spare: SyncSender<RowBatch>,
     /// The suppression row being written (its buffers are reused).
     suppression: SuppressionRow,
 }
@@ -1060,12 +1034,16 @@ pub(crate) struct DomainSeen {
 
 impl RowWriter<'_> {
     fn batch(&mut self, batch: Batch) -> Result<(), OutputError> {
-        let input = batch.input;
+        let Batch {
+            input,
+            text,
+            mut rows,
+            arrow,
+        } = batch;
         // The dedupe set's buckets, the history filter's words and the rows' texts are asked for
         // a block of rows ahead of their use (see `KeySet::warm`): without it the writer waited
         // on one or two cache misses per row.
         const AHEAD: usize = 32;
-        let mut rows = batch.rows;
         let warm = |writer: &Self, rows: &[Row], from: usize| {
             let ahead = rows.iter().skip(from).take(AHEAD).map(|r| match r {
                 Row::Address { key, .. } => *key,
@@ -1075,21 +1053,16 @@ impl RowWriter<'_> {
             if let Some((filter, _)) = writer.histories {
                 filter.warm(ahead);
             }
-            for row in rows.iter().skip(from).take(AHEAD) {
-                if let Row::Address {
-                    record, checked, ..
-                } = row
-                {
-                    for text in [checked.address.as_bytes(), record.as_slice()] {
-                        if let Some(first) = text.first() {
-                            address::prefetch(first);
-                        }
+            for (i, row) in rows.iter().enumerate().skip(from).take(AHEAD) {
+                if let Row::Address { checked, .. } = row {
+                    let first = [checked.address.as_bytes().first(), text.first_byte(i)];
+                    for byte in first.into_iter().flatten() {
+                        address::prefetch(byte);
                     }
                 }
             }
         };
         warm(self, &rows, 0);
-        let mut spent = Vec::with_capacity(rows.len());
         for index in 0..rows.len() {
             if index % AHEAD == 0 {
                 warm(self, &rows, index + AHEAD);
@@ -1117,46 +1090,46 @@ impl RowWriter<'_> {
                     raw: String::new(),
                 },
             );
-            let (verdict, record) = self.row(input, index, row)?;
-            spent.extend(record);
+            let verdict = self.row(input, index, row, &text)?;
             self.tally.inputs[input].add(verdict);
         }
         if let (Some(arrow), Some(CleanParquet::Typed(t))) =
-            (&batch.arrow, &mut self.groups[self.group_of[input]].parquet)
+            (&arrow, &mut self.groups[self.group_of[input]].parquet)
         {
             t.finish_batch(arrow)?;
         }
-        // The reader may be done, or have enough spares: then the records are just dropped.
-        let _ = self.spare.try_send(spent);
+        // The reader may be done, or have enough spares: then the batch is just dropped.
+        let _ = self.spare.try_send(text);
         Ok(())
     }
 
-    /// Gives one row its verdict and writes it; returns the row's record for reuse.
+    /// Gives one row (row `index` of `text`) its verdict and writes it.
     fn row(
         &mut self,
         input: usize,
         index: usize,
         row: Row,
-    ) -> Result<(Verdict, Option<ByteRecord>), OutputError> {
+        text: &RowBatch,
+    ) -> Result<Verdict, OutputError> {
         let name = self.names[input].as_str();
-        let (line, record, checked, key) = match row {
+        let (line, checked, key, as_is) = match row {
             Row::Reject { line, error, raw } => {
                 let raw = self.inert(&raw);
                 self.sinks.reject(name, line, &error, &raw)?;
-                return Ok((Verdict::Reject, None));
+                return Ok(Verdict::Reject);
             }
             Row::Address {
                 line,
-                record,
                 checked,
                 key,
-            } => (line, record, checked, key),
+                as_is,
+            } => (line, checked, key, as_is),
         };
         if !self.seen.insert(key) {
             if let Some(d) = &mut self.sinks.duplicates {
                 d.row([name, &line.to_string(), &checked.address])?;
             }
-            return Ok((Verdict::Duplicate, Some(record)));
+            return Ok(Verdict::Duplicate);
         }
         self.tally.repairs(checked.repairs);
         let history = self
@@ -1186,12 +1159,13 @@ impl RowWriter<'_> {
                     Evidence::History(v) => row.history(&v),
                 };
                 row.write(self.sinks, &checked.address, reason, &detail)?;
-                Ok((Verdict::Suppress, Some(record)))
+                Ok(Verdict::Suppress)
             }
             Decision::Keep { flags } => {
                 self.tally.flags(flags);
-                self.keep(input, index, &record, &checked, flags)?;
-                Ok((Verdict::Keep, Some(record)))
+                let verbatim = as_is.then(|| text.plain_text(index)).flatten();
+                self.keep(input, index, text.fields(index), verbatim, &checked, flags)?;
+                Ok(Verdict::Keep)
             }
         }
     }
@@ -1318,16 +1292,30 @@ impl RowWriter<'_> {
         Some(status)
     }
 
+    /// Writes a kept row to its group's clean list(s). `verbatim` is the row's text when it may
+    /// be written as it was read (see [`CleanGroup::verbatim`]).
     fn keep(
         &mut self,
         input: usize,
         index: usize,
-        record: &ByteRecord,
+        fields: input::Fields,
+        verbatim: Option<&[u8]>,
         checked: &Checked,
         flags: crate::record::Flags,
     ) -> Result<(), OutputError> {
         let group = &mut self.groups[self.group_of[input]];
         group.rows += 1;
+        let verbatim = verbatim.filter(|_| group.verbatim);
+        if let (Some(writer), Some(text)) = (&mut group.writer, verbatim) {
+            // Most kept rows of a plain file: one copy, no field-by-field writing (perf: the
+            // CSV writer's quoting checks were 5% of a run, the loop around them as much again).
+            writer.line(text)?;
+            if group.parquet.is_none() {
+                return Ok(());
+            }
+        }
+        let fields: Vec<&[u8]> = fields.iter().collect();
+        let record = |i: usize| fields.get(i).copied().unwrap_or_default();
         let safe = self.config.profile.spreadsheet_safe;
         let flag_text = if self.config.annotate {
             flag_names(flags).join(";")
@@ -1336,14 +1324,14 @@ impl RowWriter<'_> {
         };
         let status: &str = if flags.is_empty() { "ok" } else { "flagged" };
         let suggestion = checked.suggestion.as_deref().unwrap_or("");
-        if let Some(writer) = &mut group.writer {
+        if let (Some(writer), None) = (&mut group.writer, verbatim) {
             // Fields go straight to the CSV writer (no record built in between: perf showed
             // ByteRecord::push_field at 8% of a run, copying cold bytes a second time).
             let mut neutralised = 0;
             let fields = group.plan.cols.iter().map(|col| {
                 let value: &[u8] = match *col {
                     OutCol::Email => return Cow::Borrowed(checked.address.as_bytes()),
-                    OutCol::Field(i) => record.get(i).unwrap_or_default(),
+                    OutCol::Field(i) => record(i),
                     OutCol::Annotation(0) => status.as_bytes(),
                     OutCol::Annotation(1) => b"",
                     OutCol::Annotation(2) => flag_text.as_bytes(),
@@ -1369,7 +1357,7 @@ impl RowWriter<'_> {
             .cols
             .iter()
             .map(|c| match *c {
-                OutCol::Field(i) => String::from_utf8_lossy(record.get(i).unwrap_or_default()),
+                OutCol::Field(i) => String::from_utf8_lossy(record(i)),
                 _ => std::borrow::Cow::Borrowed(""),
             })
             .collect();

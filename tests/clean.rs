@@ -57,6 +57,30 @@ fn bom_crlf_and_quoted_newlines() {
 }
 
 #[test]
+fn blank_lines_do_not_shift_line_numbers() {
+    // Each row is numbered by the line it starts on, with or without quotes, however many blank
+    // lines came before it (the csv crate alone gives the line after the previous row).
+    let dir = TestDir::new();
+    let input = dir.write(
+        "blank.csv",
+        "email,note\n\nann@corp-mail.com,A\n\n\nbad,B\nbo@corp-mail.com,\"x\"\n\nnope,\"q\"\na@corp-mail.com,1,2\n",
+    );
+    assert_code(&clean(&dir, &[&input]), 0);
+    let sources: Vec<String> = dir.csv("out/suppression.csv")[1..]
+        .iter()
+        .map(|r| r[3].rsplit('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(sources, ["blank.csv:6", "blank.csv:9"]);
+    let rejects = dir.csv("out/rejects.csv");
+    assert_eq!(rejects[1][1], "10");
+    assert_eq!(rejects[1][3], "a@corp-mail.com,1,2");
+    assert_eq!(
+        emails(&dir, "out/clean.csv", 0),
+        ["ann@corp-mail.com", "bo@corp-mail.com"]
+    );
+}
+
+#[test]
 fn windows_line_ends_keep_line_numbers_right() {
     // The csv crate alone numbers each record after a `\r\n` one line too low.
     let dir = TestDir::new();

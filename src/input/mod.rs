@@ -7,12 +7,14 @@
 //! that names the file; rows that cannot be read are the caller's business (rejects), not errors.
 
 pub mod parquet;
+pub mod rows;
 mod sniff;
 
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
 use std::path::Path;
 
+pub use rows::{CsvRows, Fields, RowBatch};
 pub use sniff::{Layout, SAMPLE_BYTES};
 
 /// How the email column is chosen.
@@ -101,7 +103,7 @@ impl Compression {
 /// Where an input's rows come from.
 pub enum RowSource {
     /// A CSV stream, positioned after the header row when there is one.
-    Csv(csv::Reader<Box<dyn Read + Send>>),
+    Csv(Box<CsvRows>),
     /// A Parquet file, batch by batch.
     Parquet(parquet::ParquetRows),
 }
@@ -176,27 +178,18 @@ pub fn open(
     if crlf {
         body = Box::new(CrlfAsLf::new(body));
     }
-    // The reader's buffer is larger than the decompress stage's, so that plain files are read
-    // straight into it (`BufReader` steps aside for reads at least its size) instead of being
-    // copied once more from 64 KiB into the default 8 KiB.
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(layout.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 18)
-        .from_reader(body);
-    if layout.headers.is_some() {
-        let mut header = csv::ByteRecord::new();
-        reader
-            .read_byte_record(&mut header)
-            .map_err(|e| read_error(&name, &e))?;
-    }
+    // A batch reads about `batch_rows` rows' worth of bytes, straight into its buffer (the
+    // decompress stage's `BufReader` steps aside for reads at least its size).
+    let chunk = batch_rows
+        .saturating_mul(layout.row_bytes)
+        .clamp(1 << 17, 1 << 24);
+    let reader = CsvRows::new(body, layout.delimiter, chunk, layout.headers.is_some());
     Ok(OpenedInput {
         name,
         layout,
         compression,
         size,
-        rows: RowSource::Csv(reader),
+        rows: RowSource::Csv(Box::new(reader)),
         format: "csv",
     })
 }
@@ -238,16 +231,12 @@ fn open_parquet(
     })
 }
 
-/// Turns a csv error into an [`InputError::Read`].
-pub fn read_error(name: &str, e: &csv::Error) -> InputError {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
+/// An [`InputError::Read`] for a read that failed at `line`.
+pub fn read_error(name: &str, line: u64, e: &io::Error) -> InputError {
     InputError::Read {
         file: name.to_owned(),
         line,
-        reason: match e.kind() {
-            csv::ErrorKind::Io(io) => io.to_string(),
-            _ => e.to_string(),
-        },
+        reason: e.to_string(),
     }
 }
 

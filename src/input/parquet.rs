@@ -12,7 +12,7 @@ use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
-use super::{CsvOptions, InputError};
+use super::{CsvOptions, InputError, RowBatch};
 
 /// An opened Parquet file.
 pub struct ParquetRows {
@@ -71,8 +71,13 @@ pub fn open(
     ))
 }
 
-/// Every row of `batch` as text fields (nulls as empty fields).
-pub fn rows_as_text(batch: &RecordBatch) -> Result<Vec<csv::ByteRecord>, String> {
+/// Every row of `batch` as text fields (nulls as empty fields), added to `rows` numbered from
+/// `first_line`.
+pub fn rows_as_text(
+    batch: &RecordBatch,
+    first_line: u64,
+    rows: &mut RowBatch,
+) -> Result<(), String> {
     let options = FormatOptions::default().with_display_error(true);
     let formatters: Vec<ArrayFormatter> = batch
         .columns()
@@ -80,23 +85,18 @@ pub fn rows_as_text(batch: &RecordBatch) -> Result<Vec<csv::ByteRecord>, String>
         .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(batch.num_rows());
-    let mut cell = String::new();
+    let mut cells: Vec<String> = vec![String::new(); formatters.len()];
     for row in 0..batch.num_rows() {
-        let mut record = csv::ByteRecord::new();
-        for (col, f) in batch.columns().iter().zip(&formatters) {
-            if col.is_null(row) {
-                record.push_field(b"");
-                continue;
-            }
+        for ((col, f), cell) in batch.columns().iter().zip(&formatters).zip(&mut cells) {
             cell.clear();
-            use std::fmt::Write as _;
-            let _ = write!(cell, "{}", f.value(row));
-            record.push_field(cell.as_bytes());
+            if !col.is_null(row) {
+                use std::fmt::Write as _;
+                let _ = write!(cell, "{}", f.value(row));
+            }
         }
-        out.push(record);
+        rows.push_row(first_line + row as u64, cells.iter().map(String::as_bytes));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A batch shared by all its rows.

@@ -36,9 +36,16 @@ pub fn prepare_dir(dir: &Path) -> Result<(), OutputError> {
 }
 
 /// A CSV file written under a temporary name and renamed into place on commit.
+///
+/// Rows are written as the `csv` crate writes them (the writer of [`csv_builder`]: quotes only
+/// where needed, `\n` line ends), by its `csv_core` writer into a buffer of this file's own, so
+/// that a row known to need no quoting can also be copied in as it is ([`AtomicCsv::line`]).
 pub struct AtomicCsv {
     path: PathBuf,
-    writer: csv::Writer<Synced>,
+    core: csv_core::Writer,
+    buf: Vec<u8>,
+    used: usize,
+    file: Synced,
     rows: u64,
 }
 
@@ -192,12 +199,12 @@ impl AtomicCsv {
     /// Starts `dir/name` with the given delimiter.
     pub fn create(dir: &Path, name: &str, delimiter: u8) -> Result<Self, OutputError> {
         let (path, temp) = temp_beside(dir, name)?;
-        let writer = csv_builder(delimiter)
-            .buffer_capacity(1 << 17)
-            .from_writer(Synced::new(temp));
         Ok(AtomicCsv {
             path,
-            writer,
+            core: csv_core::WriterBuilder::new().delimiter(delimiter).build(),
+            buf: vec![0; 1 << 17],
+            used: 0,
+            file: Synced::new(temp),
             rows: 0,
         })
     }
@@ -218,7 +225,7 @@ impl AtomicCsv {
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
-        self.writer.write_record(fields).map_err(|e| self.error(e))
+        self.record(fields)
     }
 
     /// Writes one data row.
@@ -228,25 +235,84 @@ impl AtomicCsv {
         T: AsRef<[u8]>,
     {
         self.rows += 1;
-        self.writer.write_record(fields).map_err(|e| self.error(e))
+        self.record(fields)
+    }
+
+    /// Writes one data row given as its text: fields joined by this file's delimiter, none of
+    /// them holding a quote, a line end or the delimiter, and not a single empty field. That is
+    /// what [`AtomicCsv::row`] writes for those fields, so the file cannot tell them apart.
+    pub fn line(&mut self, text: &[u8]) -> Result<(), OutputError> {
+        self.rows += 1;
+        self.room(text.len() + 2)?;
+        self.buf[self.used..self.used + text.len()].copy_from_slice(text);
+        self.used += text.len();
+        // The line end as the core writes it; not through the core, which knows nothing of
+        // the text and would take the row for an empty one.
+        let end: &[u8] = match self.core.get_terminator() {
+            csv_core::Terminator::Any(b) => &[b],
+            _ => b"\r\n",
+        };
+        self.buf[self.used..self.used + end.len()].copy_from_slice(end);
+        self.used += end.len();
+        Ok(())
     }
 
     /// Appends `rows` data rows already rendered by a writer from [`csv_builder`] with this
     /// file's delimiter (rows rendered on other threads).
     pub fn rendered(&mut self, bytes: &[u8], rows: u64) -> Result<(), OutputError> {
         self.rows += rows;
-        self.writer.flush().map_err(|e| self.error(e.into()))?;
-        self.writer
-            .get_ref()
-            .append(bytes)
-            .map_err(|e| self.error(e.into()))
+        self.flush()?;
+        self.file.append(bytes).map_err(|e| self.error(e))
     }
 
-    fn error(&self, e: csv::Error) -> OutputError {
-        let source = match e.into_kind() {
-            csv::ErrorKind::Io(io) => io,
-            other => io::Error::other(format!("{other:?}")),
-        };
+    fn record<I, T>(&mut self, fields: I) -> Result<(), OutputError>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u8]>,
+    {
+        for (i, field) in fields.into_iter().enumerate() {
+            if i > 0 {
+                self.room(2)?;
+                let (_, n) = self.core.delimiter(&mut self.buf[self.used..]);
+                self.used += n;
+            }
+            let mut field = field.as_ref();
+            loop {
+                // Room for the field quoted with every byte a quote: one call writes it all.
+                self.room(2 * field.len() + 2)?;
+                let (result, nin, nout) = self.core.field(field, &mut self.buf[self.used..]);
+                self.used += nout;
+                field = &field[nin..];
+                if result == csv_core::WriteResult::InputEmpty {
+                    break;
+                }
+            }
+        }
+        self.room(8)?;
+        let (_, n) = self.core.terminator(&mut self.buf[self.used..]);
+        self.used += n;
+        Ok(())
+    }
+
+    /// Makes room for `n` more bytes in the buffer.
+    fn room(&mut self, n: usize) -> Result<(), OutputError> {
+        if self.buf.len() - self.used < n {
+            self.flush()?;
+            if self.buf.len() < n {
+                self.buf.resize(n, 0);
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the buffer to the file.
+    fn flush(&mut self) -> Result<(), OutputError> {
+        let result = self.file.append(&self.buf[..self.used]);
+        self.used = 0;
+        result.map_err(|e| self.error(e))
+    }
+
+    fn error(&self, source: io::Error) -> OutputError {
         OutputError {
             path: self.path.clone(),
             source,
@@ -254,18 +320,14 @@ impl AtomicCsv {
     }
 
     /// Flushes, syncs and renames the file into place.
-    pub fn commit(self) -> Result<PathBuf, OutputError> {
+    pub fn commit(mut self) -> Result<PathBuf, OutputError> {
+        self.flush()?;
         let path = self.path;
         let fail = |source| OutputError {
             path: path.clone(),
             source,
         };
-        let temp = self
-            .writer
-            .into_inner()
-            .map_err(|e| fail(io::Error::other(e.to_string())))?
-            .finish()
-            .map_err(fail)?;
+        let temp = self.file.finish().map_err(fail)?;
         temp.persist(&path).map_err(|e| fail(e.error))?;
         Ok(path)
     }
@@ -362,5 +424,43 @@ mod tests {
             fs::read_to_string(dir.path().join("clean.csv")).unwrap(),
             "email\na@b.com\n"
         );
+    }
+
+    #[test]
+    fn rows_are_written_as_the_csv_crate_writes_them_and_plain_lines_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: Vec<Vec<&[u8]>> = vec![
+            vec![b"a@b.com", b"Ann", b""],
+            vec![b"", b""],
+            vec![b""],
+            vec![b"x,y", b"say \"hi\"", b"two\nlines", b"cr\r"],
+            vec![b"\xff\xfe", b"caf\xc3\xa9"],
+            vec![&[b'"'; 70_000][..]],
+            vec![&[b'z'; 300_000][..], b"end"],
+        ];
+        for delimiter in [b',', b';', b'\t'] {
+            let mut want = csv_builder(delimiter)
+                .flexible(true)
+                .from_writer(Vec::new());
+            let mut ours = AtomicCsv::create(dir.path(), "out.csv", delimiter).unwrap();
+            for row in &rows {
+                want.write_record(row).unwrap();
+                ours.row(row).unwrap();
+                // A row that needs no quotes can be given as its text.
+                let plain = row.len() > 1 || !row[0].is_empty();
+                let special =
+                    |f: &&[u8]| f.iter().any(|b| b"\"\r\n".contains(b) || *b == delimiter);
+                if plain && !row.iter().any(special) {
+                    want.write_record(row).unwrap();
+                    ours.line(&row.join(&delimiter)).unwrap();
+                }
+            }
+            assert_eq!(ours.rows(), 11);
+            let path = ours.commit().unwrap();
+            assert!(
+                fs::read(path).unwrap() == want.into_inner().unwrap(),
+                "{delimiter}"
+            );
+        }
     }
 }

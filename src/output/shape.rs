@@ -221,6 +221,16 @@ impl SplitCsv {
         I: IntoIterator<Item = T>,
         T: AsRef<[u8]>,
     {
+        self.part_with_room()?.row(fields)
+    }
+
+    /// Writes one row given as its text (see [`AtomicCsv::line`]).
+    pub fn line(&mut self, text: &[u8]) -> Result<(), OutputError> {
+        self.part_with_room()?.line(text)
+    }
+
+    /// The part the next row goes to: the current one, or a new one when it is full.
+    fn part_with_room(&mut self) -> Result<&mut AtomicCsv, OutputError> {
         if let Some(limit) = self.limit {
             if self.current.rows() >= limit {
                 let n = self.done.len() + 2;
@@ -236,7 +246,7 @@ impl SplitCsv {
             }
         }
         self.rows += 1;
-        self.current.row(fields)
+        Ok(&mut self.current)
     }
 
     /// Rows written in all parts.

@@ -1,0 +1,571 @@
+//! A CSV input's rows, read a batch at a time as the text they came in.
+//!
+//! Most subscriber files have no quotes at all, and for them a CSV parser only splits lines at
+//! the delimiter. So a batch keeps the bytes as read, and each row is one of two kinds:
+//! - a **plain** row, whose text holds no `"` and no `\r`: its fields are the text split at the
+//!   delimiter, found only when asked for, and the text can be written out again as it is;
+//! - a **parsed** row, read by `csv_core` (the `csv` crate's parser) because it has quotes or a
+//!   lone carriage return: its fields are copied out into the batch.
+//!
+//! A chunk without a quote or a `\r` anywhere is cut into lines with `memchr` and never goes
+//! through the parser; a chunk with either is parsed record by record, and its records without
+//! quotes are still kept plain. Either way the rows are the ones the `csv` crate reads (a
+//! flexible reader with the default quoting, and `\r`, `\n` or `\r\n` as line ends; blank lines
+//! are skipped), which the tests check against it on random text cut at every size.
+//!
+//! Each row's line is the line its first byte is on, counting every `\n` before it, those of
+//! skipped blank lines included.
+
+use std::io::{self, Read};
+
+/// Where one row of a [`RowBatch`] is.
+#[derive(Debug, Clone, Copy)]
+struct RowAt {
+    line: u64,
+    /// The row's text in `text`, without its line end.
+    start: usize,
+    end: usize,
+    /// For a parsed row: its field data starts at `data[data_at]`, and its field ends are
+    /// `ends[ends_at..ends_at + fields]`, each relative to `data_at`.
+    parsed: Option<(usize, usize, usize)>,
+}
+
+/// Rows read together: their text and, for rows with quotes, their fields.
+#[derive(Debug)]
+pub struct RowBatch {
+    delimiter: u8,
+    /// Bytes read; only `..filled` hold this batch's text. (The rest is kept initialised so that
+    /// the next read goes straight into it.)
+    text: Vec<u8>,
+    filled: usize,
+    data: Vec<u8>,
+    ends: Vec<usize>,
+    rows: Vec<RowAt>,
+}
+
+impl RowBatch {
+    /// An empty batch of rows split at `delimiter`.
+    pub fn new(delimiter: u8) -> Self {
+        RowBatch {
+            delimiter,
+            text: Vec::new(),
+            filled: 0,
+            data: Vec::new(),
+            ends: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Rows in the batch.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when the batch holds no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The line (CSV) or row number (Parquet) of row `i`.
+    pub fn line(&self, i: usize) -> u64 {
+        self.rows[i].line
+    }
+
+    /// The fields of row `i`.
+    pub fn fields(&self, i: usize) -> Fields<'_> {
+        let r = &self.rows[i];
+        match r.parsed {
+            None => Fields::Plain {
+                text: &self.text[r.start..r.end],
+                delimiter: self.delimiter,
+            },
+            Some((data_at, ends_at, n)) => Fields::Parsed {
+                data: &self.data[data_at..],
+                ends: &self.ends[ends_at..ends_at + n],
+            },
+        }
+    }
+
+    /// Row `i`'s text when it is plain: the fields joined by the delimiter, with no quote and no
+    /// line end in it, so a CSV writer with the same delimiter would write these very bytes.
+    pub fn plain_text(&self, i: usize) -> Option<&[u8]> {
+        let r = &self.rows[i];
+        r.parsed.is_none().then(|| &self.text[r.start..r.end])
+    }
+
+    /// The first byte of row `i` as read (for prefetching), if any.
+    pub fn first_byte(&self, i: usize) -> Option<&u8> {
+        let r = &self.rows[i];
+        match r.parsed {
+            None => self.text.get(r.start),
+            Some((data_at, ..)) => self.data.get(data_at),
+        }
+    }
+
+    /// Adds a row from its fields (rows that do not come from CSV text, like Parquet's).
+    pub fn push_row<'f>(&mut self, line: u64, fields: impl IntoIterator<Item = &'f [u8]>) {
+        let (data_at, ends_at) = (self.data.len(), self.ends.len());
+        for f in fields {
+            self.data.extend_from_slice(f);
+            self.ends.push(self.data.len() - data_at);
+        }
+        self.rows.push(RowAt {
+            line,
+            start: 0,
+            end: 0,
+            parsed: Some((data_at, ends_at, self.ends.len() - ends_at)),
+        });
+    }
+
+    /// Empties the batch, keeping its memory.
+    pub fn clear(&mut self) {
+        self.filled = 0;
+        self.data.clear();
+        self.ends.clear();
+        self.rows.clear();
+    }
+}
+
+/// One row's fields.
+#[derive(Debug, Clone, Copy)]
+pub enum Fields<'a> {
+    /// Text with no quotes: the fields are what lies between the delimiters.
+    Plain {
+        /// The row's text.
+        text: &'a [u8],
+        /// The delimiter.
+        delimiter: u8,
+    },
+    /// Fields copied out by the parser.
+    Parsed {
+        /// The field data, from the row's first field on.
+        data: &'a [u8],
+        /// The end of each field in `data`.
+        ends: &'a [usize],
+    },
+}
+
+impl<'a> Fields<'a> {
+    /// How many fields there are, and field `column` when there is one: one pass over the text.
+    pub fn count_and_get(&self, column: usize) -> (usize, Option<&'a [u8]>) {
+        match *self {
+            Fields::Plain { text, delimiter } => {
+                let (mut count, mut start, mut found) = (0, 0, None);
+                for at in memchr::memchr_iter(delimiter, text) {
+                    if count == column {
+                        found = Some(&text[start..at]);
+                    }
+                    count += 1;
+                    start = at + 1;
+                }
+                if count == column {
+                    found = Some(&text[start..]);
+                }
+                (count + 1, found)
+            }
+            Fields::Parsed { .. } => (self.len(), self.get(column)),
+        }
+    }
+
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        match *self {
+            Fields::Plain { text, delimiter } => memchr::memchr_iter(delimiter, text).count() + 1,
+            Fields::Parsed { ends, .. } => ends.len(),
+        }
+    }
+
+    /// True when there is no field (a parsed row of none; a text row has at least one).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Field `i`.
+    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
+        match *self {
+            Fields::Plain { text, delimiter } => text.split(move |b| *b == delimiter).nth(i),
+            Fields::Parsed { data, ends } => {
+                let end = *ends.get(i)?;
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                Some(&data[start..end])
+            }
+        }
+    }
+
+    /// Every field, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let (plain, parsed) = match *self {
+            Fields::Plain { text, delimiter } => (Some(text.split(move |b| *b == delimiter)), None),
+            Fields::Parsed { data, ends } => (
+                None,
+                Some(ends.iter().scan(0, move |start, &end| {
+                    let field = &data[*start..end];
+                    *start = end;
+                    Some(field)
+                })),
+            ),
+        };
+        plain
+            .into_iter()
+            .flatten()
+            .chain(parsed.into_iter().flatten())
+    }
+}
+
+/// A CSV stream read in batches of rows (see the module's documentation).
+pub struct CsvRows {
+    stream: Box<dyn Read + Send>,
+    core: csv_core::Reader,
+    delimiter: u8,
+    /// Bytes to read per batch; doubled when a single row is longer.
+    chunk: usize,
+    /// The bytes read after the last whole row: the start of the next batch.
+    carry: Vec<u8>,
+    /// The line of `carry`'s first byte.
+    line: u64,
+    /// When the parser stopped inside a row (the end of `carry`): the fields it had copied out.
+    partial: Option<(Vec<u8>, Vec<usize>)>,
+    eof: bool,
+    /// The first row is a header and is not returned.
+    skip_header: bool,
+}
+
+impl CsvRows {
+    /// Rows of `stream`, split at `delimiter`, read about `chunk` bytes at a time; the first row
+    /// is dropped when `header` is true.
+    pub fn new(stream: Box<dyn Read + Send>, delimiter: u8, chunk: usize, header: bool) -> Self {
+        CsvRows {
+            stream,
+            core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
+            delimiter,
+            chunk: chunk.max(1),
+            carry: Vec::new(),
+            line: 1,
+            partial: None,
+            eof: false,
+            skip_header: header,
+        }
+    }
+
+    /// The line reading has reached (where a read error happened).
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// A batch to read into.
+    pub fn batch(&self) -> RowBatch {
+        RowBatch::new(self.delimiter)
+    }
+
+    /// Reads the next rows into `batch` (emptied first); false when there are no more. A batch
+    /// holds at least one row unless the input is done.
+    pub fn read(&mut self, batch: &mut RowBatch) -> io::Result<bool> {
+        batch.clear();
+        batch.delimiter = self.delimiter;
+        loop {
+            let rest = self.fill(batch)?;
+            if self.skip_header && !batch.rows.is_empty() {
+                batch.rows.remove(0);
+                self.skip_header = false;
+            }
+            if !batch.rows.is_empty() || self.eof {
+                return Ok(!batch.rows.is_empty());
+            }
+            // Nothing whole yet: a row longer than the chunk, or only blank lines so far.
+            if rest == 0 {
+                self.chunk = self.chunk.saturating_mul(2);
+            }
+        }
+    }
+
+    /// Reads a chunk after the carried bytes and cuts it into rows; returns where the new carry
+    /// started.
+    fn fill(&mut self, batch: &mut RowBatch) -> io::Result<usize> {
+        let carried = self.carry.len();
+        let want = carried + self.chunk;
+        if batch.text.len() < want {
+            batch.text.resize(want, 0);
+        }
+        batch.text[..carried].copy_from_slice(&self.carry);
+        let mut filled = carried;
+        while filled < want && !self.eof {
+            match self.stream.read(&mut batch.text[filled..want]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        batch.filled = filled;
+        let plain =
+            self.partial.is_none() && memchr::memchr2(b'"', b'\r', &batch.text[..filled]).is_none();
+        let rest = if plain {
+            self.lines(batch)
+        } else {
+            self.parse(batch, carried)
+        };
+        self.carry.clear();
+        self.carry.extend_from_slice(&batch.text[rest..filled]);
+        Ok(rest)
+    }
+
+    /// Cuts a chunk with no quote and no `\r` at each `\n`.
+    fn lines(&mut self, batch: &mut RowBatch) -> usize {
+        let text = &batch.text[..batch.filled];
+        let (mut pos, mut line) = (0, self.line);
+        for nl in memchr::memchr_iter(b'\n', text) {
+            if nl > pos {
+                batch.rows.push(RowAt {
+                    line,
+                    start: pos,
+                    end: nl,
+                    parsed: None,
+                });
+            }
+            line += 1;
+            pos = nl + 1;
+        }
+        if self.eof && pos < text.len() {
+            batch.rows.push(RowAt {
+                line,
+                start: pos,
+                end: text.len(),
+                parsed: None,
+            });
+            pos = text.len();
+        }
+        self.line = line;
+        pos
+    }
+
+    /// Parses a chunk record by record; the parser resumes at `resume` when it stopped inside a
+    /// row at the end of the last chunk (that row's bytes are the chunk's first `resume`).
+    fn parse(&mut self, batch: &mut RowBatch, resume: usize) -> usize {
+        let filled = batch.filled;
+        // `line` is the line of byte `line_at`; `start` is where the row being read began.
+        let (mut pos, mut start, mut line_at, mut line) = (0, 0, 0, self.line);
+        let (mut data_len, mut ends_len) = (0, 0);
+        if let Some((data, ends)) = self.partial.take() {
+            grow(&mut batch.data, data.len());
+            batch.data[..data.len()].copy_from_slice(&data);
+            grow(&mut batch.ends, ends.len());
+            batch.ends[..ends.len()].copy_from_slice(&ends);
+            (data_len, ends_len, pos) = (data.len(), ends.len(), resume);
+        }
+        let (mut row_data, mut row_ends) = (0, 0);
+        loop {
+            if pos == filled && !self.eof {
+                break;
+            }
+            if data_len == batch.data.len() {
+                grow(&mut batch.data, 256);
+            }
+            if ends_len == batch.ends.len() {
+                grow(&mut batch.ends, 16);
+            }
+            let (result, nin, nout, nend) = self.core.read_record(
+                &batch.text[pos..filled],
+                &mut batch.data[data_len..],
+                &mut batch.ends[ends_len..],
+            );
+            pos += nin;
+            data_len += nout;
+            ends_len += nend;
+            match result {
+                csv_core::ReadRecordResult::Record => {
+                    let text = &batch.text[..filled];
+                    let first = first_of_row(text, start, pos);
+                    line += count_lines(&text[line_at..first]);
+                    line_at = first;
+                    let mut end = pos;
+                    while end > first && matches!(text[end - 1], b'\n' | b'\r') {
+                        end -= 1;
+                    }
+                    // Without a quote, a row's fields are its text split at the delimiter.
+                    let plain = memchr::memchr2(b'"', b'\r', &text[first..end]).is_none();
+                    batch.rows.push(RowAt {
+                        line,
+                        start: first,
+                        end,
+                        parsed: (!plain).then_some((row_data, row_ends, ends_len - row_ends)),
+                    });
+                    if plain {
+                        (data_len, ends_len) = (row_data, row_ends);
+                    }
+                    (start, row_data, row_ends) = (pos, data_len, ends_len);
+                }
+                csv_core::ReadRecordResult::End => break,
+                _ => {}
+            }
+        }
+        let text = &batch.text[..filled];
+        if first_of_row(text, start, pos) < pos {
+            // The parser stopped inside a row: it keeps its state, and the row's bytes and the
+            // fields it copied out so far go to the next batch.
+            self.partial = Some((
+                batch.data[row_data..data_len].to_vec(),
+                batch.ends[row_ends..ends_len].to_vec(),
+            ));
+        }
+        self.line = line + count_lines(&text[line_at..start]);
+        batch.data.truncate(data_len);
+        batch.ends.truncate(ends_len);
+        start
+    }
+}
+
+/// Where a row read from `text[start..end]` begins: after the line ends the parser skipped.
+fn first_of_row(text: &[u8], start: usize, end: usize) -> usize {
+    text[start..end]
+        .iter()
+        .position(|b| *b != b'\n' && *b != b'\r')
+        .map_or(end, |p| start + p)
+}
+
+fn count_lines(text: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', text).count() as u64
+}
+
+/// Makes `buf` at least `more` elements longer (doubling, so that growth is amortised).
+fn grow<T: Default + Clone>(buf: &mut Vec<T>, more: usize) {
+    let len = buf.len().max(more).max(buf.len() * 2);
+    buf.resize(len, T::default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hands out `text` `step` bytes per read.
+    struct Trickle(Vec<u8>, usize, usize);
+
+    impl Read for Trickle {
+        fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.min(b.len()).min(self.0.len() - self.2);
+            b[..n].copy_from_slice(&self.0[self.2..self.2 + n]);
+            self.2 += n;
+            Ok(n)
+        }
+    }
+
+    /// Every row as (line, fields, plain), read with `chunk`-byte batches and `step`-byte reads.
+    fn ours(
+        text: &[u8],
+        chunk: usize,
+        step: usize,
+        header: bool,
+    ) -> Vec<(u64, Vec<Vec<u8>>, bool)> {
+        let mut rows = CsvRows::new(
+            Box::new(Trickle(text.to_vec(), step, 0)),
+            b',',
+            chunk,
+            header,
+        );
+        let mut batch = rows.batch();
+        let mut out = Vec::new();
+        while rows.read(&mut batch).unwrap() {
+            assert!(!batch.is_empty());
+            for i in 0..batch.len() {
+                let fields = batch.fields(i);
+                let all: Vec<Vec<u8>> = fields.iter().map(<[u8]>::to_vec).collect();
+                assert_eq!(fields.len(), all.len());
+                for (k, f) in all.iter().enumerate() {
+                    assert_eq!(fields.get(k), Some(f.as_slice()));
+                    assert_eq!(fields.count_and_get(k), (all.len(), Some(f.as_slice())));
+                }
+                assert_eq!(fields.get(all.len()), None);
+                if let Some(plain) = batch.plain_text(i) {
+                    assert_eq!(plain, all.join(&b','));
+                }
+                out.push((batch.line(i), all, batch.plain_text(i).is_some()));
+            }
+        }
+        out
+    }
+
+    /// What the `csv` crate reads, each row's line being the line of its first byte.
+    fn theirs(text: &[u8], header: bool) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(header)
+            .flexible(true)
+            .from_reader(text);
+        let mut record = csv::ByteRecord::new();
+        let mut out = Vec::new();
+        while reader.read_byte_record(&mut record).unwrap() {
+            let at = record.position().unwrap().byte() as usize;
+            let first = first_of_row(text, at, text.len());
+            let line = 1 + count_lines(&text[..first]);
+            out.push((line, record.iter().map(<[u8]>::to_vec).collect()));
+        }
+        out
+    }
+
+    #[test]
+    fn rows_are_the_csv_crates_whatever_the_cuts() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"ab,,\"\n\n\r x";
+        for case in 0..400 {
+            let len = (next() % 60) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let header = case % 3 == 0;
+            let want = theirs(&text, header);
+            for (chunk, step) in [
+                (1, 1),
+                (2, 3),
+                (3, 1),
+                (5, 7),
+                (8, 2),
+                (64, 64),
+                (1 << 16, 5),
+            ] {
+                let got = ours(&text, chunk, step, header);
+                let got_rows: Vec<_> = got.iter().map(|(l, f, _)| (*l, f.clone())).collect();
+                assert_eq!(
+                    got_rows,
+                    want,
+                    "{:?} chunk {chunk} step {step}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lines_without_quotes_stay_plain_and_count_blank_lines() {
+        let text = b"email,name\nA@x.org,Ann\n\nb@y.org,\"Bob, Jr\"\nc@z.org,Cy\r\nd@w.org\n";
+        let got = ours(text, 1 << 16, 1 << 16, true);
+        let rows: Vec<(u64, bool)> = got.iter().map(|(l, _, p)| (*l, *p)).collect();
+        // The quoted row is parsed; the others, even in the same chunk, are kept as text.
+        assert_eq!(rows, [(2, true), (4, false), (5, true), (6, true)]);
+        assert_eq!(got[1].1, [b"b@y.org".to_vec(), b"Bob, Jr".to_vec()]);
+        // Without quotes at all the chunk is only cut at line ends.
+        let got = ours(b"a,b\n\n\nc,d", 4, 1, false);
+        assert_eq!(
+            got.iter().map(|(l, _, p)| (*l, *p)).collect::<Vec<_>>(),
+            [(1, true), (4, true)]
+        );
+    }
+
+    #[test]
+    fn pushed_rows_read_back() {
+        let mut batch = RowBatch::new(b',');
+        batch.push_row(7, [&b"a"[..], b"", b"c,d"]);
+        batch.push_row(8, []);
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch.line(0), 7);
+        assert_eq!(
+            batch.fields(0).iter().collect::<Vec<_>>(),
+            [&b"a"[..], b"", b"c,d"]
+        );
+        assert_eq!(batch.plain_text(0), None);
+        assert!(batch.fields(1).is_empty());
+    }
+}
