@@ -297,121 +297,157 @@ impl CsvRows {
             }
         }
         batch.filled = filled;
-        let plain =
-            self.partial.is_none() && memchr::memchr2(b'"', b'\r', &batch.text[..filled]).is_none();
-        let rest = if plain {
-            self.lines(batch)
-        } else {
-            self.parse(batch, carried)
-        };
+        let rest = self.cut(batch, carried);
         self.carry.clear();
         self.carry.extend_from_slice(&batch.text[rest..filled]);
         Ok(rest)
     }
 
-    /// Cuts a chunk with no quote and no `\r` at each `\n`.
-    fn lines(&mut self, batch: &mut RowBatch) -> usize {
-        let text = &batch.text[..batch.filled];
-        let (mut pos, mut line) = (0, self.line);
-        for nl in memchr::memchr_iter(b'\n', text) {
-            if nl > pos {
-                batch.rows.push(RowAt {
-                    line,
-                    start: pos,
-                    end: nl,
-                    parsed: None,
-                });
-            }
-            line += 1;
-            pos = nl + 1;
-        }
-        if self.eof && pos < text.len() {
-            batch.rows.push(RowAt {
-                line,
-                start: pos,
-                end: text.len(),
-                parsed: None,
-            });
-            pos = text.len();
-        }
-        self.line = line;
-        pos
-    }
-
-    /// Parses a chunk record by record; the parser resumes at `resume` when it stopped inside a
-    /// row at the end of the last chunk (that row's bytes are the chunk's first `resume`).
-    fn parse(&mut self, batch: &mut RowBatch, resume: usize) -> usize {
+    /// Cuts a chunk into rows; returns where the bytes to carry over start. Lines up to the one
+    /// holding the next quote or `\r` are cut at their `\n`; the row starting on that line goes
+    /// through the parser (it may span lines); and so on. `resume` is where the parser picks up
+    /// when it stopped inside a row at the end of the last chunk (that row's bytes start the
+    /// chunk).
+    fn cut(&mut self, batch: &mut RowBatch, resume: usize) -> usize {
         let filled = batch.filled;
-        // `line` is the line of byte `line_at`; `start` is where the row being read began.
-        let (mut pos, mut start, mut line_at, mut line) = (0, 0, 0, self.line);
-        let (mut data_len, mut ends_len) = (0, 0);
+        // `line` is the line of byte `pos`, where the rows not cut yet start.
+        let (mut pos, mut line) = (0, self.line);
+        let mut out = Out::default();
+        let mut parse_at = None;
         if let Some((data, ends)) = self.partial.take() {
             grow(&mut batch.data, data.len());
             batch.data[..data.len()].copy_from_slice(&data);
             grow(&mut batch.ends, ends.len());
             batch.ends[..ends.len()].copy_from_slice(&ends);
-            (data_len, ends_len, pos) = (data.len(), ends.len(), resume);
+            (out.data, out.ends) = (data.len(), ends.len());
+            parse_at = Some(resume);
         }
-        let (mut row_data, mut row_ends) = (0, 0);
         loop {
-            if pos == filled && !self.eof {
+            let at = match parse_at.take() {
+                Some(at) => at,
+                None => {
+                    let text = &batch.text[..filled];
+                    let special = memchr::memchr2(b'"', b'\r', &text[pos..]).map(|q| pos + q);
+                    let plain_end = match special {
+                        Some(q) => {
+                            memchr::memrchr(b'\n', &text[pos..q]).map_or(pos, |n| pos + n + 1)
+                        }
+                        None => filled,
+                    };
+                    let from = pos;
+                    for nl in memchr::memchr_iter(b'\n', &text[from..plain_end]) {
+                        let nl = from + nl;
+                        if nl > pos {
+                            batch.rows.push(RowAt {
+                                line,
+                                start: pos,
+                                end: nl,
+                                parsed: None,
+                            });
+                        }
+                        (line, pos) = (line + 1, nl + 1);
+                    }
+                    if special.is_none() {
+                        if self.eof && pos < filled {
+                            batch.rows.push(RowAt {
+                                line,
+                                start: pos,
+                                end: filled,
+                                parsed: None,
+                            });
+                            pos = filled;
+                        }
+                        break;
+                    }
+                    pos
+                }
+            };
+            // The row starting at `pos` has a quote or a `\r`: the parser reads it.
+            let Some(end) = self.parse_one(batch, at, &mut out) else {
+                if first_of_row(&batch.text[..filled], pos, filled) < filled {
+                    // Stopped inside the row: the parser keeps its state, and the row's bytes
+                    // and the fields copied out so far go to the next chunk.
+                    self.partial = Some((
+                        batch.data[out.row_data..out.data].to_vec(),
+                        batch.ends[out.row_ends..out.ends].to_vec(),
+                    ));
+                }
                 break;
+            };
+            let text = &batch.text[..filled];
+            let first = first_of_row(text, pos, end);
+            if first < end {
+                line += count_lines(&text[pos..first]);
+                let mut last = end;
+                while last > first && matches!(text[last - 1], b'\n' | b'\r') {
+                    last -= 1;
+                }
+                // Without a quote, a row's fields are its text split at the delimiter.
+                let plain = memchr::memchr2(b'"', b'\r', &text[first..last]).is_none();
+                batch.rows.push(RowAt {
+                    line,
+                    start: first,
+                    end: last,
+                    parsed: (!plain).then_some((
+                        out.row_data,
+                        out.row_ends,
+                        out.ends - out.row_ends,
+                    )),
+                });
+                if plain {
+                    (out.data, out.ends) = (out.row_data, out.row_ends);
+                }
+                line += count_lines(&text[first..end]);
+            } else {
+                line += count_lines(&text[pos..end]);
             }
-            if data_len == batch.data.len() {
+            (out.row_data, out.row_ends) = (out.data, out.ends);
+            pos = end;
+        }
+        self.line = line;
+        batch.data.truncate(out.data);
+        batch.ends.truncate(out.ends);
+        pos
+    }
+
+    /// Feeds the parser from `at` until it ends a row; returns where the row's bytes end, or
+    /// `None` when the chunk ran out first (or the input ended with only line ends).
+    fn parse_one(&mut self, batch: &mut RowBatch, mut at: usize, out: &mut Out) -> Option<usize> {
+        let filled = batch.filled;
+        loop {
+            if at == filled && !self.eof {
+                return None;
+            }
+            if out.data == batch.data.len() {
                 grow(&mut batch.data, 256);
             }
-            if ends_len == batch.ends.len() {
+            if out.ends == batch.ends.len() {
                 grow(&mut batch.ends, 16);
             }
             let (result, nin, nout, nend) = self.core.read_record(
-                &batch.text[pos..filled],
-                &mut batch.data[data_len..],
-                &mut batch.ends[ends_len..],
+                &batch.text[at..filled],
+                &mut batch.data[out.data..],
+                &mut batch.ends[out.ends..],
             );
-            pos += nin;
-            data_len += nout;
-            ends_len += nend;
+            at += nin;
+            out.data += nout;
+            out.ends += nend;
             match result {
-                csv_core::ReadRecordResult::Record => {
-                    let text = &batch.text[..filled];
-                    let first = first_of_row(text, start, pos);
-                    line += count_lines(&text[line_at..first]);
-                    line_at = first;
-                    let mut end = pos;
-                    while end > first && matches!(text[end - 1], b'\n' | b'\r') {
-                        end -= 1;
-                    }
-                    // Without a quote, a row's fields are its text split at the delimiter.
-                    let plain = memchr::memchr2(b'"', b'\r', &text[first..end]).is_none();
-                    batch.rows.push(RowAt {
-                        line,
-                        start: first,
-                        end,
-                        parsed: (!plain).then_some((row_data, row_ends, ends_len - row_ends)),
-                    });
-                    if plain {
-                        (data_len, ends_len) = (row_data, row_ends);
-                    }
-                    (start, row_data, row_ends) = (pos, data_len, ends_len);
-                }
-                csv_core::ReadRecordResult::End => break,
+                csv_core::ReadRecordResult::Record => return Some(at),
+                csv_core::ReadRecordResult::End => return None,
                 _ => {}
             }
         }
-        let text = &batch.text[..filled];
-        if first_of_row(text, start, pos) < pos {
-            // The parser stopped inside a row: it keeps its state, and the row's bytes and the
-            // fields it copied out so far go to the next batch.
-            self.partial = Some((
-                batch.data[row_data..data_len].to_vec(),
-                batch.ends[row_ends..ends_len].to_vec(),
-            ));
-        }
-        self.line = line + count_lines(&text[line_at..start]);
-        batch.data.truncate(data_len);
-        batch.ends.truncate(ends_len);
-        start
     }
+}
+
+/// How much of a batch's field buffers is used, and where the row being parsed starts in them.
+#[derive(Default)]
+struct Out {
+    data: usize,
+    ends: usize,
+    row_data: usize,
+    row_ends: usize,
 }
 
 /// Where a row read from `text[start..end]` begins: after the line ends the parser skipped.
