@@ -189,6 +189,16 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         .map(|o| (o.format, o.compression.as_str(), o.layout.clone()))
         .collect();
 
+    // The dedupe set is sized once for the rows expected: growing it by doubling would hold the
+    // old and the new table at once, the largest transient of a big run. The reservation is
+    // capped (32M keys, 1 GiB) so that a huge file does not reserve memory for addresses it may
+    // not have; beyond that the set grows with the distinct addresses. (Its pages are touched at
+    // random, so a file of mostly duplicates still pays for the table it was sized for.)
+    // It is built on a thread of its own while the bounce history loads: the kernel zeroing its
+    // pages took 4% of a run's samples on the writer, and the history load leaves a core idle
+    // much of the time.
+    let expected: u64 = opened.iter().filter_map(OpenedInput::expected_rows).sum();
+    let seen = std::thread::spawn(move || KeySet::with_capacity(expected.min(32_000_000) as usize));
     let t_history = Instant::now();
     let ingested = read_history(config)?;
     let history = ingested.as_ref().map(|(b, i)| fold_history(i, b));
@@ -196,12 +206,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     let (resolver, cache_loaded) = start_dns(config)?;
     let t_rows = Instant::now();
     let mut tally = Tally::new(opened.len());
-    // The dedupe set is sized once for the rows expected: growing it by doubling would hold the
-    // old and the new table at once, the largest transient of a big run. The reservation is
-    // capped (32M keys, 1 GiB) so that a huge file does not reserve memory for addresses it may
-    // not have; beyond that the set grows with the distinct addresses. (Its pages are touched at
-    // random, so a file of mostly duplicates still pays for the table it was sized for.)
-    let expected: u64 = opened.iter().filter_map(OpenedInput::expected_rows).sum();
+    let seen = seen.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
     let readers: Vec<_> = opened.into_iter().map(|o| (o.name, o.rows)).collect();
     let mut domains = HashMap::new();
     let mut carried = 0u64;
@@ -224,7 +229,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
             groups: &mut groups,
             sinks: &mut sinks,
             tally: &mut tally,
-            seen: KeySet::with_capacity(expected.min(32_000_000) as usize),
+            seen,
             book: resolver.map(|r| r.book().clone()),
             domains: HashMap::new(),
             histories: history.as_ref().map(|h| (&h.filter, &h.histories)),
