@@ -7,11 +7,12 @@
 //! - a **parsed** row, read by `csv_core` (the `csv` crate's parser) because it has quotes or a
 //!   lone carriage return: its fields are copied out into the batch.
 //!
-//! A chunk without a quote or a `\r` anywhere is cut into lines with `memchr` and never goes
-//! through the parser; a chunk with either is parsed record by record, and its records without
-//! quotes are still kept plain. Either way the rows are the ones the `csv` crate reads (a
-//! flexible reader with the default quoting, and `\r`, `\n` or `\r\n` as line ends; blank lines
-//! are skipped), which the tests check against it on random text cut at every size.
+//! A chunk is cut into lines with `memchr` up to the line holding the next quote or `\r`; the
+//! row starting on that line goes through the parser (a quoted field may span lines), and the
+//! cutting goes on after it. A parsed row without quotes is still kept plain. The rows are the
+//! ones the `csv` crate reads (a flexible reader with the default quoting, and `\r`, `\n` or
+//! `\r\n` as line ends; blank lines are skipped), which the tests check against it on random
+//! text cut at every size.
 //!
 //! Each row's line is the line its first byte is on, counting every `\n` before it, those of
 //! skipped blank lines included.
