@@ -341,14 +341,46 @@ fn commit_outputs(
     sinks: Sinks,
     names: &[String],
 ) -> Result<(Vec<String>, Vec<CleanOutput>), Error> {
+    // Every CSV output is synced at once, each on a thread of its own (each mostly waits on the
+    // disk for its last part; one after the other the waits added up), and none is renamed into
+    // place before all are synced.
+    let Sinks {
+        suppression,
+        rejects,
+        duplicates,
+        suppression_pq,
+        rejects_pq,
+    } = sinks;
+    let mut groups = groups;
+    let writers: Vec<Option<SplitCsv>> = groups.iter_mut().map(|g| g.writer.take()).collect();
+    type Parts = Result<Vec<output::Synced>, OutputError>;
+    let (clean, sink) = std::thread::scope(|scope| {
+        let clean: Vec<_> = writers
+            .into_iter()
+            .map(|w| scope.spawn(move || w.map_or(Ok(Vec::new()), SplitCsv::sync)))
+            .collect();
+        let sink: Vec<_> = [Some(suppression), Some(rejects), duplicates]
+            .into_iter()
+            .flatten()
+            .map(|f| scope.spawn(move || f.sync().map(|s| vec![s])))
+            .collect();
+        let join = |h: std::thread::ScopedJoinHandle<'_, Parts>| {
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        };
+        (
+            clean.into_iter().map(join).collect::<Vec<_>>(),
+            sink.into_iter().map(join).collect::<Vec<_>>(),
+        )
+    });
+    let clean: Vec<Vec<output::Synced>> = clean.into_iter().collect::<Result<_, _>>()?;
+    let sink: Vec<Vec<output::Synced>> = sink.into_iter().collect::<Result<_, _>>()?;
     let mut files = Vec::new();
     let mut clean_outputs = Vec::new();
-    for g in groups {
-        let rows = g.rows;
-        let mut parts = match g.writer {
-            Some(w) => w.commit()?,
-            None => Vec::new(),
-        };
+    for (g, synced) in groups.into_iter().zip(clean) {
+        let mut parts = synced
+            .into_iter()
+            .map(output::shape::persist_name)
+            .collect::<Result<Vec<_>, _>>()?;
         match g.parquet {
             Some(CleanParquet::Rows(t)) => parts.push(file_name(&t.commit()?)),
             Some(CleanParquet::Typed(t)) => parts.push(file_name(&t.commit()?)),
@@ -359,11 +391,22 @@ fn commit_outputs(
         clean_outputs.push(CleanOutput {
             file: g.file,
             inputs: g.inputs.iter().map(|i| names[*i].clone()).collect(),
-            rows,
+            rows: g.rows,
             parts,
         });
     }
-    files.extend(sinks.commit()?);
+    for part in sink.into_iter().flatten() {
+        files.push(output::shape::persist_name(part)?);
+    }
+    for (pq, name) in [
+        (suppression_pq, "suppression.parquet"),
+        (rejects_pq, "rejects.parquet"),
+    ] {
+        if let Some(p) = pq {
+            p.commit()?;
+            files.push(name.to_owned());
+        }
+    }
     Ok((files, clean_outputs))
 }
 
@@ -656,25 +699,6 @@ impl Sinks {
             ])?;
         }
         Ok(())
-    }
-
-    fn commit(self) -> Result<Vec<String>, OutputError> {
-        let mut files = vec!["suppression.csv".to_owned(), "rejects.csv".to_owned()];
-        self.suppression.commit()?;
-        self.rejects.commit()?;
-        if let Some(d) = self.duplicates {
-            d.commit()?;
-            files.push("duplicates.csv".to_owned());
-        }
-        if let Some(p) = self.suppression_pq {
-            p.commit()?;
-            files.push("suppression.parquet".to_owned());
-        }
-        if let Some(p) = self.rejects_pq {
-            p.commit()?;
-            files.push("rejects.parquet".to_owned());
-        }
-        Ok(files)
     }
 }
 

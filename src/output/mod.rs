@@ -45,7 +45,7 @@ pub struct AtomicCsv {
     core: csv_core::Writer,
     buf: Vec<u8>,
     used: usize,
-    file: Synced,
+    file: Syncing,
     rows: u64,
 }
 
@@ -56,7 +56,7 @@ const SYNC_EVERY: u64 = 64 << 20;
 /// [`SYNC_EVERY`] bytes while the run goes on, so that the `fsync` at commit has only the tail
 /// left to write. (Without it, committing a 570 MB clean list waited 0.6 s on the disk after all
 /// the work was done.)
-struct Synced {
+struct Syncing {
     temp: NamedTempFile,
     /// Bytes written, and bytes written when a flush was last asked for. (Cells: rows rendered
     /// elsewhere are appended through a shared reference, see [`AtomicCsv::rendered`].)
@@ -65,9 +65,9 @@ struct Synced {
     helper: RefCell<Option<(SyncSender<()>, std::thread::JoinHandle<()>)>>,
 }
 
-impl Synced {
+impl Syncing {
     fn new(temp: NamedTempFile) -> Self {
-        Synced {
+        Syncing {
             temp,
             written: Cell::new(0),
             requested: Cell::new(0),
@@ -119,7 +119,7 @@ impl Synced {
     }
 }
 
-impl Write for Synced {
+impl Write for Syncing {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.append(buf)?;
         Ok(buf.len())
@@ -204,7 +204,7 @@ impl AtomicCsv {
             core: csv_core::WriterBuilder::new().delimiter(delimiter).build(),
             buf: vec![0; 1 << 17],
             used: 0,
-            file: Synced::new(temp),
+            file: Syncing::new(temp),
             rows: 0,
         })
     }
@@ -320,15 +320,37 @@ impl AtomicCsv {
     }
 
     /// Flushes, syncs and renames the file into place.
-    pub fn commit(mut self) -> Result<PathBuf, OutputError> {
+    pub fn commit(self) -> Result<PathBuf, OutputError> {
+        self.sync()?.persist()
+    }
+
+    /// Flushes and syncs the file, still under its temporary name: a run syncs all its outputs
+    /// (at once, each waiting on the disk) before it renames any.
+    pub fn sync(mut self) -> Result<Synced, OutputError> {
         self.flush()?;
         let path = self.path;
-        let fail = |source| OutputError {
+        match self.file.finish() {
+            Ok(temp) => Ok(Synced { path, temp }),
+            Err(source) => Err(OutputError { path, source }),
+        }
+    }
+}
+
+/// An output written and synced under its temporary name, waiting to be renamed into place.
+#[must_use = "an output is in place only once persisted"]
+pub struct Synced {
+    path: PathBuf,
+    temp: NamedTempFile,
+}
+
+impl Synced {
+    /// Renames the file into place; returns its final path.
+    pub fn persist(self) -> Result<PathBuf, OutputError> {
+        let Synced { path, temp } = self;
+        temp.persist(&path).map_err(|e| OutputError {
             path: path.clone(),
-            source,
-        };
-        let temp = self.file.finish().map_err(fail)?;
-        temp.persist(&path).map_err(|e| fail(e.error))?;
+            source: e.error,
+        })?;
         Ok(path)
     }
 }

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{AtomicCsv, OutputError};
+use super::{AtomicCsv, OutputError, Synced};
 
 /// What the user asked of the clean list's shape.
 #[derive(Debug, Clone)]
@@ -256,17 +256,26 @@ impl SplitCsv {
 
     /// Renames every part into place; returns their file names.
     pub fn commit(self) -> Result<Vec<String>, OutputError> {
-        let mut names = Vec::new();
-        for part in self.done.into_iter().chain(std::iter::once(self.current)) {
-            let path = part.commit()?;
-            names.push(
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
-        }
-        Ok(names)
+        self.sync()?.into_iter().map(persist_name).collect()
     }
+
+    /// Flushes and syncs every part, still under temporary names (see [`AtomicCsv::sync`]).
+    pub fn sync(self) -> Result<Vec<Synced>, OutputError> {
+        self.done
+            .into_iter()
+            .chain(std::iter::once(self.current))
+            .map(AtomicCsv::sync)
+            .collect()
+    }
+}
+
+/// Renames `part` into place; returns its file name.
+pub fn persist_name(part: Synced) -> Result<String, OutputError> {
+    let path = part.persist()?;
+    Ok(path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default())
 }
 
 #[cfg(test)]
