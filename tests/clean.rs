@@ -25,6 +25,14 @@ fn emails(dir: &TestDir, file: &str, column: usize) -> Vec<String> {
         .collect()
 }
 
+/// The `source` column of the suppression file, each as `file:line` without the folder.
+fn evidence_files(dir: &TestDir) -> Vec<String> {
+    dir.csv("out/suppression.csv")[1..]
+        .iter()
+        .map(|r| r[3].rsplit('/').next().unwrap().to_owned())
+        .collect()
+}
+
 fn assert_identity(report: &serde_json::Value) {
     let n = |k: &str| report[k].as_u64().unwrap();
     assert_eq!(
@@ -66,10 +74,7 @@ fn blank_lines_do_not_shift_line_numbers() {
         "email,note\n\nann@corp-mail.com,A\n\n\nbad,B\nbo@corp-mail.com,\"x\"\n\nnope,\"q\"\na@corp-mail.com,1,2\n",
     );
     assert_code(&clean(&dir, &[&input]), 0);
-    let sources: Vec<String> = dir.csv("out/suppression.csv")[1..]
-        .iter()
-        .map(|r| r[3].rsplit('/').next().unwrap().to_owned())
-        .collect();
+    let sources = evidence_files(&dir);
     assert_eq!(sources, ["blank.csv:6", "blank.csv:9"]);
     let rejects = dir.csv("out/rejects.csv");
     assert_eq!(rejects[1][1], "10");
@@ -94,10 +99,7 @@ fn windows_line_ends_keep_line_numbers_right() {
         (rejects[1][1].as_str(), rejects[1][2].as_str()),
         ("4", "expected 2 fields, found 3")
     );
-    let sources: Vec<String> = dir.csv("out/suppression.csv")[1..]
-        .iter()
-        .map(|r| r[3].rsplit('/').next().unwrap().to_owned())
-        .collect();
+    let sources = evidence_files(&dir);
     assert_eq!(sources, ["crlf.csv:3", "crlf.csv:7"]);
     let rows = dir.csv("out/clean.csv");
     assert_eq!(
