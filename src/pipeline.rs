@@ -234,6 +234,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
             domains: HashMap::new(),
             histories: history.as_ref().map(|h| (&h.filter, &h.histories)),
             spare: spare_tx,
+            bounds: Vec::new(),
             suppression: SuppressionRow::default(),
         };
         for batch in row_rx {
@@ -906,6 +907,8 @@ struct RowWriter<'a> {
     histories: Option<(&'a KeyFilter, &'a Histories<'a>)>,
     /// Where spent batches go back to the reader.
     spare: SyncSender<RowBatch>,
+    /// Where the fields of the row being kept lie (see `input::Fields::bounds`).
+    bounds: Vec<(usize, usize)>,
     /// The suppression row being written (its buffers are reused).
     suppression: SuppressionRow,
 }
@@ -1343,8 +1346,9 @@ impl RowWriter<'_> {
                 return Ok(());
             }
         }
-        let fields: Vec<&[u8]> = fields.iter().collect();
-        let record = |i: usize| fields.get(i).copied().unwrap_or_default();
+        fields.bounds(&mut self.bounds);
+        let bounds = &self.bounds;
+        let record = |i: usize| bounds.get(i).map_or(&b""[..], |b| fields.at(*b));
         let safe = self.config.profile.spreadsheet_safe;
         let flag_text = if self.config.annotate {
             flag_names(flags).join(";")

@@ -193,6 +193,38 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Where each field lies, into `out` (emptied first), for [`Fields::at`]: a row's fields are
+    /// found once however many of them are then read, in whatever order, with no allocation
+    /// once `out` has grown.
+    pub fn bounds(&self, out: &mut Vec<(usize, usize)>) {
+        out.clear();
+        match *self {
+            Fields::Plain { text, delimiter } => {
+                let mut start = 0;
+                for at in memchr::memchr_iter(delimiter, text) {
+                    out.push((start, at));
+                    start = at + 1;
+                }
+                out.push((start, text.len()));
+            }
+            Fields::Parsed { ends, .. } => {
+                let mut start = 0;
+                for &end in ends {
+                    out.push((start, end));
+                    start = end;
+                }
+            }
+        }
+    }
+
+    /// The field at `bounds`, one of those [`Fields::bounds`] gave.
+    pub fn at(&self, (start, end): (usize, usize)) -> &'a [u8] {
+        match *self {
+            Fields::Plain { text, .. } => &text[start..end],
+            Fields::Parsed { data, .. } => &data[start..end],
+        }
+    }
+
     /// Every field, in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         let (plain, parsed) = match *self {
@@ -511,6 +543,11 @@ mod tests {
                     assert_eq!(fields.count_and_get(k), (all.len(), Some(f.as_slice())));
                 }
                 assert_eq!(fields.get(all.len()), None);
+                let mut bounds = Vec::new();
+                fields.bounds(&mut bounds);
+                let by_bounds: Vec<Vec<u8>> =
+                    bounds.iter().map(|b| fields.at(*b).to_vec()).collect();
+                assert_eq!(by_bounds, all);
                 if let Some(plain) = batch.plain_text(i) {
                     assert_eq!(plain, all.join(&b','));
                 }
