@@ -115,8 +115,8 @@ fn main() {
     ] {
         let config = DnsConfig {
             servers: vec![server.addr],
-            timeout: Duration::from_secs(2),
-            attempts: 2,
+            timeout: Some(Duration::from_secs(2)),
+            attempts: Some(2),
             concurrency,
             engine,
             ..DnsConfig::default()

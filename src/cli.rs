@@ -78,23 +78,32 @@ pub struct BouncesArgs {
 
 #[derive(Debug, Args)]
 pub struct DnsArgs {
-    /// DNS server to ask, IP or IP:PORT (repeatable); default: the system configuration.
+    /// DNS server to ask, IP or IP:PORT (repeatable); default: the name servers of the system
+    /// configuration (--resolv-conf).
     #[arg(long = "dns-server", value_name = "IP[:PORT]")]
     pub servers: Vec<String>,
-    /// Seconds to wait for one DNS answer.
-    #[arg(long, default_value_t = 3.0, value_name = "SECS")]
-    pub dns_timeout: f64,
-    /// Tries per DNS query (1 = no retry).
-    #[arg(long, default_value_t = 2, value_name = "N")]
-    pub dns_attempts: usize,
+    /// The resolv.conf file whose name servers and `options timeout/attempts` are used when no
+    /// --dns-server is given.
+    #[arg(
+        long,
+        env = "MAILSCRUB_RESOLV_CONF",
+        value_name = "FILE",
+        default_value = "/etc/resolv.conf"
+    )]
+    pub resolv_conf: PathBuf,
+    /// Seconds to wait for one DNS answer [default: resolv.conf's `options timeout`, else 3].
+    #[arg(long, value_name = "SECS")]
+    pub dns_timeout: Option<f64>,
+    /// Tries per DNS query, 1 = no retry [default: resolv.conf's `options attempts`, else 2].
+    #[arg(long, value_name = "N")]
+    pub dns_attempts: Option<usize>,
     /// Domains resolved at the same time.
     #[arg(long, default_value_t = 128, value_name = "N")]
     pub dns_concurrency: usize,
     /// Stop asking DNS after this many queries in a row got no answer at all.
     #[arg(long, default_value_t = 32, value_name = "N")]
     pub dns_breaker: usize,
-    /// DNS client for --dns-server: wire (pipelined, one socket) or hickory (hickory-resolver).
-    /// The system configuration always uses hickory.
+    /// DNS client: wire (mailscrub's pipelined client) or hickory (hickory-resolver).
     #[arg(long, default_value = "wire", value_name = "ENGINE")]
     pub dns_engine: String,
     /// Keep DNS answers in FILE between runs (JSON lines).

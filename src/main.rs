@@ -343,12 +343,14 @@ fn parse_server(text: &str) -> Result<std::net::SocketAddr> {
 }
 
 fn dns_config(args: &DnsArgs) -> Result<DnsConfig> {
-    if !(args.dns_timeout.is_finite() && args.dns_timeout > 0.0) {
-        bail!(usage(
-            "--dns-timeout must be a positive number of seconds".to_owned()
-        ));
+    if let Some(t) = args.dns_timeout {
+        if !(t.is_finite() && t > 0.0) {
+            bail!(usage(
+                "--dns-timeout must be a positive number of seconds".to_owned()
+            ));
+        }
     }
-    if args.dns_attempts == 0 || args.dns_concurrency == 0 || args.dns_breaker == 0 {
+    if args.dns_attempts == Some(0) || args.dns_concurrency == 0 || args.dns_breaker == 0 {
         bail!(usage(
             "--dns-attempts, --dns-concurrency and --dns-breaker must be at least 1".to_owned()
         ));
@@ -371,7 +373,8 @@ fn dns_config(args: &DnsArgs) -> Result<DnsConfig> {
     Ok(DnsConfig {
         engine,
         servers,
-        timeout: std::time::Duration::from_secs_f64(args.dns_timeout),
+        resolv_conf: Some(args.resolv_conf.clone()),
+        timeout: args.dns_timeout.map(std::time::Duration::from_secs_f64),
         attempts: args.dns_attempts,
         concurrency: args.dns_concurrency,
         breaker_after: args.dns_breaker,

@@ -311,3 +311,123 @@ fn cache_answers_the_second_run_without_queries() {
     assert_code(&dir.run(&stale), 0);
     assert!(dns.queries() - before >= 5);
 }
+
+/// The default path: no `--dns-server`, so the name servers come from resolv.conf (here a file
+/// named by the environment, as `/etc/resolv.conf` would be read on a real machine).
+#[test]
+fn resolve_and_clean_use_the_system_configuration_by_default() {
+    let dns = server();
+    let dir = TestDir::new();
+    let conf = dir.write(
+        "resolv.conf",
+        format!(
+            "search corp.example\nnameserver [{}]:{}\noptions timeout:1 attempts:2 ndots:3\n",
+            dns.addr.ip(),
+            dns.addr.port()
+        ),
+    );
+    let env = [("MAILSCRUB_RESOLV_CONF", conf.as_str())];
+    let out = dir.run_full(
+        &[
+            "resolve",
+            "good-mx.com",
+            "nullmx.com",
+            "no-such-domain-here.com",
+        ],
+        None,
+        &env,
+    );
+    assert_code(&out, 0);
+    let classes: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["class"].to_string())
+        .collect();
+    assert_eq!(classes, ["\"mx\"", "\"null_mx\"", "\"nxdomain\""]);
+
+    let input = dir.write(
+        "list.csv",
+        "email\nann@good-mx.com\ncy@nullmx.com\ngus@servfail.com\n",
+    );
+    let out = dir.run_full(&["clean", &input, "--out", "out"], None, &env);
+    assert_code(&out, 0);
+    let report = dir.report("out");
+    assert_eq!(report["kept"], 2, "{}", out.stderr);
+    assert_eq!(report["reasons"]["null_mx"], 1);
+    assert_eq!(report["dns"]["by_class"]["unknown"], 1);
+
+    // The same with --resolv-conf and stock hickory-resolver.
+    let out = dir.run(&[
+        "resolve",
+        "--resolv-conf",
+        &conf,
+        "--dns-engine",
+        "hickory",
+        "nullmx.com",
+    ]);
+    assert_code(&out, 0);
+    assert!(out.stdout.contains("\"null_mx\""), "{}", out.stdout);
+}
+
+/// A resolv.conf with IPv4 and IPv6 name servers: both families are asked.
+#[test]
+fn both_address_families_of_resolv_conf_are_used() {
+    let v4 = server();
+    let v6 = TestDns::start_on(
+        "[::1]:0",
+        TEST_ORIGINS,
+        &truncated_zone(),
+        &["servfail.com."],
+        &["silent.com."],
+    );
+    let (_hole4, hole4) = black_hole();
+    let (_hole6, hole6) = support::dns_server::black_hole_on("[::1]:0");
+    for engine in ["wire", "hickory"] {
+        // First an unreachable server of one family, then a working one of the other: an answer
+        // can only come from the second family.
+        for (dead, live) in [(hole6, v4.addr), (hole4, v6.addr)] {
+            let dir = TestDir::new();
+            let conf = dir.write(
+                "resolv.conf",
+                format!(
+                    "nameserver [{}]:{}\nnameserver [{}]:{}\n",
+                    dead.ip(),
+                    dead.port(),
+                    live.ip(),
+                    live.port()
+                ),
+            );
+            let out = dir.run(&[
+                "resolve",
+                "--resolv-conf",
+                &conf,
+                "--dns-engine",
+                engine,
+                "--dns-timeout",
+                "0.3",
+                "--dns-attempts",
+                "2",
+                "good-mx.com",
+            ]);
+            assert_code(&out, 0);
+            assert!(
+                out.stdout.contains("\"class\":\"mx\""),
+                "{engine}, {dead} then {live}: {}",
+                out.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn a_resolv_conf_without_servers_is_a_clear_error() {
+    let dir = TestDir::new();
+    let conf = dir.write("resolv.conf", "search example.org\n");
+    let out = dir.run(&["resolve", "--resolv-conf", &conf, "gmail.com"]);
+    assert_code(&out, 1);
+    assert!(
+        out.stderr.contains("lists no name server") && out.stderr.contains("--dns-server"),
+        "{}",
+        out.stderr
+    );
+}

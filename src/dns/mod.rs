@@ -18,6 +18,7 @@
 pub mod cache;
 pub mod ranges;
 mod resolve;
+pub mod upstream;
 mod wire;
 
 use std::net::{IpAddr, SocketAddr};
@@ -31,12 +32,14 @@ pub use resolve::{BulkResolver, DnsStats, DomainBook};
 /// How the DNS stage is set up.
 #[derive(Debug, Clone)]
 pub struct DnsConfig {
-    /// Servers to ask; empty means the system configuration (`/etc/resolv.conf`).
+    /// Servers to ask; empty means the system configuration (`resolv_conf`).
     pub servers: Vec<SocketAddr>,
-    /// Per-query timeout.
-    pub timeout: Duration,
-    /// Tries per query (1 = no retry).
-    pub attempts: usize,
+    /// The resolv.conf file read when `servers` is empty; `None` is `/etc/resolv.conf`.
+    pub resolv_conf: Option<PathBuf>,
+    /// Per-query timeout; `None` is resolv.conf's `options timeout`, else 3 s.
+    pub timeout: Option<Duration>,
+    /// Tries per query (1 = no retry); `None` is resolv.conf's `options attempts`, else 2.
+    pub attempts: Option<usize>,
     /// Domains resolved at the same time.
     pub concurrency: usize,
     /// Consecutive queries with no answer at all after which the resolver is taken to be down.
@@ -47,15 +50,14 @@ pub struct DnsConfig {
     pub cache_min_ttl: Duration,
     /// TTL ceiling for cached answers.
     pub cache_max_ttl: Duration,
-    /// The DNS client used with explicit servers.
+    /// The DNS client.
     pub engine: Engine,
 }
 
 /// Which DNS client asks the questions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Engine {
-    /// mailscrub's pipelined client (one socket, many queries in flight); needs explicit
-    /// servers, the system configuration always uses hickory-resolver.
+    /// mailscrub's pipelined client (many queries in flight on few sockets).
     #[default]
     Wire,
     /// hickory-resolver.
@@ -66,8 +68,9 @@ impl Default for DnsConfig {
     fn default() -> Self {
         DnsConfig {
             servers: Vec::new(),
-            timeout: Duration::from_secs(3),
-            attempts: 2,
+            resolv_conf: None,
+            timeout: None,
+            attempts: None,
             concurrency: 128,
             breaker_after: 32,
             cache_file: None,

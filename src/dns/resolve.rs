@@ -23,6 +23,7 @@ use hickory_resolver::proto::rr::{Name, RData};
 use hickory_resolver::TokioResolver;
 use tokio::sync::{mpsc, Semaphore};
 
+use super::upstream::{self, Upstream};
 use super::wire::WireClient;
 use super::{ranges, DnsConfig, DomainStatus, Engine, MailRoute, MxHost};
 
@@ -108,28 +109,27 @@ impl BulkResolver {
             .build()
             .map_err(|e| NetError::from(std::io::Error::other(e)))?;
         let queries = Arc::new(AtomicU64::new(0));
-        // The pipelined client needs addresses: the given servers, or the system's name servers.
-        let servers = if config.servers.is_empty() && config.engine == Engine::Wire {
-            system_servers()
-        } else {
-            config.servers.clone()
-        };
-        let engine = if servers.is_empty() || config.engine == Engine::Hickory {
-            let _guard = runtime.enter();
-            EngineImpl::Hickory(Hickory {
-                resolver: build_resolver(config)?,
-                queries: queries.clone(),
-            })
-        } else {
-            let client = runtime
-                .block_on(WireClient::new(
-                    config.servers.clone(),
-                    config.timeout,
-                    config.attempts,
-                    queries.clone(),
-                ))
-                .map_err(NetError::from)?;
-            EngineImpl::Wire(client)
+        let upstream =
+            upstream::choose(config).map_err(|e| NetError::from(std::io::Error::other(e)))?;
+        let engine = match upstream.engine {
+            Engine::Hickory => {
+                let _guard = runtime.enter();
+                EngineImpl::Hickory(Hickory {
+                    resolver: build_resolver(&upstream, config.concurrency)?,
+                    queries: queries.clone(),
+                })
+            }
+            Engine::Wire => {
+                let client = runtime
+                    .block_on(WireClient::new(
+                        upstream.servers.clone(),
+                        upstream.timeout,
+                        upstream.attempts,
+                        queries.clone(),
+                    ))
+                    .map_err(NetError::from)?;
+                EngineImpl::Wire(client)
+            }
         };
         let shared = Arc::new(Shared {
             book,
@@ -210,51 +210,30 @@ impl Drop for BulkResolver {
     }
 }
 
-/// The name servers of the system configuration (`/etc/resolv.conf`), as addresses; empty when
-/// it cannot be read (hickory-resolver then reports why).
-fn system_servers() -> Vec<std::net::SocketAddr> {
-    let Ok((config, _)) = hickory_resolver::system_conf::read_system_conf() else {
-        return Vec::new();
-    };
-    let mut out: Vec<std::net::SocketAddr> = Vec::new();
-    for ns in config.name_servers() {
-        let port = ns.connections.first().map(|c| c.port).unwrap_or(53);
-        let addr = std::net::SocketAddr::new(ns.ip, port);
-        if !out.contains(&addr) {
-            out.push(addr);
-        }
-    }
-    out
-}
-
-/// The shared resolver: the given servers (UDP, TCP for truncated answers) or the system's.
-pub fn build_resolver(config: &DnsConfig) -> Result<TokioResolver, NetError> {
+/// hickory-resolver on the run's servers (UDP, TCP for truncated answers).
+fn build_resolver(upstream: &Upstream, concurrency: usize) -> Result<TokioResolver, NetError> {
     let provider = TokioRuntimeProvider::default();
-    let mut builder = if config.servers.is_empty() {
-        TokioResolver::builder(provider)?
-    } else {
-        let servers = config
-            .servers
-            .iter()
-            .map(|addr| {
-                let mut udp = ConnectionConfig::udp();
-                udp.port = addr.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = addr.port();
-                NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
-            })
-            .collect();
-        TokioResolver::builder_with_config(
-            ResolverConfig::from_parts(None, vec![], servers),
-            provider,
-        )
-    };
+    let servers = upstream
+        .servers
+        .iter()
+        .map(|addr| {
+            let mut udp = ConnectionConfig::udp();
+            udp.port = addr.port();
+            let mut tcp = ConnectionConfig::tcp();
+            tcp.port = addr.port();
+            NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
+        })
+        .collect();
+    let mut builder = TokioResolver::builder_with_config(
+        ResolverConfig::from_parts(None, vec![], servers),
+        provider,
+    );
     let opts: &mut ResolverOpts = builder.options_mut();
-    opts.timeout = config.timeout;
-    opts.attempts = config.attempts.saturating_sub(1);
+    opts.timeout = upstream.timeout;
+    opts.attempts = upstream.attempts.saturating_sub(1);
     opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
     opts.use_hosts_file = ResolveHosts::Never;
-    opts.max_active_requests = opts.max_active_requests.max(config.concurrency * 4);
+    opts.max_active_requests = opts.max_active_requests.max(concurrency * 4);
     opts.ndots = 0;
     opts.cache_size = 32 * 1024;
     builder.build()
@@ -380,7 +359,7 @@ pub(super) trait Lookups: Send + Sync + 'static {
     ) -> impl std::future::Future<Output = Outcome<Vec<IpAddr>>> + Send;
 }
 
-/// hickory-resolver as a [`Lookups`]: the system configuration, or `--dns-engine hickory`.
+/// hickory-resolver as a [`Lookups`] (`--dns-engine hickory`).
 pub(super) struct Hickory {
     resolver: TokioResolver,
     queries: Arc<AtomicU64>,

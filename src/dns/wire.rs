@@ -25,68 +25,102 @@ use super::resolve::{Lookups, Outcome, NO_ANSWER};
 
 type Waiters = Arc<Mutex<HashMap<u16, oneshot::Sender<Message>>>>;
 
-/// One socket, many queries in flight.
+/// One socket per address family, many queries in flight.
 pub struct WireClient {
     servers: Vec<SocketAddr>,
-    socket: Arc<UdpSocket>,
+    /// The IPv4 socket and the IPv6 one, where the servers need them.
+    v4: Option<Arc<UdpSocket>>,
+    v6: Option<Arc<UdpSocket>>,
     waiters: Waiters,
     next_id: AtomicU16,
     timeout: Duration,
     attempts: usize,
     queries: Arc<AtomicU64>,
     hosts: Mutex<HashMap<Name, Outcome<Vec<IpAddr>>>>,
-    reader: tokio::task::JoinHandle<()>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for WireClient {
     fn drop(&mut self) {
-        self.reader.abort();
+        for reader in &self.readers {
+            reader.abort();
+        }
     }
 }
 
 impl WireClient {
-    /// Binds a socket of the servers' family and starts the answer reader. Call inside a tokio
-    /// runtime.
+    /// Binds a socket for each address family the servers use (a resolv.conf listing IPv4 and
+    /// IPv6 servers uses both) and starts their answer readers. Call inside a tokio runtime.
     pub async fn new(
         servers: Vec<SocketAddr>,
         timeout: Duration,
         attempts: usize,
         queries: Arc<AtomicU64>,
     ) -> std::io::Result<Self> {
-        let first = servers
-            .first()
-            .copied()
-            .ok_or_else(|| std::io::Error::other("no DNS server given"))?;
-        // One socket, one address family: the servers of the first one's family are used (a
-        // resolv.conf listing IPv4 and IPv6 servers keeps its IPv4 ones when they come first).
-        let servers: Vec<SocketAddr> = servers
-            .into_iter()
-            .filter(|s| s.is_ipv4() == first.is_ipv4())
-            .collect();
-        let bind: SocketAddr = match (first.ip().is_loopback(), first.is_ipv4()) {
-            (true, true) => "127.0.0.1:0".parse().expect("literal"),
-            (true, false) => "[::1]:0".parse().expect("literal"),
-            (false, true) => "0.0.0.0:0".parse().expect("literal"),
-            (false, false) => "[::]:0".parse().expect("literal"),
-        };
-        let socket = Arc::new(UdpSocket::bind(bind).await?);
+        if servers.is_empty() {
+            return Err(std::io::Error::other("no DNS server given"));
+        }
         let waiters: Waiters = Arc::new(Mutex::new(HashMap::new()));
-        let reader = tokio::spawn(read_answers(
-            socket.clone(),
-            waiters.clone(),
-            servers.clone(),
-        ));
+        let mut readers = Vec::new();
+        let mut bind_family = |v4: bool| -> std::io::Result<Option<Arc<UdpSocket>>> {
+            let family: Vec<SocketAddr> = servers
+                .iter()
+                .copied()
+                .filter(|s| s.is_ipv4() == v4)
+                .collect();
+            if family.is_empty() {
+                return Ok(None);
+            }
+            let loopback = family.iter().all(|s| s.ip().is_loopback());
+            let bind: SocketAddr = match (loopback, v4) {
+                (true, true) => "127.0.0.1:0".parse().expect("literal"),
+                (true, false) => "[::1]:0".parse().expect("literal"),
+                (false, true) => "0.0.0.0:0".parse().expect("literal"),
+                (false, false) => "[::]:0".parse().expect("literal"),
+            };
+            let std_socket = std::net::UdpSocket::bind(bind)?;
+            std_socket.set_nonblocking(true)?;
+            let socket = Arc::new(UdpSocket::from_std(std_socket)?);
+            readers.push(tokio::spawn(read_answers(
+                socket.clone(),
+                waiters.clone(),
+                family,
+            )));
+            Ok(Some(socket))
+        };
+        // A family that cannot be bound (a machine without IPv6) leaves its servers out, as long
+        // as the other family has some.
+        let (v4, v6) = match (bind_family(true), bind_family(false)) {
+            (Err(e), Err(_)) | (Err(e), Ok(None)) | (Ok(None), Err(e)) => return Err(e),
+            (v4, v6) => (v4.ok().flatten(), v6.ok().flatten()),
+        };
+        let mut servers = servers;
+        servers.retain(|s| {
+            if s.is_ipv4() {
+                v4.is_some()
+            } else {
+                v6.is_some()
+            }
+        });
         Ok(WireClient {
             servers,
-            socket,
+            v4,
+            v6,
             waiters,
             next_id: AtomicU16::new(rand_seed()),
             timeout,
             attempts: attempts.max(1),
             queries,
             hosts: Mutex::new(HashMap::new()),
-            reader,
+            readers,
         })
+    }
+
+    fn socket_for(&self, server: SocketAddr) -> &UdpSocket {
+        let socket = if server.is_ipv4() { &self.v4 } else { &self.v6 };
+        socket
+            .as_deref()
+            .expect("a socket for every server's family")
     }
 
     /// Registers a waiter under a free ID.
@@ -120,7 +154,7 @@ impl WireClient {
             let (id, rx) = self.register();
             let bytes = request(id, name, rtype).map_err(|e| e.to_string())?;
             self.queries.fetch_add(1, Ordering::Relaxed);
-            if let Err(e) = self.socket.send_to(&bytes, server).await {
+            if let Err(e) = self.socket_for(server).send_to(&bytes, server).await {
                 self.forget(id);
                 last_error = format!("{NO_ANSWER}: {e}");
                 continue;

@@ -87,6 +87,17 @@ impl TestDns {
     /// Serves `zone_text` for the given zone origins (e.g. `["com.", "de."]`), with SERVFAIL for
     /// names under `servfail` and silence for names under `silent`.
     pub fn start(origins: &[&str], zone_text: &str, servfail: &[&str], silent: &[&str]) -> TestDns {
+        Self::start_on("127.0.0.1:0", origins, zone_text, servfail, silent)
+    }
+
+    /// As [`TestDns::start`], listening on `bind` (a loopback address: `127.0.0.1:0` or `[::1]:0`).
+    pub fn start_on(
+        bind: &'static str,
+        origins: &[&str],
+        zone_text: &str,
+        servfail: &[&str],
+        silent: &[&str],
+    ) -> TestDns {
         // One zone per registered domain (the owner's last two labels), plus an empty zone per
         // origin that answers NXDOMAIN for everything else: hickory's in-memory zones slow down
         // sharply with size, and real DNS is shaped like this anyway.
@@ -148,9 +159,7 @@ impl TestDns {
                 .build()
                 .expect("runtime");
             runtime.block_on(async move {
-                let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind udp");
+                let udp = tokio::net::UdpSocket::bind(bind).await.expect("bind udp");
                 let addr = udp.local_addr().expect("addr");
                 let tcp = tokio::net::TcpListener::bind(addr)
                     .await
@@ -192,7 +201,12 @@ impl Drop for TestDns {
 
 /// A UDP socket on loopback that reads nothing and answers nothing: a resolver that is down.
 pub fn black_hole() -> (std::net::UdpSocket, SocketAddr) {
-    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    black_hole_on("127.0.0.1:0")
+}
+
+/// A black hole on `bind` (`127.0.0.1:0` or `[::1]:0`).
+pub fn black_hole_on(bind: &str) -> (std::net::UdpSocket, SocketAddr) {
+    let socket = std::net::UdpSocket::bind(bind).expect("bind");
     let addr = socket.local_addr().expect("addr");
     (socket, addr)
 }

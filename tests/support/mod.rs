@@ -59,7 +59,29 @@ impl TestDir {
 
     /// Runs `mailscrub args...` with `stdin` as its input; kills it after 120 s.
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mailscrub"))
+        self.run_full(args, stdin, &[])
+    }
+
+    /// Runs `mailscrub args...` with extra environment variables.
+    ///
+    /// Unless `env` names `MAILSCRUB_RESOLV_CONF`, the run reads a resolv.conf that names only a
+    /// closed loopback port: a test that forgets `--dns-server` or `--no-dns` never sends a
+    /// query to the machine's real name servers.
+    pub fn run_full(&self, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Output {
+        let fallback = self.join(".loopback-only-resolv.conf");
+        if !fallback.exists() {
+            std::fs::write(
+                &fallback,
+                "nameserver [127.0.0.1]:9\noptions timeout:1 attempts:1\n",
+            )
+            .expect("write resolv.conf");
+        }
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mailscrub"));
+        command.env("MAILSCRUB_RESOLV_CONF", &fallback);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
             .args(args)
             .current_dir(self.path())
             .stdin(if stdin.is_some() {
