@@ -12,7 +12,7 @@
 use serde_json::Value;
 
 use super::classify::{classify, find_enhanced, find_reply_code, Enhanced, EventClass};
-use super::message::{squash, RawEvent};
+use super::event::{squash, RawEvent};
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")

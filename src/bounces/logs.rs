@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use regex::Regex;
 
 use super::classify::{classify, find_enhanced, find_reply_code, Enhanced, EventClass};
-use super::message::{squash, RawEvent};
+use super::event::{squash, RawEvent};
 
 fn postfix_re() -> &'static Regex {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();

@@ -8,6 +8,7 @@
 //! error that stops the run, and never evidence against anyone.
 
 pub mod classify;
+pub mod event;
 pub mod esp;
 pub mod logs;
 pub mod message;
@@ -20,7 +21,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use classify::EventClass;
-use message::RawEvent;
+use event::RawEvent;
 
 use crate::address::{self, AddressRules, DedupeKey, FlagLists};
 

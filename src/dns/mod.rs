@@ -16,6 +16,7 @@
 //! by its own thread and tokio runtime.
 
 pub mod cache;
+mod lookups;
 pub mod ranges;
 mod resolve;
 pub mod upstream;

@@ -23,6 +23,7 @@ use hickory_resolver::proto::rr::{Name, RData};
 use hickory_resolver::TokioResolver;
 use tokio::sync::{mpsc, Semaphore};
 
+use super::lookups::{Lookups, Outcome, NO_ANSWER};
 use super::upstream::{self, Upstream};
 use super::wire::WireClient;
 use super::{ranges, DnsConfig, DomainStatus, Engine, MailRoute, MxHost};
@@ -310,21 +311,6 @@ fn note_answer(shared: &Shared, status: &DomainStatus) {
     }
 }
 
-/// Prefix of the error text of a query that got no answer at all.
-pub(super) const NO_ANSWER: &str = "no answer";
-
-/// How one query ended.
-#[derive(Debug, Clone)]
-pub(super) enum Outcome<T> {
-    Answer(T, u32),
-    /// NXDOMAIN, with the negative TTL.
-    NxDomain(u32),
-    /// The name exists, but not with this type (NODATA).
-    NoData(u32),
-    /// No usable answer: keep the domain as unknown.
-    Failed(String),
-}
-
 fn outcome_of_error<T>(e: &NetError) -> Outcome<T> {
     match e {
         NetError::Dns(DnsError::NoRecordsFound(no)) => {
@@ -343,20 +329,6 @@ fn outcome_of_error<T>(e: &NetError) -> Outcome<T> {
         }
         other => Outcome::Failed(other.to_string()),
     }
-}
-
-/// The two questions the classification asks, answered by a DNS client.
-pub(super) trait Lookups: Send + Sync + 'static {
-    /// The MX records of a name, by preference.
-    fn mx(
-        &self,
-        name: &Name,
-    ) -> impl std::future::Future<Output = Outcome<Vec<(u16, Name)>>> + Send;
-    /// The A and AAAA addresses of a host.
-    fn addresses(
-        &self,
-        name: &Name,
-    ) -> impl std::future::Future<Output = Outcome<Vec<IpAddr>>> + Send;
 }
 
 /// hickory-resolver as a [`Lookups`] (`--dns-engine hickory`).

@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::oneshot;
 
-use super::resolve::{Lookups, Outcome, NO_ANSWER};
+use super::lookups::{Lookups, Outcome, NO_ANSWER};
 
 type Waiters = Arc<Mutex<HashMap<u16, oneshot::Sender<Message>>>>;
 
