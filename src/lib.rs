@@ -17,8 +17,10 @@
 pub mod address;
 pub mod bounces;
 pub mod config;
+pub mod dedupe;
 pub mod dns;
 pub mod input;
+pub mod files;
 pub mod output;
 mod pipeline;
 pub mod policy;
@@ -41,7 +43,7 @@ pub enum Error {
     Input(#[from] input::InputError),
     /// An output cannot be written.
     #[error(transparent)]
-    Output(#[from] output::OutputError),
+    Output(#[from] files::OutputError),
     /// The DNS stage cannot start (no resolver configuration, unreadable cache file).
     #[error("{0}")]
     Dns(String),

@@ -290,7 +290,7 @@ fn export(args: ExportArgs) -> Result<()> {
         args.input
             .with_file_name(format!("suppression-{}.{ext}", args.to))
     });
-    let (dir, name) = mailscrub::output::dir_and_name(&out);
+    let (dir, name) = mailscrub::files::dir_and_name(&out);
     let name = name.ok_or_else(|| usage(format!("--out {}: not a file name", out.display())))?;
     match export(&args.input, target, &dir, &name) {
         Ok(n) => {

@@ -20,14 +20,15 @@ use std::time::Instant;
 use csv::ByteRecord;
 use rayon::prelude::*;
 
-use crate::address::{self, Checked, DedupeKey, KeyFilter, KeySet};
+use crate::address::{self, Checked};
+use crate::dedupe::{prefetch, DedupeKey, KeyFilter, KeySet};
 use crate::config::{BounceConfig, Config};
 use crate::dns::{self, BulkResolver, DomainBook, DomainStatus, MailRoute};
 use crate::input::parquet::SharedBatch;
 use crate::input::{self, InputError, Layout, OpenedInput, RowBatch, RowSource};
 use crate::output::parquet::{Cell, InferredTable, Kind, RowTable, TypedCol, TypedTable};
 use crate::output::shape::{neutralise, plan_columns, ColumnPlan, OutCol, SplitCsv};
-use crate::output::{self, AtomicCsv, OutputError};
+use crate::files::{self as output, AtomicCsv, OutputError};
 use crate::policy::{self, Decision, Evidence, Histories, HistoryVerdict};
 use crate::record::{flag_names, Verdict};
 use crate::report::{
@@ -380,7 +381,7 @@ fn commit_outputs(
     for (g, synced) in groups.into_iter().zip(clean) {
         let mut parts = synced
             .into_iter()
-            .map(output::shape::persist_name)
+            .map(crate::output::shape::persist_name)
             .collect::<Result<Vec<_>, _>>()?;
         match g.parquet {
             Some(CleanParquet::Rows(t)) => parts.push(file_name(&t.commit()?)),
@@ -397,7 +398,7 @@ fn commit_outputs(
         });
     }
     for part in sink.into_iter().flatten() {
-        files.push(output::shape::persist_name(part)?);
+        files.push(crate::output::shape::persist_name(part)?);
     }
     for (pq, name) in [
         (suppression_pq, "suppression.parquet"),
@@ -1089,7 +1090,7 @@ impl RowWriter<'_> {
                 if let Row::Address { checked, .. } = row {
                     let first = [checked.address.as_bytes().first(), text.first_byte(i)];
                     for byte in first.into_iter().flatten() {
-                        address::prefetch(byte);
+                        prefetch(byte);
                     }
                 }
             }
@@ -1268,16 +1269,16 @@ impl RowWriter<'_> {
                         // random: they are asked for in stages a few rows ahead (perf put a row's
                         // time on the first read of its event).
                         if let Some((_, ahead, _)) = part.get(i + 12) {
-                            address::prefetch(*ahead);
+                            prefetch(*ahead);
                         }
                         if let Some((_, ahead, _)) = part.get(i + 8) {
-                            address::prefetch(ahead.deciding);
+                            prefetch(ahead.deciding);
                         }
                         if let Some((_, ahead, _)) = part.get(i + 4) {
                             let e = ahead.deciding;
                             for text in [e.recipient.as_bytes(), e.diagnostic.as_bytes()] {
                                 if let Some(first) = text.first() {
-                                    address::prefetch(first);
+                                    prefetch(first);
                                 }
                             }
                         }

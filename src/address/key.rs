@@ -9,37 +9,10 @@
 //! distinct address, whatever the address length. The chance of two different addresses sharing a
 //! key among a billion is below 10^-20.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::Checked;
-
-/// A 128-bit hash of a normalised address.
-pub type DedupeKey = u128;
-
-/// A map keyed by dedupe keys. The keys are already hashes, so their low bits are the table hash
-/// (hashing them again with SipHash cost a tenth of folding a million-event history).
-pub type KeyMap<V> = HashMap<DedupeKey, V, BuildHasherDefault<KeyHasher>>;
-
-/// The identity hash of a [`DedupeKey`], for [`KeyMap`].
-#[derive(Default)]
-pub struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
-    }
-}
+use crate::dedupe::DedupeKey;
 
 /// Domains whose owners document `+tag` sub-addressing.
 const PLUS_TAG_DOMAINS: [&str; 12] = [

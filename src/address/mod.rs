@@ -13,14 +13,11 @@
 
 mod flags;
 mod key;
-mod keyset;
 mod repair;
 mod syntax;
 
 pub use flags::{suggest_domain, FlagLists};
-pub use key::{dedupe_key, DedupeKey, KeyHasher, KeyMap};
-pub(crate) use keyset::prefetch;
-pub use keyset::{KeyFilter, KeySet};
+pub use key::dedupe_key;
 
 use crate::record::{Flags, Reason, Repairs};
 

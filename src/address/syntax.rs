@@ -8,7 +8,8 @@
 use email_address::{EmailAddress, Options};
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::{AddressRules, FlagLists, KeyMap, Problem};
+use super::{AddressRules, FlagLists, Problem};
+use crate::dedupe::KeyMap;
 use crate::record::{Reason, Repairs};
 
 /// RFC 5321 §4.5.3.1.3: a path is at most 256 octets including the angle brackets.

@@ -23,7 +23,8 @@ use serde::Serialize;
 pub use classify::EventClass;
 use event::RawEvent;
 
-use crate::address::{self, AddressRules, DedupeKey, FlagLists};
+use crate::address::{self, AddressRules, FlagLists};
+use crate::dedupe::DedupeKey;
 
 /// One delivery or feedback event about one recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

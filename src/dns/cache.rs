@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{DnsConfig, DomainBook, DomainStatus, MailRoute};
-use crate::output::OutputError;
+use crate::files::OutputError;
 
 /// What loading the cache found.
 #[derive(Debug, Default, Clone, Copy)]
@@ -104,9 +104,9 @@ pub fn save(config: &DnsConfig, book: &DomainBook) -> Result<(), OutputError> {
     let Some(path) = &config.cache_file else {
         return Ok(());
     };
-    let (dir, name) = crate::output::dir_and_name(path);
+    let (dir, name) = crate::files::dir_and_name(path);
     let name = name.unwrap_or_else(|| "dns-cache.jsonl".to_owned());
-    crate::output::write_atomic(&dir, &name, &render(&book.snapshot()))?;
+    crate::files::write_atomic(&dir, &name, &render(&book.snapshot()))?;
     Ok(())
 }
 

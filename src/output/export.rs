@@ -15,7 +15,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::{write_atomic, OutputError};
+use crate::files::{write_atomic, OutputError};
 
 /// The services an export can target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,73 +14,12 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 use tempfile::NamedTempFile;
 
-use super::OutputError;
+use crate::files::{AtomicParquet, OutputError};
 
 /// Rows buffered before a record batch is written.
 const FLUSH_ROWS: usize = 64 * 1024;
-
-/// A Parquet file written under a temporary name and renamed into place on commit.
-pub struct AtomicParquet {
-    path: PathBuf,
-    writer: ArrowWriter<NamedTempFile>,
-    rows: u64,
-}
-
-fn fail(path: &Path, e: impl std::fmt::Display) -> OutputError {
-    OutputError {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    }
-}
-
-impl AtomicParquet {
-    /// Starts `dir/name` with `schema`.
-    pub fn create(dir: &Path, name: &str, schema: SchemaRef) -> Result<Self, OutputError> {
-        let (path, temp) = super::temp_beside(dir, name)?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(3).map_err(|e| fail(&path, e))?,
-            ))
-            .build();
-        let writer = ArrowWriter::try_new(temp, schema, Some(props)).map_err(|e| fail(&path, e))?;
-        Ok(AtomicParquet {
-            path,
-            writer,
-            rows: 0,
-        })
-    }
-
-    /// Writes a batch.
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), OutputError> {
-        self.rows += batch.num_rows() as u64;
-        self.writer.write(batch).map_err(|e| fail(&self.path, e))
-    }
-
-    /// Rows written.
-    pub fn rows(&self) -> u64 {
-        self.rows
-    }
-
-    /// Closes, syncs and renames the file into place.
-    pub fn commit(self) -> Result<PathBuf, OutputError> {
-        let path = self.path;
-        let temp = self.writer.into_inner().map_err(|e| fail(&path, e))?;
-        temp.as_file().sync_all().map_err(|source| OutputError {
-            path: path.clone(),
-            source,
-        })?;
-        temp.persist(&path).map_err(|e| OutputError {
-            path: path.clone(),
-            source: e.error,
-        })?;
-        Ok(path)
-    }
-}
 
 /// The type of a column built row by row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,7 +261,7 @@ impl InferredTable {
         }
         self.spill
             .write_record(&record)
-            .map_err(|e| fail(&self.dir.join(&self.name), e))
+            .map_err(|e| OutputError::other(&self.dir.join(&self.name), e))
     }
 
     /// Infers the types, writes the Parquet file and renames it into place.
@@ -331,7 +270,7 @@ impl InferredTable {
         let temp = self
             .spill
             .into_inner()
-            .map_err(|e| fail(&path, e.error()))?;
+            .map_err(|e| OutputError::other(&path, e.error()))?;
         let kinds: Vec<Kind> = self
             .columns
             .iter()
@@ -348,9 +287,9 @@ impl InferredTable {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .from_path(temp.path())
-            .map_err(|e| fail(&path, e))?;
+            .map_err(|e| OutputError::other(&path, e))?;
         for record in reader.records() {
-            let record = record.map_err(|e| fail(&path, e))?;
+            let record = record.map_err(|e| OutputError::other(&path, e))?;
             let cells: Vec<Cell> = record
                 .iter()
                 .zip(&kinds)
@@ -405,7 +344,7 @@ impl RowTable {
         }
         let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
         let batch = RecordBatch::try_new(self.schema.clone(), arrays)
-            .map_err(|e| fail(&self.file.path, e))?;
+            .map_err(|e| OutputError::other(&self.file.path(), e))?;
         self.pending = 0;
         self.file.write(&batch)
     }
@@ -492,19 +431,19 @@ impl TypedTable {
             match c {
                 TypedCol::Input(i) => {
                     let taken = arrow_select::take::take(batch.column(*i).as_ref(), &indices, None)
-                        .map_err(|e| fail(&self.file.path, e))?;
+                        .map_err(|e| OutputError::other(&self.file.path(), e))?;
                     arrays.push(taken);
                 }
                 TypedCol::Built(_) => {
                     let b = built
                         .next()
-                        .ok_or_else(|| fail(&self.file.path, "column plan mismatch"))?;
+                        .ok_or_else(|| OutputError::other(&self.file.path(), "column plan mismatch"))?;
                     arrays.push(b.finish());
                 }
             }
         }
         let out = RecordBatch::try_new(self.schema.clone(), arrays)
-            .map_err(|e| fail(&self.file.path, e))?;
+            .map_err(|e| OutputError::other(&self.file.path(), e))?;
         self.file.write(&out)
     }
 

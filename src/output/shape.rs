@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{AtomicCsv, OutputError, Synced};
+use crate::files::{AtomicCsv, OutputError, Synced};
 
 /// What the user asked of the clean list's shape.
 #[derive(Debug, Clone)]

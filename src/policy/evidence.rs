@@ -14,7 +14,7 @@
 
 use rayon::prelude::*;
 
-use crate::address::DedupeKey;
+use crate::dedupe::DedupeKey;
 use crate::bounces::{BounceEvent, EventClass};
 use crate::record::Reason;
 
@@ -114,7 +114,7 @@ impl<'e> Histories<'e> {
 
     /// Asks for the directory slot a lookup of `key` reads first (see `address::prefetch`).
     pub fn warm_slot(&self, key: DedupeKey) {
-        crate::address::prefetch(&self.dir[Self::slot_of(key, self.bits)]);
+        crate::dedupe::prefetch(&self.dir[Self::slot_of(key, self.bits)]);
     }
 
     /// Asks for the first entry a lookup of `key` reads; reads its directory slot to find it,
@@ -122,7 +122,7 @@ impl<'e> Histories<'e> {
     pub fn warm_entry(&self, key: DedupeKey) {
         let from = self.dir[Self::slot_of(key, self.bits)] as usize;
         if let Some(entry) = self.entries.get(from) {
-            crate::address::prefetch(entry);
+            crate::dedupe::prefetch(entry);
         }
     }
 

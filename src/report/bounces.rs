@@ -8,7 +8,7 @@ use std::hash::BuildHasherDefault;
 
 use serde::Serialize;
 
-use crate::address::{DedupeKey, KeyHasher};
+use crate::dedupe::{DedupeKey, KeyHasher};
 use crate::bounces::{BounceOptions, EventClass, Ingested, SourceReport};
 use crate::policy::SoftRule;
 
@@ -73,7 +73,7 @@ pub struct BounceReport {
 fn rfc3339(t: Option<i64>) -> String {
     let mut text = String::new();
     if let Some(t) = t {
-        crate::output::push_rfc3339(&mut text, t);
+        crate::files::push_rfc3339(&mut text, t);
     }
     text
 }

@@ -13,25 +13,7 @@
 //!
 //! Memory: 16 bytes per slot at a load of at most 7/8, so 18 to 37 bytes per distinct key.
 
-use super::DedupeKey;
-
-/// Asks the processor to bring the cache line holding `at` closer, without waiting for it.
-///
-/// A plain load of the same line (what `warm` did first) also overlaps misses, but each one holds
-/// a place in the processor's load queue until it completes: perf put a third of the writer's
-/// warm-up on those loads. A prefetch retires at once. Elsewhere than x86-64 this does nothing.
-#[inline(always)]
-pub(crate) fn prefetch<T>(at: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch only hints the cache; it never reads into the program nor faults, and SSE
-    // is part of every x86-64 processor.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(at).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = at;
-}
+use super::{prefetch, DedupeKey};
 
 /// Four keys on one cache line; 0 marks an empty slot (the key 0 is kept aside).
 #[derive(Clone, Copy, Default)]
