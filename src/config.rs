@@ -25,10 +25,6 @@ pub struct Config {
     pub lists: FlagLists,
     /// Fold provider aliasing (Gmail dots, `+tags`) into the dedupe key.
     pub provider_rules: bool,
-    /// Add `mailscrub_*` columns to the clean list.
-    pub annotate: bool,
-    /// Also write `duplicates.csv`.
-    pub write_duplicates: bool,
     /// Draw progress bars on stderr.
     pub progress: bool,
     /// Rows per batch handed to the worker threads.
@@ -37,7 +33,8 @@ pub struct Config {
     pub dns: Option<DnsConfig>,
     /// Bounce and feedback evidence; `None` when no `--bounces` were given.
     pub bounces: Option<BounceConfig>,
-    /// The clean list's columns, names, splitting and spreadsheet safety.
+    /// Which files are written and the clean list's columns, names, splitting and spreadsheet
+    /// safety.
     pub profile: ExportProfile,
 }
 
@@ -69,8 +66,6 @@ impl Config {
             rules: AddressRules::default(),
             lists: FlagLists::builtin(),
             provider_rules: false,
-            annotate: false,
-            write_duplicates: false,
             progress: false,
             batch_rows: 16 * 1024,
             dns: None,

@@ -19,18 +19,17 @@ pub mod bounces;
 pub mod config;
 pub mod dedupe;
 pub mod dns;
-pub mod input;
 pub mod files;
+pub mod input;
 pub mod output;
-mod pipeline;
 pub mod policy;
 pub mod record;
 pub mod report;
+mod run;
 
 pub use config::{BounceConfig, Config};
-pub use pipeline::{
-    run, ANNOTATION_COLUMNS, DUPLICATE_COLUMNS, REJECT_COLUMNS, SUPPRESSION_COLUMNS,
-};
+pub use output::{ANNOTATION_COLUMNS, DUPLICATE_COLUMNS, REJECT_COLUMNS, SUPPRESSION_COLUMNS};
+pub use run::run;
 
 /// Why a run could not finish. Each kind maps to its own exit code in the binary.
 #[derive(Debug, thiserror::Error)]

@@ -154,7 +154,7 @@ fn clean(args: CleanArgs) -> Result<()> {
         bail!(usage("--batch-rows must be at least 1".to_owned()));
     }
     config.batch_rows = args.batch_rows;
-    config.annotate = args.annotate;
+    config.profile.annotate = args.annotate;
     config.profile.columns = args.columns.clone();
     for r in &args.rename {
         let (old, new) = r
@@ -189,7 +189,7 @@ fn clean(args: CleanArgs) -> Result<()> {
         }
     }
     config.provider_rules = args.provider_rules;
-    config.write_duplicates = args.write_duplicates;
+    config.profile.write_duplicates = args.write_duplicates;
     config.progress = !args.quiet && io::stderr().is_terminal();
     if !args.bounces.is_empty() {
         if args.soft_threshold == 0

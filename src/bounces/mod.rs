@@ -8,8 +8,8 @@
 //! error that stops the run, and never evidence against anyone.
 
 pub mod classify;
-pub mod event;
 pub mod esp;
+pub mod event;
 pub mod logs;
 pub mod message;
 

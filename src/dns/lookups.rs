@@ -34,4 +34,3 @@ pub(crate) trait Lookups: Send + Sync + 'static {
         name: &Name,
     ) -> impl std::future::Future<Output = Outcome<Vec<IpAddr>>> + Send;
 }
-

@@ -266,15 +266,42 @@ pub fn normalise_domain(input: &str) -> Result<String, String> {
     idna::domain_to_ascii_strict(d).map_err(|_| format!("not a valid domain name: {d:?}"))
 }
 
+/// Loads the cache file and starts the resolver: the DNS stage of a `clean` run.
+pub fn start(config: &DnsConfig) -> Result<(BulkResolver, cache::Loaded), String> {
+    let (book, loaded) = cache::load_book(config)?;
+    let resolver = BulkResolver::start(config, book)
+        .map_err(|e| format!("cannot set up the DNS resolver: {e}"))?;
+    Ok((resolver, loaded))
+}
+
+/// Waits for every answer and writes the cache file; what the stage did.
+pub fn finish(
+    config: &DnsConfig,
+    resolver: BulkResolver,
+) -> Result<DnsStats, crate::files::OutputError> {
+    let book = resolver.book().clone();
+    let stats = resolver.finish();
+    cache::save(config, &book)?;
+    Ok(stats)
+}
+
+/// The servers a run asks, for the report: the given ones, or `system`.
+pub fn server_names(config: &DnsConfig) -> Vec<String> {
+    if config.servers.is_empty() {
+        vec!["system".to_owned()]
+    } else {
+        config.servers.iter().map(|s| s.to_string()).collect()
+    }
+}
+
 /// Resolves a list of domains (for `mailscrub resolve`), answers in input order. The cache file,
 /// when configured, is read and updated as in a `clean` run.
 pub fn resolve_all(
     config: &DnsConfig,
     inputs: &[String],
 ) -> Result<Vec<Result<DomainStatus, String>>, String> {
-    let (book, _) = cache::load_book(config)?;
-    let resolver = BulkResolver::start(config, book.clone())
-        .map_err(|e| format!("cannot set up the DNS resolver: {e}"))?;
+    let (resolver, _) = start(config)?;
+    let book = resolver.book().clone();
     let domains: Vec<Result<String, String>> = inputs.iter().map(|i| normalise_domain(i)).collect();
     let mut submitted = std::collections::HashSet::new();
     for d in domains.iter().flatten() {

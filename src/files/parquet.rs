@@ -27,7 +27,8 @@ impl AtomicParquet {
                 ZstdLevel::try_new(3).map_err(|e| OutputError::other(&path, e))?,
             ))
             .build();
-        let writer = ArrowWriter::try_new(temp, schema, Some(props)).map_err(|e| OutputError::other(&path, e))?;
+        let writer = ArrowWriter::try_new(temp, schema, Some(props))
+            .map_err(|e| OutputError::other(&path, e))?;
         Ok(AtomicParquet {
             path,
             writer,
@@ -38,7 +39,9 @@ impl AtomicParquet {
     /// Writes a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), OutputError> {
         self.rows += batch.num_rows() as u64;
-        self.writer.write(batch).map_err(|e| OutputError::other(&self.path, e))
+        self.writer
+            .write(batch)
+            .map_err(|e| OutputError::other(&self.path, e))
     }
 
     /// The final path.
@@ -54,7 +57,10 @@ impl AtomicParquet {
     /// Closes, syncs and renames the file into place.
     pub fn commit(self) -> Result<PathBuf, OutputError> {
         let path = self.path;
-        let temp = self.writer.into_inner().map_err(|e| OutputError::other(&path, e))?;
+        let temp = self
+            .writer
+            .into_inner()
+            .map_err(|e| OutputError::other(&path, e))?;
         temp.as_file().sync_all().map_err(|source| OutputError {
             path: path.clone(),
             source,
@@ -66,4 +72,3 @@ impl AtomicParquet {
         Ok(path)
     }
 }
-

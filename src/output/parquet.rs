@@ -344,7 +344,7 @@ impl RowTable {
         }
         let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
         let batch = RecordBatch::try_new(self.schema.clone(), arrays)
-            .map_err(|e| OutputError::other(&self.file.path(), e))?;
+            .map_err(|e| OutputError::other(self.file.path(), e))?;
         self.pending = 0;
         self.file.write(&batch)
     }
@@ -431,19 +431,19 @@ impl TypedTable {
             match c {
                 TypedCol::Input(i) => {
                     let taken = arrow_select::take::take(batch.column(*i).as_ref(), &indices, None)
-                        .map_err(|e| OutputError::other(&self.file.path(), e))?;
+                        .map_err(|e| OutputError::other(self.file.path(), e))?;
                     arrays.push(taken);
                 }
                 TypedCol::Built(_) => {
-                    let b = built
-                        .next()
-                        .ok_or_else(|| OutputError::other(&self.file.path(), "column plan mismatch"))?;
+                    let b = built.next().ok_or_else(|| {
+                        OutputError::other(self.file.path(), "column plan mismatch")
+                    })?;
                     arrays.push(b.finish());
                 }
             }
         }
         let out = RecordBatch::try_new(self.schema.clone(), arrays)
-            .map_err(|e| OutputError::other(&self.file.path(), e))?;
+            .map_err(|e| OutputError::other(self.file.path(), e))?;
         self.file.write(&out)
     }
 

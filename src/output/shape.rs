@@ -30,6 +30,10 @@ pub struct ExportProfile {
     /// Give a CSV input's columns in the Parquet clean list the narrowest type all their values
     /// fit, instead of strings.
     pub infer_types: bool,
+    /// Add `mailscrub_*` columns to the clean list.
+    pub annotate: bool,
+    /// Also write `duplicates.csv`.
+    pub write_duplicates: bool,
 }
 
 impl Default for ExportProfile {
@@ -42,6 +46,8 @@ impl Default for ExportProfile {
             csv: true,
             parquet: false,
             infer_types: false,
+            annotate: false,
+            write_duplicates: false,
         }
     }
 }

@@ -14,8 +14,8 @@
 
 use rayon::prelude::*;
 
-use crate::dedupe::DedupeKey;
 use crate::bounces::{BounceEvent, EventClass};
+use crate::dedupe::DedupeKey;
 use crate::record::Reason;
 
 /// The soft-bounce rule.

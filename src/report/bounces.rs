@@ -8,8 +8,8 @@ use std::hash::BuildHasherDefault;
 
 use serde::Serialize;
 
-use crate::dedupe::{DedupeKey, KeyHasher};
 use crate::bounces::{BounceOptions, EventClass, Ingested, SourceReport};
+use crate::dedupe::{DedupeKey, KeyHasher};
 use crate::policy::SoftRule;
 
 /// One group of sender-side blocks.

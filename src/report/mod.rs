@@ -5,7 +5,9 @@
 //! for stderr. The accounting identity `rows_in = kept + suppressed + duplicates + rejected` is
 //! checked here, per input and in total, and its result is part of the report.
 
+pub mod assemble;
 pub mod bounces;
+pub mod dns;
 mod progress;
 
 pub use progress::Progress;
@@ -72,8 +74,6 @@ pub struct Tally {
     pub flags: [u64; FLAG_NAMES.len()],
     /// Rows per repair (kept or suppressed).
     pub repairs: [u64; REPAIR_NAMES.len()],
-    /// Cells neutralised by `--spreadsheet-safe`.
-    pub neutralised: u64,
 }
 
 impl Tally {

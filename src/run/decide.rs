@@ -1,0 +1,226 @@
+//! One row's verdict, in input order: dedupe, history, mail route, [`policy::decide`], tally;
+//! the verdict is pushed to the [`Outputs`]. This decides; the outputs write.
+
+use std::collections::HashMap;
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::address::Checked;
+use crate::dedupe::{ahead, prefetch, DedupeKey, KeyFilter, KeySet};
+use crate::dns::{DomainBook, DomainStatus};
+use crate::files::OutputError;
+use crate::input::parquet::SharedBatch;
+use crate::input::RowBatch;
+use crate::output::{KeptRow, Outputs};
+use crate::policy::{self, Decision, Histories, HistoryVerdict};
+use crate::record::Verdict;
+use crate::report::dns::DomainRows;
+use crate::report::Tally;
+
+/// One row after validation.
+pub enum Row {
+    /// The row could not be read.
+    Reject {
+        line: u64,
+        error: String,
+        raw: String,
+    },
+    /// The row has an address (valid or not); its fields are in the batch's text.
+    Address {
+        line: u64,
+        checked: Checked,
+        key: DedupeKey,
+        /// The row is plain text whose email field is the normalised address: kept, it can be
+        /// written out as it was read.
+        as_is: bool,
+    },
+}
+
+/// A batch of rows from one input with their addresses checked, in input order.
+pub struct CheckedBatch {
+    pub input: usize,
+    pub text: RowBatch,
+    pub rows: Vec<Row>,
+    pub arrow: Option<SharedBatch>,
+}
+
+/// The single owner of the dedupe set, the counters and the outputs during the rows phase.
+pub struct Decider<'a> {
+    /// The inputs' names.
+    pub names: &'a [String],
+    pub outputs: &'a mut Outputs,
+    pub tally: &'a mut Tally,
+    pub seen: KeySet,
+    /// The DNS answers, when DNS is on.
+    pub book: Option<Arc<DomainBook>>,
+    /// Per domain decided on in this run: its answer and the rows it decided.
+    pub domains: HashMap<String, DomainRows>,
+    /// Bounce histories by dedupe key, behind their filter, when `--bounces` was given.
+    pub histories: Option<(&'a KeyFilter, &'a Histories<'a>)>,
+    /// Where spent batches go back to the reader.
+    pub spare: SyncSender<RowBatch>,
+}
+
+impl Decider<'_> {
+    /// Decides every row of a batch.
+    pub fn batch(&mut self, batch: CheckedBatch) -> Result<(), OutputError> {
+        let CheckedBatch {
+            input,
+            text,
+            mut rows,
+            arrow,
+        } = batch;
+        // The dedupe set's buckets, the history filter's words and the rows' texts are asked for
+        // a block of rows ahead of their use: without it the decider waits on cache misses.
+        let warm = |decider: &Self, rows: &[Row], from: usize| {
+            let keys = rows.iter().skip(from).take(ahead::ROWS).map(|r| match r {
+                Row::Address { key, .. } => *key,
+                Row::Reject { .. } => 0,
+            });
+            decider.seen.warm(keys.clone());
+            if let Some((filter, _)) = decider.histories {
+                filter.warm(keys);
+            }
+            for (i, row) in rows.iter().enumerate().skip(from).take(ahead::ROWS) {
+                if let Row::Address { checked, .. } = row {
+                    let first = [checked.address.as_bytes().first(), text.first_byte(i)];
+                    for byte in first.into_iter().flatten() {
+                        prefetch(byte);
+                    }
+                }
+            }
+        };
+        warm(self, &rows, 0);
+        for index in 0..rows.len() {
+            if index % ahead::ROWS == 0 {
+                warm(self, &rows, index + ahead::ROWS);
+            }
+            // A history lookup reads a directory slot and then an entry, each a miss: for the
+            // rows the filter lets through, they are asked for in two steps a few rows ahead.
+            if let Some((filter, histories)) = self.histories {
+                let key_at = |i: usize| match rows.get(i) {
+                    Some(Row::Address { key, .. }) if filter.may_contain(*key) => Some(*key),
+                    _ => None,
+                };
+                if let Some(key) = key_at(index + ahead::HISTORY_SLOT) {
+                    histories.warm_slot(key);
+                }
+                if let Some(key) = key_at(index + ahead::HISTORY_ENTRY) {
+                    histories.warm_entry(key);
+                }
+            }
+            let row = std::mem::replace(
+                &mut rows[index],
+                Row::Reject {
+                    line: 0,
+                    error: String::new(),
+                    raw: String::new(),
+                },
+            );
+            let verdict = self.row(input, index, row, &text)?;
+            self.tally.inputs[input].add(verdict);
+        }
+        self.outputs.end_batch(input, arrow.as_deref())?;
+        // The reader may be done, or have enough spares: then the batch is just dropped.
+        let _ = self.spare.try_send(text);
+        Ok(())
+    }
+
+    /// Gives one row (row `index` of `text`) its verdict and pushes it to the outputs.
+    fn row(
+        &mut self,
+        input: usize,
+        index: usize,
+        row: Row,
+        text: &RowBatch,
+    ) -> Result<Verdict, OutputError> {
+        let name = self.names[input].as_str();
+        let (line, checked, key, as_is) = match row {
+            Row::Reject { line, error, raw } => {
+                self.outputs.reject(name, line, &error, &raw)?;
+                return Ok(Verdict::Reject);
+            }
+            Row::Address {
+                line,
+                checked,
+                key,
+                as_is,
+            } => (line, checked, key, as_is),
+        };
+        if !self.seen.insert(key) {
+            self.outputs.duplicate(name, line, &checked.address)?;
+            return Ok(Verdict::Duplicate);
+        }
+        self.tally.repairs(checked.repairs);
+        let history = self
+            .histories
+            .filter(|(filter, _)| filter.may_contain(key))
+            .and_then(|(_, h)| h.get(key));
+        let route = if history.is_some_and(|h| h.verdict.is_some()) {
+            None
+        } else {
+            self.route(&checked)
+        };
+        match policy::decide(&checked, history, route.as_deref()) {
+            Decision::Suppress {
+                reason,
+                detail,
+                evidence,
+            } => {
+                *self.tally.reasons.entry(reason).or_insert(0) += 1;
+                self.outputs
+                    .suppress(&checked.address, reason, &detail, &evidence, name, line)?;
+                Ok(Verdict::Suppress)
+            }
+            Decision::Keep { flags } => {
+                self.tally.flags(flags);
+                let kept = KeptRow {
+                    index,
+                    fields: text.fields(index),
+                    as_read: as_is.then(|| text.plain_text(index)).flatten(),
+                    checked: &checked,
+                    flags,
+                };
+                self.outputs.keep(input, kept)?;
+                Ok(Verdict::Keep)
+            }
+        }
+    }
+
+    /// The mail route of a valid address's domain, waiting for DNS if it is still in flight.
+    fn route(&mut self, checked: &Checked) -> Option<Arc<DomainStatus>> {
+        let book = self.book.as_ref()?;
+        let domain = checked.ascii_domain();
+        if !checked.is_valid() || domain.starts_with('[') {
+            return None;
+        }
+        if let Some(seen) = self.domains.get_mut(domain) {
+            seen.rows += 1;
+            return Some(seen.status.clone());
+        }
+        let status = book.wait(domain);
+        self.domains.insert(
+            domain.to_owned(),
+            DomainRows {
+                status: status.clone(),
+                rows: 1,
+            },
+        );
+        Some(status)
+    }
+
+    /// The history's suppressed addresses that no input row carried, pushed to the
+    /// suppression file so that the next run still has them. Returns how many.
+    pub fn carry_forward(&mut self, histories: &Histories) -> Result<u64, OutputError> {
+        let seen = &self.seen;
+        let verdicts: Vec<&HistoryVerdict> = histories
+            .par_iter()
+            .filter_map(|(key, h)| h.verdict.as_ref().map(|v| (key, v)))
+            .filter(|(key, _)| !seen.contains(*key))
+            .map(|(_, v)| v)
+            .collect();
+        self.outputs.carry_forward(verdicts)
+    }
+}

@@ -1,0 +1,254 @@
+//! The thread topology of the rows phase, in one place.
+//!
+//! ```text
+//! reader ──RawBatch──▶ validator (rayon) ──CheckedBatch──▶ decider (this thread) ──▶ Outputs
+//!    ▲                                                          │
+//!    └──────────────────── spent RowBatch (spare) ◀─────────────┘
+//! ```
+//! 1. the reader reads the inputs one after the other, in batches of rows;
+//! 2. the validator checks each batch's addresses in parallel on rayon's pool (the costly part),
+//!    keeps the batch in input order, and hands each new domain to the resolver;
+//! 3. the calling thread decides each row in input order (so "the first occurrence wins" means
+//!    what it says) and pushes it to the outputs; spent batches go back to the reader, which
+//!    reads the next rows into them.
+//!
+//! The channels are bounded, so memory stays flat whatever the file size.
+
+use std::collections::HashSet;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use rayon::prelude::*;
+
+use super::decide::{CheckedBatch, Row};
+use crate::address::{self, AddressRules, FlagLists};
+use crate::dns::BulkResolver;
+use crate::input::parquet::{ParquetRows, SharedBatch};
+use crate::input::{self, CsvRows, Fields, InputError, Layout, RowBatch, RowSource};
+use crate::Error;
+
+/// A batch of rows from one input, as read.
+struct RawBatch {
+    input: usize,
+    rows: RowBatch,
+    /// The typed batch the rows were rendered from (Parquet inputs).
+    arrow: Option<SharedBatch>,
+}
+
+/// What the validator needs to check a row.
+#[derive(Clone, Copy)]
+pub struct Checking<'a> {
+    /// The inputs' layouts, by input.
+    pub layouts: &'a [Layout],
+    /// What counts as a valid address.
+    pub rules: &'a AddressRules,
+    /// Role, disposable and provider lists.
+    pub lists: &'a FlagLists,
+    /// Fold provider aliasing into the dedupe key.
+    pub provider_rules: bool,
+}
+
+/// Runs the rows phase: `inputs` read, checked and handed to `decide` batch by batch, in input
+/// order; `decide` gets the spare channel to hand spent batches back to the reader.
+pub fn rows_phase(
+    inputs: Vec<(String, RowSource)>,
+    checking: Checking,
+    resolver: Option<&BulkResolver>,
+    decide: impl FnOnce(
+        Receiver<Result<CheckedBatch, InputError>>,
+        SyncSender<RowBatch>,
+    ) -> Result<(), Error>,
+) -> Result<(), Error> {
+    std::thread::scope(|scope| {
+        let (raw_tx, raw_rx) = sync_channel(4);
+        let (checked_tx, checked_rx) = sync_channel(4);
+        let (spare_tx, spare_rx) = sync_channel(4);
+        scope.spawn(move || read_all(inputs, raw_tx, spare_rx));
+        scope.spawn(move || validate_all(raw_rx, checked_tx, checking, resolver));
+        decide(checked_rx, spare_tx)
+    })
+}
+
+/// The reader thread: every input in order, in batches.
+fn read_all(
+    inputs: Vec<(String, RowSource)>,
+    tx: SyncSender<Result<RawBatch, InputError>>,
+    spare: Receiver<RowBatch>,
+) {
+    for (input, (name, source)) in inputs.into_iter().enumerate() {
+        let ok = match source {
+            RowSource::Csv(reader) => read_csv(input, &name, *reader, &tx, &spare),
+            RowSource::Parquet(rows) => read_parquet(input, &name, rows, &tx),
+        };
+        if !ok {
+            return;
+        }
+    }
+}
+
+/// Sends the CSV input's rows; false when the run must stop.
+fn read_csv(
+    input: usize,
+    name: &str,
+    mut reader: CsvRows,
+    tx: &SyncSender<Result<RawBatch, InputError>>,
+    spare: &Receiver<RowBatch>,
+) -> bool {
+    loop {
+        let mut rows = spare.try_recv().unwrap_or_else(|_| reader.batch());
+        match reader.read(&mut rows) {
+            Ok(true) => {
+                let batch = RawBatch {
+                    input,
+                    rows,
+                    arrow: None,
+                };
+                if tx.send(Ok(batch)).is_err() {
+                    return false;
+                }
+            }
+            Ok(false) => return true,
+            Err(e) => {
+                let _ = tx.send(Err(input::read_error(name, reader.line(), &e)));
+                return false;
+            }
+        }
+    }
+}
+
+/// Sends the Parquet input's rows, batch by batch, each with its typed batch. Rows are numbered
+/// from 1 in file order (the `line` of a Parquet row).
+fn read_parquet(
+    input: usize,
+    name: &str,
+    rows: ParquetRows,
+    tx: &SyncSender<Result<RawBatch, InputError>>,
+) -> bool {
+    let mut next_row = 1u64;
+    for batch in rows.reader {
+        let fail = |reason: String| InputError::Read {
+            file: name.to_owned(),
+            line: next_row,
+            reason,
+        };
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = tx.send(Err(fail(e.to_string())));
+                return false;
+            }
+        };
+        let mut text = RowBatch::new(b',');
+        if let Err(e) = crate::input::parquet::rows_as_text(&batch, next_row, &mut text) {
+            let _ = tx.send(Err(fail(e)));
+            return false;
+        }
+        next_row += text.len() as u64;
+        let sent = tx.send(Ok(RawBatch {
+            input,
+            rows: text,
+            arrow: Some(std::sync::Arc::new(batch)),
+        }));
+        if sent.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// The validator thread: each batch's addresses checked in parallel, order kept.
+fn validate_all(
+    rx: Receiver<Result<RawBatch, InputError>>,
+    tx: SyncSender<Result<CheckedBatch, InputError>>,
+    checking: Checking,
+    resolver: Option<&BulkResolver>,
+) {
+    let mut submitted: HashSet<String> = HashSet::new();
+    for raw in rx {
+        let out = raw.map(|raw| {
+            let layout = &checking.layouts[raw.input];
+            let text = raw.rows;
+            let rows = (0..text.len())
+                .into_par_iter()
+                .map(|i| validate_row(&text, i, layout, checking))
+                .collect();
+            let batch = CheckedBatch {
+                input: raw.input,
+                text,
+                rows,
+                arrow: raw.arrow,
+            };
+            if let Some(resolver) = resolver {
+                submit_domains(&batch, resolver, &mut submitted);
+            }
+            batch
+        });
+        if tx.send(out).is_err() {
+            return;
+        }
+    }
+}
+
+/// Hands the batch's new domains to the resolver before the batch moves on, so that answers are
+/// on their way while earlier batches are decided.
+fn submit_domains(batch: &CheckedBatch, resolver: &BulkResolver, submitted: &mut HashSet<String>) {
+    for row in &batch.rows {
+        if let Row::Address { checked, .. } = row {
+            let domain = checked.ascii_domain();
+            if checked.is_valid() && !domain.starts_with('[') && !submitted.contains(domain) {
+                submitted.insert(domain.to_owned());
+                resolver.submit(domain.to_owned());
+            }
+        }
+    }
+}
+
+/// A row's fields joined by the delimiter (a plain row's text as it was).
+fn raw_text(fields: Fields, delimiter: u8) -> String {
+    let mut raw = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            raw.push(delimiter);
+        }
+        raw.extend_from_slice(f);
+    }
+    String::from_utf8_lossy(&raw).into_owned()
+}
+
+fn validate_row(text: &RowBatch, i: usize, layout: &Layout, checking: Checking) -> Row {
+    let line = text.line(i);
+    let fields = text.fields(i);
+    let reject = |error: String| Row::Reject {
+        line,
+        error,
+        raw: raw_text(fields, layout.delimiter),
+    };
+    let (columns, field) = fields.count_and_get(layout.email_column);
+    if columns != layout.columns {
+        return reject(format!(
+            "expected {} fields, found {columns}",
+            layout.columns,
+        ));
+    }
+    let field = field.unwrap_or_default();
+    let email = match std::str::from_utf8(field) {
+        Ok(t) => t,
+        Err(e) => {
+            return reject(format!(
+                "email field is not valid UTF-8 (bad byte at offset {})",
+                e.valid_up_to()
+            ))
+        }
+    };
+    if email.trim().is_empty() {
+        return reject("empty email field".to_owned());
+    }
+    let checked = address::check(email, checking.rules, checking.lists);
+    let key = address::dedupe_key(&checked, checking.provider_rules);
+    let as_is = text.plain_text(i).is_some() && checked.address.as_bytes() == field;
+    Row::Address {
+        line,
+        checked,
+        key,
+        as_is,
+    }
+}
