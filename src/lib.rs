@@ -44,9 +44,33 @@ pub enum Error {
     #[error(transparent)]
     Output(#[from] files::OutputError),
     /// The DNS stage cannot start (no resolver configuration, unreadable cache file).
-    #[error("{0}")]
-    Dns(String),
+    #[error(transparent)]
+    Dns(#[from] dns::DnsError),
     /// A `--bounces` path does not exist or cannot be listed.
     #[error(transparent)]
     Bounces(#[from] bounces::BounceInputError),
+}
+
+/// The exit codes of the binary, one per kind of failure.
+pub mod exit {
+    /// Anything else (no DNS configuration, an internal error).
+    pub const OTHER: u8 = 1;
+    /// Bad usage: an unknown flag, a bad value, contradicting options.
+    pub const USAGE: u8 = 2;
+    /// An input cannot be read.
+    pub const INPUT: u8 = 3;
+    /// An output cannot be written.
+    pub const OUTPUT: u8 = 4;
+}
+
+impl Error {
+    /// The binary's exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => exit::USAGE,
+            Error::Input(_) | Error::Bounces(_) => exit::INPUT,
+            Error::Output(_) => exit::OUTPUT,
+            Error::Dns(_) => exit::OTHER,
+        }
+    }
 }

@@ -13,7 +13,7 @@ use mailscrub::address::{self, AddressRules, FlagLists};
 use mailscrub::dns::DnsConfig;
 use mailscrub::input::EmailColumn;
 use mailscrub::record::{flag_names, repair_names};
-use mailscrub::{Config, Error};
+use mailscrub::{exit, Config, Error};
 
 use cli::{
     AddressArgs, BounceReadArgs, BouncesArgs, CheckArgs, CleanArgs, Cli, Command, DnsArgs,
@@ -25,10 +25,6 @@ use cli::{
 /// with perf on a 1M-row list: malloc/free/realloc went from ~30% of cycles to under 10%).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const EXIT_USAGE: u8 = 2;
-const EXIT_INPUT: u8 = 3;
-const EXIT_OUTPUT: u8 = 4;
 
 /// mimalloc's `purge_delay` option: its number in both of the crate's mimalloc versions (2 and 3),
 /// and the one `MIMALLOC_PURGE_DELAY` sets.
@@ -54,7 +50,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { 0 });
         }
     };
     let result = match cli.command {
@@ -80,13 +76,9 @@ fn main() -> ExitCode {
 
 fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<Error>() {
-        Some(Error::Usage(_)) => EXIT_USAGE,
-        Some(Error::Input(_)) => EXIT_INPUT,
-        Some(Error::Output(_)) => EXIT_OUTPUT,
-        Some(Error::Dns(_)) => 1,
-        Some(Error::Bounces(_)) => EXIT_INPUT,
-        None if e.downcast_ref::<UsageError>().is_some() => EXIT_USAGE,
-        None => 1,
+        Some(e) => e.exit_code(),
+        None if e.downcast_ref::<UsageError>().is_some() => exit::USAGE,
+        None => exit::OTHER,
     }
 }
 
@@ -395,7 +387,7 @@ fn resolve(args: ResolveArgs) -> Result<()> {
             }
         }
     }
-    let answers = mailscrub::dns::resolve_all(&config, &inputs).map_err(mailscrub::Error::Dns)?;
+    let answers = mailscrub::dns::resolve_all(&config, &inputs).map_err(Error::Dns)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     for (input, answer) in inputs.iter().zip(answers) {

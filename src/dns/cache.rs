@@ -85,14 +85,21 @@ pub fn render(entries: &[std::sync::Arc<DomainStatus>]) -> Vec<u8> {
 }
 
 /// A book that starts with the fresh answers of the configured cache file (empty without one).
-pub fn load_book(config: &DnsConfig) -> Result<(std::sync::Arc<DomainBook>, Loaded), String> {
+pub fn load_book(
+    config: &DnsConfig,
+) -> Result<(std::sync::Arc<DomainBook>, Loaded), super::DnsError> {
     let book = std::sync::Arc::new(DomainBook::default());
     let Some(path) = &config.cache_file else {
         return Ok((book, Loaded::default()));
     };
     let now = chrono::Utc::now().timestamp();
-    let (fresh, loaded) = load(path, now, config.cache_min_ttl, config.cache_max_ttl)
-        .map_err(|e| format!("{}: cannot read the DNS cache: {e}", path.display()))?;
+    let (fresh, loaded) =
+        load(path, now, config.cache_min_ttl, config.cache_max_ttl).map_err(|source| {
+            super::DnsError::Cache {
+                path: path.clone(),
+                source,
+            }
+        })?;
     for status in fresh {
         book.insert(status);
     }

@@ -30,6 +30,25 @@ use serde::{Deserialize, Serialize};
 
 pub use resolve::{BulkResolver, DnsStats, DomainBook};
 
+/// Why the DNS stage cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum DnsError {
+    /// No server to ask: resolv.conf unreadable or naming none.
+    #[error("{0}")]
+    NoServer(String),
+    /// The cache file cannot be read.
+    #[error("{}: cannot read the DNS cache: {source}", path.display())]
+    Cache {
+        /// The cache file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The resolver cannot be set up (no socket, no runtime).
+    #[error("cannot set up the DNS resolver: {0}")]
+    Setup(String),
+}
+
 /// How the DNS stage is set up.
 #[derive(Debug, Clone)]
 pub struct DnsConfig {
@@ -267,10 +286,9 @@ pub fn normalise_domain(input: &str) -> Result<String, String> {
 }
 
 /// Loads the cache file and starts the resolver: the DNS stage of a `clean` run.
-pub fn start(config: &DnsConfig) -> Result<(BulkResolver, cache::Loaded), String> {
+pub fn start(config: &DnsConfig) -> Result<(BulkResolver, cache::Loaded), DnsError> {
     let (book, loaded) = cache::load_book(config)?;
-    let resolver = BulkResolver::start(config, book)
-        .map_err(|e| format!("cannot set up the DNS resolver: {e}"))?;
+    let resolver = BulkResolver::start(config, book)?;
     Ok((resolver, loaded))
 }
 
@@ -299,7 +317,7 @@ pub fn server_names(config: &DnsConfig) -> Vec<String> {
 pub fn resolve_all(
     config: &DnsConfig,
     inputs: &[String],
-) -> Result<Vec<Result<DomainStatus, String>>, String> {
+) -> Result<Vec<Result<DomainStatus, String>>, DnsError> {
     let (resolver, _) = start(config)?;
     let book = resolver.book().clone();
     let domains: Vec<Result<String, String>> = inputs.iter().map(|i| normalise_domain(i)).collect();
@@ -314,6 +332,6 @@ pub fn resolve_all(
         .map(|d| d.map(|d| book.wait(&d).as_ref().clone()))
         .collect();
     resolver.finish();
-    cache::save(config, &book).map_err(|e| e.to_string())?;
+    cache::save(config, &book).map_err(|e| DnsError::Setup(e.to_string()))?;
     Ok(answers)
 }

@@ -17,7 +17,7 @@ use hickory_resolver::config::{
     ResolverOpts,
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::net::{DnsError as NetDnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData};
 use hickory_resolver::TokioResolver;
@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, Semaphore};
 use super::lookups::{Lookups, Outcome, NO_ANSWER};
 use super::upstream::{self, Upstream};
 use super::wire::WireClient;
-use super::{ranges, DnsConfig, DomainStatus, Engine, MailRoute, MxHost};
+use super::{ranges, DnsConfig, DnsError, DomainStatus, Engine, MailRoute, MxHost};
 
 /// Answers shared between the resolver thread and the pipeline.
 #[derive(Default)]
@@ -101,22 +101,22 @@ pub struct BulkResolver {
 
 impl BulkResolver {
     /// Starts the resolver thread. `book` may already hold cached answers.
-    pub fn start(config: &DnsConfig, book: Arc<DomainBook>) -> Result<Self, NetError> {
+    pub fn start(config: &DnsConfig, book: Arc<DomainBook>) -> Result<Self, DnsError> {
         let from_cache = book.snapshot().len() as u64;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .thread_name("mailscrub-dns")
             .build()
-            .map_err(|e| NetError::from(std::io::Error::other(e)))?;
+            .map_err(|e| DnsError::Setup(e.to_string()))?;
         let queries = Arc::new(AtomicU64::new(0));
-        let upstream =
-            upstream::choose(config).map_err(|e| NetError::from(std::io::Error::other(e)))?;
+        let upstream = upstream::choose(config)?;
         let engine = match upstream.engine {
             Engine::Hickory => {
                 let _guard = runtime.enter();
                 EngineImpl::Hickory(Hickory {
-                    resolver: build_resolver(&upstream, config.concurrency)?,
+                    resolver: build_resolver(&upstream, config.concurrency)
+                        .map_err(|e| DnsError::Setup(e.to_string()))?,
                     queries: queries.clone(),
                 })
             }
@@ -128,7 +128,7 @@ impl BulkResolver {
                         upstream.attempts,
                         queries.clone(),
                     ))
-                    .map_err(NetError::from)?;
+                    .map_err(|e| DnsError::Setup(e.to_string()))?;
                 EngineImpl::Wire(client)
             }
         };
@@ -153,7 +153,7 @@ impl BulkResolver {
                     }
                 })
             })
-            .map_err(|e| NetError::from(std::io::Error::other(e)))?;
+            .map_err(|e| DnsError::Setup(e.to_string()))?;
         Ok(BulkResolver {
             tx: Some(tx),
             shared,
@@ -313,7 +313,7 @@ fn note_answer(shared: &Shared, status: &DomainStatus) {
 
 fn outcome_of_error<T>(e: &NetError) -> Outcome<T> {
     match e {
-        NetError::Dns(DnsError::NoRecordsFound(no)) => {
+        NetError::Dns(NetDnsError::NoRecordsFound(no)) => {
             let ttl = no.negative_ttl.unwrap_or(300);
             if no.response_code == ResponseCode::NXDomain {
                 Outcome::NxDomain(ttl)
@@ -321,7 +321,7 @@ fn outcome_of_error<T>(e: &NetError) -> Outcome<T> {
                 Outcome::NoData(ttl)
             }
         }
-        NetError::Dns(DnsError::ResponseCode(code)) => Outcome::Failed(format!("{code}")),
+        NetError::Dns(NetDnsError::ResponseCode(code)) => Outcome::Failed(format!("{code}")),
         NetError::Timeout => Outcome::Failed(format!("{NO_ANSWER}: timed out")),
         NetError::Io(io) => Outcome::Failed(format!("{NO_ANSWER}: {io}")),
         NetError::NoConnections => {

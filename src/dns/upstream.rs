@@ -16,7 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{DnsConfig, Engine};
+use super::{DnsConfig, DnsError, Engine};
 
 /// The per-query timeout when neither the command line nor resolv.conf sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -132,18 +132,18 @@ pub struct Upstream {
 
 /// Decides the run's upstream: the given servers, or the resolv.conf file's; the command line's
 /// timeout and tries, or the file's, or the defaults. An error when there is no server to ask.
-pub fn choose(config: &DnsConfig) -> Result<Upstream, String> {
+pub fn choose(config: &DnsConfig) -> Result<Upstream, DnsError> {
     let (servers, file, source) = if config.servers.is_empty() {
         let path = config
             .resolv_conf
             .clone()
             .unwrap_or_else(|| PathBuf::from(SYSTEM_RESOLV_CONF));
-        let conf = ResolvConf::read(&path)?;
+        let conf = ResolvConf::read(&path).map_err(DnsError::NoServer)?;
         if conf.servers.is_empty() {
-            return Err(format!(
+            return Err(DnsError::NoServer(format!(
                 "{} lists no name server; give one with --dns-server, or run with --no-dns",
                 path.display()
-            ));
+            )));
         }
         (conf.servers.clone(), conf, Source::ResolvConf(path))
     } else {
@@ -235,12 +235,18 @@ mod tests {
             resolv_conf: Some(empty),
             ..DnsConfig::default()
         };
-        assert!(choose(&config).unwrap_err().contains("--dns-server"));
+        assert!(choose(&config)
+            .unwrap_err()
+            .to_string()
+            .contains("--dns-server"));
         let config = DnsConfig {
             resolv_conf: Some(dir.path().join("missing")),
             ..DnsConfig::default()
         };
-        assert!(choose(&config).unwrap_err().contains("cannot read"));
+        assert!(choose(&config)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot read"));
     }
 
     #[test]
@@ -251,7 +257,7 @@ mod tests {
                 up.source,
                 Source::ResolvConf(PathBuf::from(SYSTEM_RESOLV_CONF))
             ),
-            Err(e) => assert!(e.contains(SYSTEM_RESOLV_CONF), "{e}"),
+            Err(e) => assert!(e.to_string().contains(SYSTEM_RESOLV_CONF), "{e}"),
         }
     }
 }
