@@ -1,16 +1,14 @@
 //! Bounce evidence: real bounce messages (Sisimai's public corpus), the log and JSON formats on
 //! samples written for mailscrub, and `clean --bounces` end to end.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::support::{assert_code, assert_contains, read_csv, TestDir};
 use mailscrub::address::AddressRules;
 use mailscrub::bounces::{ingest, BounceOptions, EventClass};
 use serde_json::Value;
-use support::{assert_code, read_csv, TestDir};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bounces")
@@ -252,7 +250,7 @@ fn compressed_logs_and_forced_formats() {
     assert_eq!(events.len(), 2);
     let out = dir.run(&["bounces", &list, "--bounce-format", "tiff"]);
     assert_code(&out, 2);
-    assert!(out.stderr.contains("--bounce-format"), "{}", out.stderr);
+    assert_contains(&out.stderr, "--bounce-format");
 }
 
 #[test]
@@ -273,7 +271,7 @@ fn a_bad_file_never_stops_the_run() {
     assert_eq!(out.stdout.lines().count(), 41);
     let out = dir.run(&["bounces", "no-such-folder"]);
     assert_code(&out, 3);
-    assert!(out.stderr.contains("no-such-folder"), "{}", out.stderr);
+    assert_contains(&out.stderr, "no-such-folder");
 }
 
 /// The list for the end-to-end runs: every address of the samples, and some clean ones.
@@ -324,21 +322,12 @@ fn clean_with_bounce_history() {
     let dir = TestDir::new();
     let list = list(&dir);
     let samples_dir = fixtures().join("samples").display().to_string();
-    let out = dir.run(&[
-        "clean",
-        &list,
-        "--out",
-        "out",
-        "--no-dns",
-        "--bounces",
-        &samples_dir,
-        "--postfix-year",
-        "2024",
-        "--as-of",
-        "2024-08-31",
-        "--annotate",
-    ]);
-    assert_code(&out, 0);
+    let out = dir
+        .clean(&[&list])
+        .bounces(&samples_dir)
+        .as_of("2024-08-31")
+        .args(&["--postfix-year", "2024", "--annotate"])
+        .ok();
     let header = &dir.csv("out/suppression.csv")[0];
     assert_eq!(
         header,
@@ -438,7 +427,7 @@ fn clean_with_bounce_history() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("not-a-bounce.bin"), "{}", out.stderr);
+    assert_contains(&out.stderr, "not-a-bounce.bin");
 }
 
 #[test]
@@ -447,20 +436,11 @@ fn as_of_reproduces_an_earlier_night() {
     let list = list(&dir);
     let log = samples("mail.log");
     // On Aug 13 the full mailbox had bounced on four days: not yet suppressed.
-    let out = dir.run(&[
-        "clean",
-        &list,
-        "--out",
-        "out",
-        "--no-dns",
-        "--bounces",
-        &log,
-        "--postfix-year",
-        "2024",
-        "--as-of",
-        "2024-08-13",
-    ]);
-    assert_code(&out, 0);
+    dir.clean(&[&list])
+        .bounces(&log)
+        .as_of("2024-08-13")
+        .args(&["--postfix-year", "2024"])
+        .ok();
     let s = suppression(&dir);
     assert!(!s.contains_key("full@corp-mail.net"));
     assert!(
@@ -470,45 +450,21 @@ fn as_of_reproduces_an_earlier_night() {
     assert!(s.contains_key("hard@corp-mail.net"));
     let first = std::fs::read(dir.join("out/suppression.csv")).unwrap();
     // The same night again gives the same file.
-    assert_code(
-        &dir.run(&[
-            "clean",
-            &list,
-            "--out",
-            "out",
-            "--no-dns",
-            "--bounces",
-            &log,
-            "--postfix-year",
-            "2024",
-            "--as-of",
-            "2024-08-13",
-        ]),
-        0,
-    );
+    dir.clean(&[&list])
+        .bounces(&log)
+        .as_of("2024-08-13")
+        .args(&["--postfix-year", "2024"])
+        .ok();
     assert_eq!(
         std::fs::read(dir.join("out/suppression.csv")).unwrap(),
         first
     );
     // A lower threshold suppresses earlier.
-    assert_code(
-        &dir.run(&[
-            "clean",
-            &list,
-            "--out",
-            "out",
-            "--no-dns",
-            "--bounces",
-            &log,
-            "--postfix-year",
-            "2024",
-            "--as-of",
-            "2024-08-13",
-            "--soft-threshold",
-            "3",
-        ]),
-        0,
-    );
+    dir.clean(&[&list])
+        .bounces(&log)
+        .as_of("2024-08-13")
+        .args(&["--postfix-year", "2024", "--soft-threshold", "3"])
+        .ok();
     assert_eq!(
         suppression(&dir)["full@corp-mail.net"][1],
         "soft_bounce_threshold"
@@ -520,22 +476,12 @@ fn yesterdays_suppression_file_keeps_addresses_suppressed() {
     let dir = TestDir::new();
     let list = list(&dir);
     let log = samples("mail.log");
-    assert_code(
-        &dir.run(&[
-            "clean",
-            &list,
-            "--out",
-            "night1",
-            "--no-dns",
-            "--bounces",
-            &log,
-            "--postfix-year",
-            "2024",
-            "--as-of",
-            "2024-08-31",
-        ]),
-        0,
-    );
+    dir.clean(&[&list])
+        .out("night1")
+        .bounces(&log)
+        .as_of("2024-08-31")
+        .args(&["--postfix-year", "2024"])
+        .ok();
     // Night two: the logs have rotated away, only last night's suppression file remains; the
     // list now also lacks hard@.
     let list2 = dir.write(
@@ -543,16 +489,7 @@ fn yesterdays_suppression_file_keeps_addresses_suppressed() {
         "email\nfull@corp-mail.net\nfresh@corp-mail.net\n",
     );
     let prior = dir.join("night1/suppression.csv").display().to_string();
-    let out = dir.run(&[
-        "clean",
-        &list2,
-        "--out",
-        "night2",
-        "--no-dns",
-        "--bounces",
-        &prior,
-    ]);
-    assert_code(&out, 0);
+    dir.clean(&[&list2]).out("night2").bounces(&prior).ok();
     let s: HashMap<String, Vec<String>> = read_csv(&dir.join("night2/suppression.csv"), b',')[1..]
         .iter()
         .map(|r| (r[0].clone(), r.clone()))
@@ -610,7 +547,11 @@ fn a_large_carry_forward_is_complete_sorted_and_the_same_in_every_output_mode() 
     let list = dir.write("list.csv", "email\nkept@corp-mail.net\n");
     for (out, format) in [("csv", "csv"), ("both", "csv,parquet")] {
         let extra = ["--as-of", "2024-08-31", "--format", format];
-        assert_code(&clean_with_history(&dir, &list, out, &history, &extra), 0);
+        dir.clean(&[&list])
+            .out(out)
+            .bounces(&history)
+            .args(&extra)
+            .ok();
     }
     let csv_only = std::fs::read(dir.join("csv/suppression.csv")).unwrap();
     let with_parquet = std::fs::read(dir.join("both/suppression.csv")).unwrap();
@@ -647,31 +588,10 @@ fn a_windows_style_bounce_list_keeps_its_line_numbers() {
         "email,reason\r\na@corp-mail.net,bounce\r\nb@corp-mail.net,\"two\r\nlines\"\r\nc@corp-mail.net,bounce\r\n",
     );
     let list = dir.write("list.csv", "email\nkept@corp-mail.net\n");
-    assert_code(&clean_with_history(&dir, &list, "out", &history, &[]), 0);
+    dir.clean(&[&list]).bounces(&history).ok();
     let lines: Vec<String> = read_csv(&dir.join("out/suppression.csv"), b',')[1..]
         .iter()
         .map(|r| r[3].rsplit(':').next().unwrap().to_owned())
         .collect();
     assert_eq!(lines, ["2", "3", "5"]);
-}
-
-/// `mailscrub clean LIST --out OUT --no-dns --bounces HISTORY EXTRA...` in `dir`.
-fn clean_with_history(
-    dir: &TestDir,
-    list: &str,
-    out: &str,
-    history: &str,
-    extra: &[&str],
-) -> support::Output {
-    let mut args = vec![
-        "clean",
-        list,
-        "--out",
-        out,
-        "--no-dns",
-        "--bounces",
-        history,
-    ];
-    args.extend_from_slice(extra);
-    dir.run(&args)
 }

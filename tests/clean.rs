@@ -1,22 +1,10 @@
 //! `mailscrub clean` end to end: the built binary on messy files made for each case, asserting on
 //! the output files, the report's counts and the exit codes.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use support::{assert_code, read_csv, TestDir};
-
-const EXIT_USAGE: i32 = 2;
-const EXIT_INPUT: i32 = 3;
-const EXIT_OUTPUT: i32 = 4;
-
-fn clean(dir: &TestDir, extra: &[&str]) -> support::Output {
-    let mut args = vec!["clean", "--out", "out", "--no-dns"];
-    args.extend_from_slice(extra);
-    dir.run(&args)
-}
+use crate::support::{assert_code, assert_contains, exit, read_csv, TestDir};
 
 fn emails(dir: &TestDir, file: &str, column: usize) -> Vec<String> {
     dir.csv(file)[1..]
@@ -48,8 +36,7 @@ fn bom_crlf_and_quoted_newlines() {
     let dir = TestDir::new();
     let text = "\u{feff}id,Email,note\r\n1,ann@corp-mail.com,\"line one\r\nline two\"\r\n2,\"bo@corp-mail.com\",\"she said \"\"hi\"\"\"\r\n3,cy@corp-mail.com,plain\r\n";
     let input = dir.write("bom.csv", text);
-    let out = clean(&dir, &[&input]);
-    assert_code(&out, 0);
+    dir.clean(&[&input]).ok();
     let rows = dir.csv("out/clean.csv");
     assert_eq!(
         rows[0],
@@ -73,7 +60,7 @@ fn blank_lines_do_not_shift_line_numbers() {
         "blank.csv",
         "email,note\n\nann@corp-mail.com,A\n\n\nbad,B\nbo@corp-mail.com,\"x\"\n\nnope,\"q\"\na@corp-mail.com,1,2\n",
     );
-    assert_code(&clean(&dir, &[&input]), 0);
+    dir.clean(&[&input]).ok();
     let sources = evidence_files(&dir);
     assert_eq!(sources, ["blank.csv:6", "blank.csv:9"]);
     let rejects = dir.csv("out/rejects.csv");
@@ -93,7 +80,7 @@ fn windows_line_ends_keep_line_numbers_right() {
         "crlf.csv",
         "email,note\r\nann@corp-mail.com,A\r\nbad,B\r\nbo@corp-mail.com,Bo,extra\r\ncy@corp-mail.com,\"two\r\nlines\"\r\nnope,D\r\n",
     );
-    assert_code(&clean(&dir, &[&input]), 0);
+    dir.clean(&[&input]).ok();
     let rejects = dir.csv("out/rejects.csv");
     assert_eq!(
         (rejects[1][1].as_str(), rejects[1][2].as_str()),
@@ -116,7 +103,7 @@ fn cr_only_line_endings() {
         "mac.csv",
         "email,name\rann@corp-mail.com,Ann\rbo@corp-mail.com,Bo\r",
     );
-    assert_code(&clean(&dir, &[&input]), 0);
+    dir.clean(&[&input]).ok();
     assert_eq!(
         emails(&dir, "out/clean.csv", 0),
         ["ann@corp-mail.com", "bo@corp-mail.com"]
@@ -129,7 +116,7 @@ fn every_delimiter_is_detected_and_kept() {
         let dir = TestDir::new();
         let text = format!("name{d}E-Mail{d}city\n\"Ann, Lee\"{d}ann@corp-mail.com{d}Paris\nBo{d}bo@corp-mail.com{d}\"Rome{d} Italy\"\n");
         let input = dir.write(&format!("{name}.csv"), text);
-        assert_code(&clean(&dir, &[&input]), 0);
+        dir.clean(&[&input]).ok();
         let rows = read_csv(&dir.join("out/clean.csv"), d as u8);
         assert_eq!(
             rows[1],
@@ -148,12 +135,11 @@ fn delimiter_override() {
         "x.csv",
         "email;tags\nann@corp-mail.com;a,b\nbo@corp-mail.com;c,d\n",
     );
-    assert_code(&clean(&dir, &[&input, "--delimiter", ";"]), 0);
+    dir.clean(&[&input, "--delimiter", ";"]).ok();
     let rows = read_csv(&dir.join("out/clean.csv"), b';');
     assert_eq!(rows[1], ["ann@corp-mail.com", "a,b"]);
-    let out = clean(&dir, &[&input, "--delimiter", "ab"]);
-    assert_code(&out, EXIT_USAGE);
-    assert!(out.stderr.contains("--delimiter"), "{}", out.stderr);
+    let out = dir.clean(&[&input, "--delimiter", "ab"]).code(exit::USAGE);
+    assert_contains(&out.stderr, "--delimiter");
 }
 
 #[test]
@@ -163,23 +149,20 @@ fn email_column_by_name_index_and_headerless() {
         "two.csv",
         "work,personal\nann@corp-mail.com,ann@home-mail.net\n",
     );
-    assert_code(&clean(&dir, &[&input, "--email-column", "PERSONAL"]), 0);
+    dir.clean(&[&input, "--email-column", "PERSONAL"]).ok();
     assert_eq!(dir.report("out")["inputs"][0]["email_column"], 2);
-    assert_code(&clean(&dir, &[&input, "--email-column", "1"]), 0);
+    dir.clean(&[&input, "--email-column", "1"]).ok();
     assert_eq!(dir.report("out")["inputs"][0]["email_column_name"], "work");
-    let out = clean(&dir, &[&input, "--email-column", "9"]);
-    assert_code(&out, EXIT_INPUT);
-    assert!(
-        out.stderr.contains("outside the 2 columns"),
-        "{}",
-        out.stderr
-    );
+    let out = dir
+        .clean(&[&input, "--email-column", "9"])
+        .code(exit::INPUT);
+    assert_contains(&out.stderr, "outside the 2 columns");
 
     let headerless = dir.write(
         "nohdr.csv",
         "Ann;Paris;ann@corp-mail.com\nBo;Rome;bo@corp-mail.com\n",
     );
-    assert_code(&clean(&dir, &[&headerless, "--no-header"]), 0);
+    dir.clean(&[&headerless, "--no-header"]).ok();
     let rows = read_csv(&dir.join("out/clean.csv"), b';');
     assert_eq!(
         rows,
@@ -207,25 +190,23 @@ fn compressed_inputs_by_content() {
     gz.write_all(text.as_bytes()).unwrap();
     let misnamed = dir.write("misnamed.csv", gz.finish().unwrap());
     for path in [&gz_path, &zst_path, &misnamed] {
-        assert_code(&clean(&dir, &[path]), 0);
+        dir.clean(&[path]).ok();
         assert_eq!(
             emails(&dir, "out/clean.csv", 0),
             ["ann@corp-mail.com", "bo@corp-mail.com"],
             "{path}"
         );
     }
-    assert_code(&clean(&dir, &[&zst_path]), 0);
+    dir.clean(&[&zst_path]).ok();
     assert_eq!(dir.report("out")["inputs"][0]["compression"], "zstd");
 }
 
 #[test]
 fn stdin_input() {
     let dir = TestDir::new();
-    let out = dir.run_with_stdin(
-        &["clean", "-", "--out", "out", "--no-dns"],
-        Some(b"email\nann@corp-mail.com\nnot-an-address\n"),
-    );
-    assert_code(&out, 0);
+    dir.clean(&["-"])
+        .stdin("email\nann@corp-mail.com\nnot-an-address\n")
+        .ok();
     let report = dir.report("out");
     assert_eq!(report["inputs"][0]["file"], "<stdin>");
     assert_eq!(report["kept"], 1);
@@ -247,8 +228,7 @@ fn several_inputs_dedupe_and_share_or_split_outputs() {
         "crm.csv",
         "id;mail;country\n7;cy@corp-mail.com;FR\n8;di@corp-mail.com;DE\n",
     );
-    let out = clean(&dir, &[&a, &b, &c]);
-    assert_code(&out, 0);
+    let out = dir.clean(&[&a, &b, &c]).ok();
     let report = dir.report("out");
     assert_identity(&report);
     assert_eq!(
@@ -269,7 +249,7 @@ fn several_inputs_dedupe_and_share_or_split_outputs() {
         [["id", "mail", "country"], ["8", "di@corp-mail.com", "DE"]]
     );
     assert_eq!(report["inputs"][1]["duplicates"], 1);
-    assert!(out.stderr.contains("clean-crm.csv <- "), "{}", out.stderr);
+    assert_contains(&out.stderr, "clean-crm.csv <- ");
 }
 
 #[test]
@@ -289,7 +269,7 @@ fn address_rules_repairs_and_flags() {
         hal@[192.0.2.1]\n\
         john_doe@gmail.com\n";
     let input = dir.write("rules.csv", text);
-    assert_code(&clean(&dir, &[&input, "--annotate"]), 0);
+    dir.clean(&[&input, "--annotate"]).ok();
     let clean_rows = dir.csv("out/clean.csv");
     assert_eq!(
         clean_rows[0],
@@ -329,13 +309,8 @@ fn address_rules_repairs_and_flags() {
     assert_eq!(report["repairs"]["domain_lowercased"], 1);
 
     // The options let quoted local parts and IP literals through.
-    assert_code(
-        &clean(
-            &dir,
-            &[&input, "--allow-quoted-local", "--allow-ip-literal"],
-        ),
-        0,
-    );
+    dir.clean(&[&input, "--allow-quoted-local", "--allow-ip-literal"])
+        .ok();
     let kept = emails(&dir, "out/clean.csv", 0);
     assert!(kept.contains(&"\"quoted\"@corp-mail.com".to_owned()));
     assert!(kept.contains(&"hal@[192.0.2.1]".to_owned()));
@@ -345,9 +320,9 @@ fn address_rules_repairs_and_flags() {
 fn provider_rules_change_the_dedupe_key() {
     let dir = TestDir::new();
     let input = dir.write("p.csv", "email\njane.doe@gmail.com\nJaneDoe+news@googlemail.com\njane.doe@corp-mail.com\njanedoe@corp-mail.com\n");
-    assert_code(&clean(&dir, &[&input]), 0);
+    dir.clean(&[&input]).ok();
     assert_eq!(dir.report("out")["duplicates"], 0);
-    assert_code(&clean(&dir, &[&input, "--provider-rules"]), 0);
+    dir.clean(&[&input, "--provider-rules"]).ok();
     let report = dir.report("out");
     assert_eq!(report["duplicates"], 1);
     assert_eq!(
@@ -366,7 +341,7 @@ fn unreadable_rows_go_to_rejects_with_line_and_reason() {
     let mut bytes = b"email,name\nann@corp-mail.com,Ann\n,Nobody\nbo@corp-mail.com,Bo,extra\ncy@corp-mail.com\n".to_vec();
     bytes.extend_from_slice(b"d\xffi@corp-mail.com,Di\n");
     let input = dir.write("bad-rows.csv", bytes);
-    assert_code(&clean(&dir, &[&input]), 0);
+    dir.clean(&[&input]).ok();
     let rejects = dir.csv("out/rejects.csv");
     assert_eq!(rejects[0], ["file", "line", "error", "raw"]);
     let lines: Vec<(&str, &str)> = rejects[1..]
@@ -416,7 +391,8 @@ fn every_row_is_in_exactly_one_output() {
     let rows = 3000;
     let input = dir.write("trace.csv", traceable_list(rows));
     assert_code(
-        &clean(&dir, &[&input, "--write-duplicates", "--batch-rows", "64"]),
+        &dir.clean(&[&input, "--write-duplicates", "--batch-rows", "64"])
+            .run(),
         0,
     );
     // The input line of each data row i is i + 2 (header on line 1).
@@ -483,23 +459,17 @@ fn every_row_is_in_exactly_one_output() {
 fn bad_usage_and_bad_inputs_get_one_clear_line() {
     let dir = TestDir::new();
     let out = dir.run(&["clean", "--out", "out", "--no-such-flag", "x.csv"]);
-    assert_code(&out, EXIT_USAGE);
-    assert!(out.stderr.contains("--no-such-flag"), "{}", out.stderr);
+    assert_code(&out, exit::USAGE);
+    assert_contains(&out.stderr, "--no-such-flag");
 
-    let out = clean(&dir, &["missing.csv"]);
-    assert_code(&out, EXIT_INPUT);
-    assert!(
-        out.stderr.contains("missing.csv: cannot open"),
-        "{}",
-        out.stderr
-    );
+    let out = dir.clean(&["missing.csv"]).code(exit::INPUT);
+    assert_contains(&out.stderr, "missing.csv: cannot open");
 
     let binary = dir.write(
         "image.csv",
         [0x89u8, b'P', b'N', b'G', 0, 0, 0, 13, 0, 1, 2],
     );
-    let out = clean(&dir, &[&binary]);
-    assert_code(&out, EXIT_INPUT);
+    let out = dir.clean(&[&binary]).code(exit::INPUT);
     assert!(
         out.stderr
             .contains("image.csv: not a CSV file: binary content"),
@@ -508,26 +478,23 @@ fn bad_usage_and_bad_inputs_get_one_clear_line() {
     );
 
     let empty = dir.write("empty.csv", "");
-    let out = clean(&dir, &[&empty]);
-    assert_code(&out, EXIT_INPUT);
-    assert!(out.stderr.contains("the file is empty"), "{}", out.stderr);
+    let out = dir.clean(&[&empty]).code(exit::INPUT);
+    assert_contains(&out.stderr, "the file is empty");
 
     let no_col = dir.write("phones.csv", "name,phone\nAnn,555\n");
-    let out = clean(&dir, &[&no_col]);
-    assert_code(&out, EXIT_INPUT);
+    let out = dir.clean(&[&no_col]).code(exit::INPUT);
     assert!(
         out.stderr
             .contains("phones.csv: no recognisable email column"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("--email-column"), "{}", out.stderr);
+    assert_contains(&out.stderr, "--email-column");
 
     let good = dir.write("good.csv", "email\nann@corp-mail.com\n");
     let blocker = dir.write("not-a-dir", "x");
-    let out = dir.run(&["clean", &good, "--out", &blocker, "--no-dns"]);
-    assert_code(&out, EXIT_OUTPUT);
-    assert!(out.stderr.contains("cannot write"), "{}", out.stderr);
+    let out = dir.clean(&[&good]).out(&blocker).code(exit::OUTPUT);
+    assert_contains(&out.stderr, "cannot write");
     assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
 }
 
@@ -535,7 +502,7 @@ fn bad_usage_and_bad_inputs_get_one_clear_line() {
 fn a_failed_run_leaves_the_previous_outputs_untouched() {
     let dir = TestDir::new();
     let good = dir.write("good.csv", "email\nann@corp-mail.com\n");
-    assert_code(&clean(&dir, &[&good]), 0);
+    dir.clean(&[&good]).ok();
     let before = std::fs::read(dir.join("out/clean.csv")).unwrap();
     // A gzip file cut short fails part-way through reading.
     let mut big = String::from("email\n");
@@ -546,10 +513,9 @@ fn a_failed_run_leaves_the_previous_outputs_untouched() {
     gz.write_all(big.as_bytes()).unwrap();
     let bytes = gz.finish().unwrap();
     let cut = dir.write("cut.csv.gz", &bytes[..bytes.len() / 2]);
-    let out = clean(&dir, &[&cut]);
-    assert_code(&out, EXIT_INPUT);
-    assert!(out.stderr.contains("cut.csv.gz:"), "{}", out.stderr);
-    assert!(out.stderr.contains("read error"), "{}", out.stderr);
+    let out = dir.clean(&[&cut]).code(exit::INPUT);
+    assert_contains(&out.stderr, "cut.csv.gz:");
+    assert_contains(&out.stderr, "read error");
     assert_eq!(std::fs::read(dir.join("out/clean.csv")).unwrap(), before);
     let names: Vec<String> = std::fs::read_dir(dir.join("out"))
         .unwrap()
@@ -565,8 +531,7 @@ fn a_failed_run_leaves_the_previous_outputs_untouched() {
 fn stderr_has_a_summary_and_no_progress_bars_when_not_a_terminal() {
     let dir = TestDir::new();
     let good = dir.write("good.csv", "email\nann@corp-mail.com\nbad@@x\n");
-    let out = clean(&dir, &[&good]);
-    assert_code(&out, 0);
+    let out = dir.clean(&[&good]).ok();
     assert!(
         out.stderr.starts_with("mailscrub: 2 rows from 1 input(s)"),
         "{}",
@@ -580,7 +545,7 @@ fn stderr_has_a_summary_and_no_progress_bars_when_not_a_terminal() {
         "no terminal escapes: {:?}",
         out.stderr
     );
-    let quiet = clean(&dir, &[&good, "--quiet"]);
+    let quiet = dir.clean(&[&good, "--quiet"]).run();
     assert_code(&quiet, 0);
     assert_eq!(quiet.stderr, "");
     assert_eq!(quiet.stdout, "");

@@ -1,12 +1,10 @@
 //! The DNS stage against a real DNS server on loopback (hickory-server, in this process).
 
-mod support;
-
 use std::collections::HashMap;
 
+use crate::support::dns_server::{black_hole, truncated_zone, TestDns, TEST_ORIGINS, TEST_ZONE};
+use crate::support::{assert_code, assert_contains, assert_lines, exit, TestDir};
 use serde_json::Value;
-use support::dns_server::{black_hole, truncated_zone, TestDns, TEST_ORIGINS, TEST_ZONE};
-use support::{assert_code, TestDir};
 
 fn server() -> TestDns {
     TestDns::start(
@@ -131,21 +129,11 @@ fn clean_suppresses_dead_domains_and_keeps_unknown() {
         jo@GOOD-MX.com,Jo\n\
         ann@good-mx.com,Ann again\n";
     let input = dir.write("list.csv", list);
-    let addr = dns.addr.to_string();
-    let out = dir.run(&[
-        "clean",
-        &input,
-        "--out",
-        "out",
-        "--annotate",
-        "--dns-server",
-        &addr,
-        "--dns-timeout",
-        "0.5",
-        "--dns-attempts",
-        "1",
-    ]);
-    assert_code(&out, 0);
+    let out = dir
+        .clean(&[&input])
+        .arg("--annotate")
+        .dns(dns.addr, "0.5")
+        .ok();
     let clean = dir.csv("out/clean.csv");
     let kept: Vec<&str> = clean[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(
@@ -181,11 +169,7 @@ fn clean_suppresses_dead_domains_and_keeps_unknown() {
     assert_eq!(by_class["unknown"], 2);
     assert_eq!(by_class["nxdomain"], 1);
     assert_eq!(report["dns"]["breaker_tripped"], false);
-    assert!(
-        out.stderr.contains("could not be resolved"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, "could not be resolved");
 }
 
 #[test]
@@ -198,24 +182,12 @@ fn dns_down_suppresses_nobody_and_ends() {
         list.push_str(&format!("user{i}@domain-{i}.com\n"));
     }
     let input = dir.write("list.csv", &list);
-    let addr = dns.addr.to_string();
-    let out = dir.run(&[
-        "clean",
-        &input,
-        "--out",
-        "out",
-        "--dns-server",
-        &addr,
-        "--dns-timeout",
-        "0.3",
-        "--dns-attempts",
-        "1",
-        "--dns-concurrency",
-        "8",
-        "--dns-breaker",
-        "8",
-    ]);
-    assert_code(&out, 0);
+    let addr = dns.addr;
+    let out = dir
+        .clean(&[&input])
+        .dns(addr, "0.3")
+        .args(&["--dns-concurrency", "8", "--dns-breaker", "8"])
+        .ok();
     let report = dir.report("out");
     assert_eq!(report["kept"], 400);
     assert_eq!(report["suppressed"], 0);
@@ -227,7 +199,7 @@ fn dns_down_suppresses_nobody_and_ends() {
         "{} queries for 400 domains",
         dns.queries()
     );
-    assert!(out.stderr.contains("stopped answering"), "{}", out.stderr);
+    assert_contains(&out.stderr, "stopped answering");
     assert_eq!(out.stderr.matches("warning").count(), 1, "{}", out.stderr);
 }
 
@@ -240,20 +212,8 @@ fn unreachable_port_suppresses_nobody() {
         "list.csv",
         "email\na@one-domain.com\nb@two-domain.com\nc@bad..com\n",
     );
-    let addr = addr.to_string();
-    let out = dir.run(&[
-        "clean",
-        &input,
-        "--out",
-        "out",
-        "--dns-server",
-        &addr,
-        "--dns-timeout",
-        "0.2",
-        "--dns-attempts",
-        "1",
-    ]);
-    assert_code(&out, 0);
+
+    dir.clean(&[&input]).dns(addr, "0.2").ok();
     let report = dir.report("out");
     assert_eq!(report["kept"], 2);
     assert_eq!(report["reasons"]["syntax"], 1);
@@ -265,22 +225,12 @@ fn cache_answers_the_second_run_without_queries() {
     let dns = server();
     let dir = TestDir::new();
     let input = dir.write("list.csv", "email\na@good-mx.com\nb@nullmx.com\nc@shortttl.com\nd@no-such-domain-here.com\ne@servfail.com\n");
-    let addr = dns.addr.to_string();
-    let args = [
-        "clean",
-        &input,
-        "--out",
-        "out",
-        "--dns-server",
-        &addr,
-        "--dns-timeout",
-        "0.5",
-        "--dns-attempts",
-        "1",
-        "--dns-cache",
-        "dns-cache.jsonl",
-    ];
-    assert_code(&dir.run(&args), 0);
+    let warm = || {
+        dir.clean(&[&input])
+            .dns(dns.addr, "0.5")
+            .args(&["--dns-cache", "dns-cache.jsonl"])
+    };
+    warm().ok();
     let first = dns.queries();
     assert!(first > 0);
     let cached = std::fs::read_to_string(dir.join("dns-cache.jsonl")).unwrap();
@@ -291,7 +241,7 @@ fn cache_answers_the_second_run_without_queries() {
     );
     assert!(!cached.contains("servfail.com"));
 
-    assert_code(&dir.run(&args), 0);
+    warm().ok();
     // Only the unknown domain (never cached) is asked again.
     let second = dns.queries() - first;
     let report = dir.report("out");
@@ -305,10 +255,10 @@ fn cache_answers_the_second_run_without_queries() {
         .any(|r| r[0] == "b@nullmx.com" && r[3] == "dns-cache"));
 
     // With a zero ceiling every entry is stale and DNS is asked again.
-    let mut stale = args.to_vec();
-    stale.extend(["--dns-cache-min-ttl", "0", "--dns-cache-max-ttl", "0"]);
     let before = dns.queries();
-    assert_code(&dir.run(&stale), 0);
+    warm()
+        .args(&["--dns-cache-min-ttl", "0", "--dns-cache-max-ttl", "0"])
+        .ok();
     assert!(dns.queries() - before >= 5);
 }
 
@@ -326,31 +276,31 @@ fn resolve_and_clean_use_the_system_configuration_by_default() {
             dns.addr.port()
         ),
     );
-    let env = [("MAILSCRUB_RESOLV_CONF", conf.as_str())];
-    let out = dir.run_full(
-        &[
+    let out = dir
+        .cmd(&[
             "resolve",
             "good-mx.com",
             "nullmx.com",
             "no-such-domain-here.com",
-        ],
-        None,
-        &env,
-    );
-    assert_code(&out, 0);
+        ])
+        .env("MAILSCRUB_RESOLV_CONF", &conf)
+        .ok();
     let classes: Vec<String> = out
         .stdout
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["class"].to_string())
         .collect();
-    assert_eq!(classes, ["\"mx\"", "\"null_mx\"", "\"nxdomain\""]);
+    assert_lines(&["\"mx\"", "\"null_mx\"", "\"nxdomain\""], &classes);
 
     let input = dir.write(
         "list.csv",
         "email\nann@good-mx.com\ncy@nullmx.com\ngus@servfail.com\n",
     );
-    let out = dir.run_full(&["clean", &input, "--out", "out"], None, &env);
-    assert_code(&out, 0);
+    let out = dir
+        .clean(&[&input])
+        .with_dns()
+        .env("MAILSCRUB_RESOLV_CONF", &conf)
+        .ok();
     let report = dir.report("out");
     assert_eq!(report["kept"], 2, "{}", out.stderr);
     assert_eq!(report["reasons"]["null_mx"], 1);
@@ -366,7 +316,7 @@ fn resolve_and_clean_use_the_system_configuration_by_default() {
         "nullmx.com",
     ]);
     assert_code(&out, 0);
-    assert!(out.stdout.contains("\"null_mx\""), "{}", out.stdout);
+    assert_contains(&out.stdout, "\"null_mx\"");
 }
 
 /// A resolv.conf with IPv4 and IPv6 name servers: both families are asked.
@@ -381,7 +331,7 @@ fn both_address_families_of_resolv_conf_are_used() {
         &["silent.com."],
     );
     let (_hole4, hole4) = black_hole();
-    let (_hole6, hole6) = support::dns_server::black_hole_on("[::1]:0");
+    let (_hole6, hole6) = crate::support::dns_server::black_hole_on("[::1]:0");
     for engine in ["wire", "hickory"] {
         // First an unreachable server of one family, then a working one of the other: an answer
         // can only come from the second family.
@@ -423,8 +373,9 @@ fn both_address_families_of_resolv_conf_are_used() {
 fn a_resolv_conf_without_servers_is_a_clear_error() {
     let dir = TestDir::new();
     let conf = dir.write("resolv.conf", "search example.org\n");
-    let out = dir.run(&["resolve", "--resolv-conf", &conf, "gmail.com"]);
-    assert_code(&out, 1);
+    let out = dir
+        .cmd(&["resolve", "--resolv-conf", &conf, "gmail.com"])
+        .code(exit::OTHER);
     assert!(
         out.stderr.contains("lists no name server") && out.stderr.contains("--dns-server"),
         "{}",

@@ -1,13 +1,11 @@
 //! Parquet in and out, checked with an independent reader (pyarrow, installed into `.venv` by
 //! `scripts/test.sh`), and the CRM export profile.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::support::{assert_code, assert_contains, read_csv, TestDir};
 use serde_json::Value;
-use support::{assert_code, read_csv, TestDir};
 
 /// The Python with pyarrow: `MAILSCRUB_PYTHON`, or the project's `.venv`.
 fn python() -> PathBuf {
@@ -69,23 +67,17 @@ fn csv_input_to_typed_parquet_outputs() {
         "mail.log",
         "Aug  1 10:00:01 mx1 postfix/smtp[1]: A1: to=<hard@corp-mail.net>, relay=mx[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx said: 550 5.1.1 User unknown (in reply to RCPT TO command))\n",
     );
-    let out = dir.run(&[
-        "clean",
-        &input,
-        "--out",
-        "out",
-        "--no-dns",
-        "--format",
-        "csv,parquet",
-        "--annotate",
-        "--bounces",
-        &log,
-        "--postfix-year",
-        "2024",
-        "--as-of",
-        "2024-08-31",
-    ]);
-    assert_code(&out, 0);
+    dir.clean(&[&input])
+        .bounces(&log)
+        .as_of("2024-08-31")
+        .args(&[
+            "--format",
+            "csv, parquet",
+            "--annotate",
+            "--postfix-year",
+            "2024",
+        ])
+        .ok();
     let v = py(&dir, &format!("{DESCRIBE}\nprint(json.dumps({{k: describe('out/' + k + '.parquet') for k in ['clean', 'suppression', 'rejects']}}))"));
     let clean = &v["clean"];
     assert_eq!(clean["rows"], 2);
@@ -163,16 +155,9 @@ fn parquet_input_keeps_its_types() {
         "t = pa.table({'id': pa.array([1, 2, 3, 4], pa.int64()), 'EMail': ['ann@corp-mail.net', 'x@localhost', ' Bo@Corp-Mail.NET ', 'ann@corp-mail.net'], 'score': [1.5, 2.0, None, 4.25], 'vip': [True, False, True, None], 'signed_up': pa.array([datetime.datetime(2024, 1, 2, 3, 4, 5)] * 4, pa.timestamp('us'))})\npq.write_table(t, 'in.data', row_group_size=2)\nprint('{}')",
     );
     // Detected by its magic number, not its name.
-    let out = dir.run(&[
-        "clean",
-        "in.data",
-        "--out",
-        "out",
-        "--no-dns",
-        "--format",
-        "csv,parquet",
-    ]);
-    assert_code(&out, 0);
+    dir.clean(&["in.data"])
+        .args(&["--format", "csv, parquet"])
+        .ok();
     let report = dir.report("out");
     assert_eq!(report["inputs"][0]["format"], "parquet");
     assert_eq!(
@@ -213,22 +198,11 @@ fn parquet_input_keeps_its_types() {
 fn csv_parquet_csv_round_trip() {
     let dir = TestDir::new();
     let input = list(&dir);
-    assert_code(
-        &dir.run(&[
-            "clean",
-            &input,
-            "--out",
-            "one",
-            "--no-dns",
-            "--format",
-            "csv,parquet",
-        ]),
-        0,
-    );
-    assert_code(
-        &dir.run(&["clean", "one/clean.parquet", "--out", "two", "--no-dns"]),
-        0,
-    );
+    dir.clean(&[&input])
+        .out("one")
+        .args(&["--format", "csv, parquet"])
+        .ok();
+    dir.clean(&["one/clean.parquet"]).out("two").ok();
     let first = read_csv(&dir.join("one/clean.csv"), b',');
     let second = read_csv(&dir.join("two/clean.csv"), b',');
     assert_eq!(first, second);
@@ -245,20 +219,16 @@ fn hostile_cells_are_neutralised() {
          bo@corp-mail.net,Bo,@SUM(A1)\n\
          -cy@corp-mail.net,Cy,fine\n",
     );
-    assert_code(&dir.run(&["clean", &input, "--out", "raw", "--no-dns"]), 0);
+    dir.clean(&[&input]).out("raw").ok();
     assert_eq!(
         dir.csv("raw/clean.csv")[1][1],
         "=HYPERLINK(\"http://evil.example\",\"click\")"
     );
-    let out = dir.run(&[
-        "clean",
-        &input,
-        "--out",
-        "safe",
-        "--no-dns",
-        "--spreadsheet-safe",
-    ]);
-    assert_code(&out, 0);
+    let out = dir
+        .clean(&[&input])
+        .out("safe")
+        .args(&["--spreadsheet-safe"])
+        .ok();
     let rows = dir.csv("safe/clean.csv");
     assert_eq!(rows[1][1], "'=HYPERLINK(\"http://evil.example\",\"click\")");
     assert_eq!(rows[1][2], "'+1 555");
@@ -268,11 +238,7 @@ fn hostile_cells_are_neutralised() {
         "the email column is never changed"
     );
     assert_eq!(dir.report("safe")["spreadsheet_safe_cells"], 3);
-    assert!(
-        out.stderr.contains("spreadsheet-safe: 3 cell(s)"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, "spreadsheet-safe: 3 cell(s)");
 }
 
 #[test]
@@ -283,21 +249,17 @@ fn crm_profile_columns_rename_split_and_empty_output() {
         text.push_str(&format!("{i},u{i}@corp-mail.net,U{i},{i}\n"));
     }
     let input = dir.write("l.csv", text);
-    let out = dir.run(&[
-        "clean",
-        &input,
-        "--out",
-        "out",
-        "--no-dns",
-        "--columns",
-        "email,first_name,mailscrub_flags",
-        "--annotate",
-        "--rename",
-        "first_name=FirstName",
-        "--split-rows",
-        "2",
-    ]);
-    assert_code(&out, 0);
+    dir.clean(&[&input])
+        .args(&[
+            "--columns",
+            "email, first_name, mailscrub_flags",
+            "--annotate",
+            "--rename",
+            "first_name=FirstName",
+            "--split-rows",
+            "2",
+        ])
+        .ok();
     let parts: Vec<Vec<Vec<String>>> = (1..=3)
         .map(|n| dir.csv(&format!("out/clean-{n:04}.csv")))
         .collect();
@@ -317,41 +279,29 @@ fn crm_profile_columns_rename_split_and_empty_output() {
     );
     // Nothing kept: the header is still there.
     let empty = dir.write("e.csv", "id,email,first_name,score\n1,x@localhost,X,1\n");
-    assert_code(
-        &dir.run(&[
-            "clean",
-            &empty,
-            "--out",
-            "empty",
-            "--no-dns",
-            "--columns",
-            "email,id",
-        ]),
-        0,
-    );
+    dir.clean(&[&empty])
+        .out("empty")
+        .args(&["--columns", "email, id"])
+        .ok();
     assert_eq!(
         std::fs::read_to_string(dir.join("empty/clean.csv")).unwrap(),
         "email,id\n"
     );
     // A column that does not exist is bad usage.
-    let out = dir.run(&[
-        "clean",
-        &input,
-        "--out",
-        "bad",
-        "--no-dns",
-        "--columns",
-        "email,fax",
-    ]);
+    let out = dir
+        .clean(&[&input])
+        .out("bad")
+        .args(&["--columns", "email, fax"])
+        .run();
     assert_code(&out, 2);
-    assert!(out.stderr.contains("no column \"fax\""), "{}", out.stderr);
+    assert_contains(&out.stderr, "no column \"fax\"");
 }
 
 #[test]
 fn suppression_export_layouts() {
     let dir = TestDir::new();
     let input = list(&dir);
-    assert_code(&dir.run(&["clean", &input, "--out", "out", "--no-dns"]), 0);
+    dir.clean(&[&input]).ok();
     for (to, first_line) in [
         ("ses", "bad..dots@corp-mail.net,BOUNCE"),
         ("sendgrid", "email"),
@@ -406,17 +356,9 @@ fn infer_types_uses_every_value() {
          2,b@corp-mail.net,10001,2,false,2024-02-29,\n\
          3,c@corp-mail.net,94105,,True,,y\n",
     );
-    let out = dir.run(&[
-        "clean",
-        &input,
-        "--out",
-        "out",
-        "--no-dns",
-        "--format",
-        "parquet",
-        "--infer-types",
-    ]);
-    assert_code(&out, 0);
+    dir.clean(&[&input])
+        .args(&["--format", "parquet", "--infer-types"])
+        .ok();
     assert!(!dir.join("out/clean.csv").exists(), "parquet only");
     let v = py(
         &dir,
@@ -438,13 +380,10 @@ fn infer_types_uses_every_value() {
         v["rows_as_lists"][2],
         serde_json::json!(["3", "c@corp-mail.net", "94105", null, "True", null, "y"])
     );
-    let out = dir.run(&[
-        "clean",
-        &input,
-        "--out",
-        "out2",
-        "--no-dns",
-        "--infer-types",
-    ]);
+    let out = dir
+        .clean(&[&input])
+        .out("out2")
+        .args(&["--infer-types"])
+        .run();
     assert_code(&out, 2);
 }

@@ -1,6 +1,5 @@
-//! Shared test helpers: run the built binary in a temporary folder and read what it wrote.
-
-#![allow(dead_code)]
+//! The harness: run the built binary in a temporary folder, build its command line with
+//! [`Run`], and read what it wrote.
 
 pub mod dns_server;
 
@@ -120,6 +119,32 @@ impl TestDir {
         }
     }
 
+    /// `mailscrub clean INPUTS... --out out --no-dns`, to be completed and run.
+    pub fn clean(&self, inputs: &[&str]) -> Run<'_> {
+        let mut args = vec!["clean".to_owned()];
+        args.extend(inputs.iter().map(|s| (*s).to_owned()));
+        Run {
+            dir: self,
+            args,
+            out: Some("out".to_owned()),
+            no_dns: true,
+            stdin: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// `mailscrub ARGS...`, to be completed and run.
+    pub fn cmd(&self, args: &[&str]) -> Run<'_> {
+        Run {
+            dir: self,
+            args: args.iter().map(|s| (*s).to_owned()).collect(),
+            out: None,
+            no_dns: false,
+            stdin: None,
+            env: Vec::new(),
+        }
+    }
+
     /// Reads a CSV output (header included) as rows of strings.
     pub fn csv(&self, name: &str) -> Vec<Vec<String>> {
         read_csv(&self.join(name), b',')
@@ -131,6 +156,141 @@ impl TestDir {
             std::fs::read_to_string(self.join(out).join("report.json")).expect("report.json");
         serde_json::from_str(&text).expect("report.json is JSON")
     }
+}
+
+/// A command line being built; [`Run::run`] runs it.
+pub struct Run<'d> {
+    dir: &'d TestDir,
+    args: Vec<String>,
+    out: Option<String>,
+    no_dns: bool,
+    stdin: Option<Vec<u8>>,
+    env: Vec<(String, String)>,
+}
+
+impl Run<'_> {
+    /// One more argument.
+    pub fn arg(mut self, arg: impl AsRef<str>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// More arguments.
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|s| (*s).to_owned()));
+        self
+    }
+
+    /// `--out DIR` instead of `--out out`.
+    pub fn out(mut self, dir: &str) -> Self {
+        self.out = Some(dir.to_owned());
+        self
+    }
+
+    /// `--bounces PATH`.
+    pub fn bounces(self, path: &str) -> Self {
+        self.arg("--bounces").arg(path)
+    }
+
+    /// `--as-of DATE`.
+    #[allow(clippy::wrong_self_convention)] // named after the flag it adds
+    pub fn as_of(self, date: &str) -> Self {
+        self.arg("--as-of").arg(date)
+    }
+
+    /// Ask the DNS server at `addr`, one try of `timeout` seconds, instead of `--no-dns`.
+    pub fn dns(mut self, addr: std::net::SocketAddr, timeout: &str) -> Self {
+        self.no_dns = false;
+        self.args(&["--dns-timeout", timeout, "--dns-attempts", "1"])
+            .arg("--dns-server")
+            .arg(addr.to_string())
+    }
+
+    /// DNS on: the servers the arguments name, or the system configuration (see
+    /// [`TestDir::run_full`]).
+    pub fn with_dns(mut self) -> Self {
+        self.no_dns = false;
+        self
+    }
+
+    /// An environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Standard input.
+    pub fn stdin(mut self, bytes: impl AsRef<[u8]>) -> Self {
+        self.stdin = Some(bytes.as_ref().to_vec());
+        self
+    }
+
+    /// Runs it.
+    pub fn run(self) -> Output {
+        let mut args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        if let Some(out) = &self.out {
+            args.extend(["--out", out.as_str()]);
+        }
+        if self.no_dns {
+            args.push("--no-dns");
+        }
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.dir.run_full(&args, self.stdin.as_deref(), &env)
+    }
+
+    /// Runs it and asserts it exited with `code`.
+    pub fn code(self, code: i32) -> Output {
+        let out = self.run();
+        assert_code(&out, code);
+        out
+    }
+
+    /// Runs it and asserts it succeeded.
+    pub fn ok(self) -> Output {
+        self.code(0)
+    }
+}
+
+/// Asserts two lists of lines are equal, showing them side by side when they are not.
+pub fn assert_lines<A: AsRef<str>, B: AsRef<str>>(expected: &[A], got: &[B]) {
+    let e: Vec<&str> = expected.iter().map(AsRef::as_ref).collect();
+    let g: Vec<&str> = got.iter().map(AsRef::as_ref).collect();
+    if e == g {
+        return;
+    }
+    let width = e
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 60);
+    let mut table = format!("{:<width$} | got\n", "expected");
+    for i in 0..e.len().max(g.len()) {
+        let (a, b) = (
+            e.get(i).copied().unwrap_or(""),
+            g.get(i).copied().unwrap_or(""),
+        );
+        let mark = if a == b { ' ' } else { '!' };
+        table.push_str(&format!("{a:<width$} {mark} {b}\n"));
+    }
+    panic!("lines differ:\n{table}");
+}
+
+/// Asserts `text` contains `needle`, showing `text` when it does not.
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} not found in:\n{text}");
+}
+
+/// The exit codes, as the binary defines them.
+pub mod exit {
+    pub const USAGE: i32 = mailscrub::exit::USAGE as i32;
+    pub const INPUT: i32 = mailscrub::exit::INPUT as i32;
+    pub const OUTPUT: i32 = mailscrub::exit::OUTPUT as i32;
+    pub const OTHER: i32 = mailscrub::exit::OTHER as i32;
 }
 
 /// Reads a CSV file (no header handling) as rows of strings.
