@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use mailscrub::defaults;
 
 /// Clean large mailing lists: syntax, normalisation, duplicates, mail routes and bounce history,
 /// with every input row accounted for.
@@ -88,7 +89,7 @@ pub struct DnsArgs {
         long,
         env = "MAILSCRUB_RESOLV_CONF",
         value_name = "FILE",
-        default_value = "/etc/resolv.conf"
+        default_value = defaults::RESOLV_CONF
     )]
     pub resolv_conf: PathBuf,
     /// Seconds to wait for one DNS answer [default: resolv.conf's `options timeout`, else 3].
@@ -98,10 +99,10 @@ pub struct DnsArgs {
     #[arg(long, value_name = "N")]
     pub dns_attempts: Option<usize>,
     /// Domains resolved at the same time.
-    #[arg(long, default_value_t = 128, value_name = "N")]
+    #[arg(long, default_value_t = defaults::DNS_CONCURRENCY, value_name = "N")]
     pub dns_concurrency: usize,
     /// Stop asking DNS after this many queries in a row got no answer at all.
-    #[arg(long, default_value_t = 32, value_name = "N")]
+    #[arg(long, default_value_t = defaults::DNS_BREAKER, value_name = "N")]
     pub dns_breaker: usize,
     /// DNS client: wire (mailscrub's pipelined client) or hickory (hickory-resolver).
     #[arg(long, default_value = "wire", value_name = "ENGINE")]
@@ -110,10 +111,10 @@ pub struct DnsArgs {
     #[arg(long, value_name = "FILE")]
     pub dns_cache: Option<PathBuf>,
     /// Cached answers are kept at least this long, whatever their TTL.
-    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    #[arg(long, default_value_t = defaults::DNS_CACHE_MIN_TTL_SECS, value_name = "SECS")]
     pub dns_cache_min_ttl: u64,
     /// Cached answers are kept at most this long, whatever their TTL.
-    #[arg(long, default_value_t = 86400, value_name = "SECS")]
+    #[arg(long, default_value_t = defaults::DNS_CACHE_MAX_TTL_SECS, value_name = "SECS")]
     pub dns_cache_max_ttl: u64,
 }
 
@@ -195,10 +196,10 @@ pub struct CleanArgs {
     #[command(flatten)]
     pub bounce_read: BounceReadArgs,
     /// Soft-bounce points (at most one a day) that suppress an address.
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(long, default_value_t = defaults::SOFT_THRESHOLD, value_name = "N")]
     pub soft_threshold: u32,
     /// Soft bounces older than this many days before the next one no longer count.
-    #[arg(long, default_value_t = 7.0, value_name = "DAYS")]
+    #[arg(long, default_value_t = defaults::SOFT_WINDOW_DAYS, value_name = "DAYS")]
     pub soft_window_days: f64,
     /// Do not copy suppressed addresses that are not on the list into suppression.csv.
     #[arg(long)]
@@ -209,7 +210,7 @@ pub struct CleanArgs {
     #[command(flatten)]
     pub dns: DnsArgs,
     /// Rows per batch handed to the worker threads.
-    #[arg(long, default_value_t = 16384, value_name = "N", hide = true)]
+    #[arg(long, default_value_t = defaults::BATCH_ROWS, value_name = "N", hide = true)]
     pub batch_rows: usize,
     #[command(flatten)]
     pub address: AddressArgs,

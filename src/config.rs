@@ -67,7 +67,7 @@ impl Config {
             lists: FlagLists::builtin(),
             provider_rules: false,
             progress: false,
-            batch_rows: 16 * 1024,
+            batch_rows: crate::defaults::BATCH_ROWS,
             dns: None,
             bounces: None,
             profile: ExportProfile::default(),

@@ -1,15 +1,20 @@
 //! mailscrub cleans large mailing lists without ever talking to anyone's mail server.
 //!
-//! One run of [`run`] goes through these stages, in this order:
-//! 1. [`input`]: read CSV lists (any delimiter, header or not, gzip/zstd), streaming;
+//! One run of [`run`] goes through these stages, in this order (the orchestration, which only
+//! wires them, is the private `run` module: its `mod.rs` lists the phases, `threads.rs` the
+//! thread topology, `decide.rs` one row's verdict):
+//! 1. [`input`]: read CSV lists (any delimiter, header or not, gzip/zstd) and Parquet, streaming;
 //! 2. [`address`]: repair, validate and normalise each address, flag role / disposable / typo;
-//! 3. dedupe on a normalised key (the first occurrence wins);
+//! 3. [`dedupe`]: a key per address, the first occurrence wins;
 //! 4. [`bounces`]: read bounce logs, DSNs, ARF reports, ESP events and earlier suppression
 //!    files; [`policy::evidence`] folds them into one history per address;
 //! 5. [`dns`]: resolve each distinct domain's mail route once, concurrently, in the background;
 //! 6. [`policy`]: decide keep or suppress, with the reason and the evidence;
-//! 7. [`output`]: write the clean list(s), `suppression.csv`, `rejects.csv` atomically;
+//! 7. [`output`]: write the clean list(s), `suppression.csv`, `rejects.csv`, through the atomic
+//!    file layer of [`files`];
 //! 8. [`report`]: count every row into exactly one verdict and write `report.json`.
+//!
+//! [`config`] holds each stage's section of the settings, [`defaults`] every default.
 //!
 //! A bad row is data (a verdict with a reason), never an error that stops the run; an [`Error`]
 //! means a whole input or output is unusable.
@@ -18,6 +23,7 @@ pub mod address;
 pub mod bounces;
 pub mod config;
 pub mod dedupe;
+pub mod defaults;
 pub mod dns;
 pub mod files;
 pub mod input;

@@ -463,8 +463,7 @@ fn read_file(
             // Reserved once: a million events pushed one by one were copied at every doubling.
             events.reserve(list.len());
             // Normalising a recipient is a full address check: done in parallel, a slice of the
-            // list at a time, so that the results in between fit in memory already in use
-            // (perf: the kernel zeroing fresh pages was a third of a history-only run).
+            // list at a time, so that the results in between fit in memory already in use.
             let mut list = list.into_iter();
             loop {
                 let slice: Vec<(Option<u64>, RawEvent)> = list.by_ref().take(1 << 14).collect();

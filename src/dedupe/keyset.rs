@@ -1,8 +1,7 @@
 //! The set of dedupe keys a run has seen: the one structure every row touches, at a random place.
 //!
 //! A general hash set spends most of a big run waiting for memory: each new key lands on a cold
-//! cache line of a table of hundreds of megabytes (perf put 80% of the writer's own time on the
-//! two instructions that load and store the slot). This set is built for that access pattern:
+//! cache line of a table of hundreds of megabytes. This set is built for that access pattern:
 //! - the keys are already uniform hashes, so the bucket is taken from their high bits, with no
 //!   second hashing, scaled to the number of buckets (a multiply and a shift), so the table can
 //!   be sized to the rows expected instead of the next power of two (70 MB less at 10M rows);

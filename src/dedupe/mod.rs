@@ -1,4 +1,4 @@
-//! Dedupe: which rows are the same subscriber, and the memory-bound structures that answer it.
+//! Stage 3, dedupe: which rows are the same subscriber, and the memory-bound structures that answer it.
 //!
 //! An address becomes a [`DedupeKey`] (a 128-bit hash of its normalised form, made by
 //! [`crate::address::dedupe_key`]); the run keeps every key it has seen in a [`KeySet`], and the
@@ -42,8 +42,7 @@ impl Hasher for KeyHasher {
 /// Asks the processor to bring the cache line holding `at` closer, without waiting for it.
 ///
 /// A plain load of the same line (what `warm` did first) also overlaps misses, but each one holds
-/// a place in the processor's load queue until it completes: perf put a third of the writer's
-/// warm-up on those loads. A prefetch retires at once. Elsewhere than x86-64 this does nothing.
+/// a place in the processor's load queue until it completes; a prefetch retires at once. Elsewhere than x86-64 this does nothing.
 #[inline(always)]
 pub fn prefetch<T>(at: &T) {
     #[cfg(target_arch = "x86_64")]

@@ -1,4 +1,4 @@
-//! Stage 3: each distinct domain's mail route, asked once per run.
+//! Stage 5: each distinct domain's mail route, asked once per run.
 //!
 //! Domains come in (ASCII/punycode, lowercased); a [`DomainStatus`] per domain comes out, with a
 //! [`MailRoute`] class from a closed set (RFC 5321 §5.1, RFC 7505) and the evidence behind it.
@@ -27,6 +27,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::defaults;
 
 pub use resolve::{BulkResolver, DnsStats, DomainBook};
 
@@ -91,11 +93,11 @@ impl Default for DnsConfig {
             resolv_conf: None,
             timeout: None,
             attempts: None,
-            concurrency: 128,
-            breaker_after: 32,
+            concurrency: defaults::DNS_CONCURRENCY,
+            breaker_after: defaults::DNS_BREAKER,
             cache_file: None,
-            cache_min_ttl: Duration::from_secs(3600),
-            cache_max_ttl: Duration::from_secs(86400),
+            cache_min_ttl: Duration::from_secs(defaults::DNS_CACHE_MIN_TTL_SECS),
+            cache_max_ttl: Duration::from_secs(defaults::DNS_CACHE_MAX_TTL_SECS),
             engine: Engine::Wire,
         }
     }

@@ -18,12 +18,7 @@ use std::time::Duration;
 
 use super::{DnsConfig, DnsError, Engine};
 
-/// The per-query timeout when neither the command line nor resolv.conf sets one.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Tries per query when neither the command line nor resolv.conf sets them.
-pub const DEFAULT_ATTEMPTS: usize = 2;
-/// The system configuration file.
-pub const SYSTEM_RESOLV_CONF: &str = "/etc/resolv.conf";
+use crate::defaults::{DNS_ATTEMPTS, DNS_TIMEOUT_SECS, RESOLV_CONF as SYSTEM_RESOLV_CONF};
 
 /// What a resolv.conf file says that mailscrub uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -152,11 +147,14 @@ pub fn choose(config: &DnsConfig) -> Result<Upstream, DnsError> {
     Ok(Upstream {
         servers,
         engine: config.engine,
-        timeout: config.timeout.or(file.timeout).unwrap_or(DEFAULT_TIMEOUT),
+        timeout: config
+            .timeout
+            .or(file.timeout)
+            .unwrap_or(Duration::from_secs_f64(DNS_TIMEOUT_SECS)),
         attempts: config
             .attempts
             .or(file.attempts)
-            .unwrap_or(DEFAULT_ATTEMPTS)
+            .unwrap_or(DNS_ATTEMPTS)
             .max(1),
         source,
     })

@@ -2,7 +2,7 @@
 //!
 //! Inputs with the same columns share a clean list (`clean.csv` when there is only one set of
 //! columns); each other set of columns gets `clean-<first input's name>.csv`. A kept row is
-//! written **as read** when nothing about it changes: see [`CleanList::writes_rows_as_read`].
+//! written **as read** when nothing about it changes (`CleanList::writes_rows_as_read`).
 
 use std::borrow::Cow;
 use std::collections::HashSet;

@@ -30,8 +30,8 @@ pub struct SoftRule {
 impl Default for SoftRule {
     fn default() -> Self {
         SoftRule {
-            threshold: 5,
-            window: 7 * 86_400,
+            threshold: crate::defaults::SOFT_THRESHOLD,
+            window: (crate::defaults::SOFT_WINDOW_DAYS * 86_400.0) as i64,
         }
     }
 }
@@ -65,8 +65,7 @@ pub struct History<'e> {
 ///
 /// The fold produces the addresses already sorted by key, so this is built in one sequential
 /// pass and is about half the size of a hash map of the same entries (which also had to be
-/// filled at random: perf showed the kernel zeroing its pages as the history load's largest
-/// entry). Keys are 128-bit hashes, so the directory spreads them evenly: a lookup reads one
+/// filled at random). Keys are 128-bit hashes, so the directory spreads them evenly: a lookup reads one
 /// directory slot and, on average, one entry.
 #[derive(Debug, Default)]
 pub struct Histories<'e> {
@@ -151,7 +150,7 @@ impl<'e> Histories<'e> {
 pub fn fold(events: &[BounceEvent], as_of: i64, rule: SoftRule) -> Histories<'_> {
     // One sort by (address, time) instead of a vector per address: a million-event history is
     // folded without a million small allocations. The sort runs on a compact copy of the sort
-    // keys (no pointer chasing into the events: perf showed rayon's merge waiting on them), and
+    // keys (no pointer chasing into the events during the merge), and
     // the read index breaks ties, so equal times keep read order.
     let mut keys: Vec<(DedupeKey, i64, usize)> = events
         .iter()

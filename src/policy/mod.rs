@@ -1,4 +1,4 @@
-//! Stage 5: the decision. Evidence in, one [`Decision`] out; no I/O, no clock, no state, so the
+//! Stage 6: the decision. Evidence in, one [`Decision`] out; no I/O, no clock, no state, so the
 //! same evidence always gives the same verdict and every verdict can be explained.
 //!
 //! Order of evidence, strongest first: the address itself (syntax, reserved domain), then the

@@ -122,8 +122,8 @@ pub fn build(
     soft: SoftRule,
     carried_forward: u64,
 ) -> BounceReport {
-    // Counted per class in an array and per address in a set keyed by the dedupe key itself:
-    // a map entry by class name and a SipHash set took 0.4 s over a million events (perf).
+    // Counted per class in an array and per address in a set keyed by the dedupe key itself,
+    // which is already a hash.
     let mut per_class = [0u64; EventClass::ALL.len()];
     let mut groups: HashMap<(String, String), SenderSideGroup> = HashMap::new();
     let mut first_last: HashMap<(String, String), (Option<i64>, Option<i64>)> = HashMap::new();

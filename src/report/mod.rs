@@ -1,4 +1,4 @@
-//! Stage 7: what a run tells its operator.
+//! Stage 8: what a run tells its operator.
 //!
 //! [`Tally`] counts verdicts per input while rows are written (one thread owns it, so counting is
 //! plain addition). [`Report`] is what `report.json` holds; [`Report::summary`] is the short text

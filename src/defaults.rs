@@ -1,0 +1,23 @@
+//! Every default of a run, in one place: the library's `Default` impls and the command line's
+//! `[default: …]` both read them, so the two cannot disagree.
+
+/// Soft-bounce points (at most one a day) that suppress an address (after GNU Mailman 3).
+pub const SOFT_THRESHOLD: u32 = 5;
+/// Days after which the soft-bounce count restarts when no new bounce came.
+pub const SOFT_WINDOW_DAYS: f64 = 7.0;
+/// Rows per batch handed to the worker threads.
+pub const BATCH_ROWS: usize = 16 * 1024;
+/// Seconds to wait for one DNS answer when neither the command line nor resolv.conf says.
+pub const DNS_TIMEOUT_SECS: f64 = 3.0;
+/// Tries per DNS query when neither the command line nor resolv.conf says.
+pub const DNS_ATTEMPTS: usize = 2;
+/// Domains resolved at the same time.
+pub const DNS_CONCURRENCY: usize = 128;
+/// Queries in a row with no answer at all after which DNS is taken to be down.
+pub const DNS_BREAKER: usize = 32;
+/// Cached DNS answers are kept at least this long (seconds), whatever their TTL.
+pub const DNS_CACHE_MIN_TTL_SECS: u64 = 3600;
+/// Cached DNS answers are kept at most this long (seconds), whatever their TTL.
+pub const DNS_CACHE_MAX_TTL_SECS: u64 = 86_400;
+/// The system's resolver configuration.
+pub const RESOLV_CONF: &str = "/etc/resolv.conf";
