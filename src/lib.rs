@@ -26,6 +26,7 @@ pub mod dedupe;
 pub mod defaults;
 pub mod dns;
 pub mod files;
+pub mod guard;
 pub mod input;
 pub mod output;
 pub mod policy;

@@ -386,9 +386,13 @@ pub fn find_enhanced(text: &str) -> Option<Enhanced> {
         // preceded by "550 ", "550-", "550-'", "550 '"
         let before = &text[..start];
         let stripped = before.trim_end_matches(['\'', '"', ' ', '-', '(']);
-        let after_reply = stripped.len() >= 3
-            && stripped.len() + 4 >= before.len()
-            && find_reply_code(&stripped[stripped.len() - 3..]).is_some();
+        // The last three bytes, when they are whole characters (a reply code is ASCII).
+        let last_three = stripped
+            .len()
+            .checked_sub(3)
+            .and_then(|from| stripped.get(from..));
+        let after_reply = stripped.len() + 4 >= before.len()
+            && last_three.is_some_and(|t| find_reply_code(t).is_some());
         if after_reply {
             return Some(e);
         }
@@ -443,6 +447,18 @@ fn reply_code_at(text: &str, from: usize) -> Option<(usize, u16)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn letters_of_any_script_before_a_code_are_not_cut() {
+        // Two-byte letters just before the code once sliced a string inside a character.
+        for word in ["ящик", "κουτί", "תיבה", "صندوق", "箱", "🙂"] {
+            for sep in ["", " ", "'", "-"] {
+                let text = format!("host x said: 550 {word}{sep}5.1.1 user unknown");
+                let e = find_enhanced(&text).expect("the code is found");
+                assert_eq!((e.class, e.subject, e.detail), (5, 1, 1), "{text}");
+            }
+        }
+    }
+
     use super::*;
 
     fn class(text: &str) -> EventClass {

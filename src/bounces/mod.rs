@@ -198,7 +198,16 @@ pub fn ingest(paths: &[PathBuf], options: &BounceOptions) -> Result<Ingested, Bo
     let lists = FlagLists::builtin();
     let mut ingested = Ingested::default();
     for file in files {
-        let (events, report) = read_file(&file, options, &lists);
+        let (events, report) = crate::guard::contained(|| read_file(&file, options, &lists))
+            .unwrap_or_else(|why| {
+                let mut report = SourceReport {
+                    file: file.display().to_string(),
+                    format: "unknown".to_owned(),
+                    ..SourceReport::default()
+                };
+                report.error(format!("{}: {why}", file.display()));
+                (Vec::new(), report)
+            });
         if ingested.events.is_empty() {
             ingested.events = events;
         } else {
@@ -473,7 +482,7 @@ fn read_file(
                 let normalised: Vec<Result<BounceEvent, String>> = slice
                     .into_par_iter()
                     .with_min_len(256)
-                    .map(|(loc, r)| norm.event(r, loc))
+                    .map(|(loc, r)| crate::guard::contained(|| norm.event(r, loc)).and_then(|e| e))
                     .collect();
                 for result in normalised {
                     match result {
@@ -495,14 +504,16 @@ fn read_file(
     };
     let result = match format {
         Format::Eml => read_all(path, &mut reader).map(|bytes| {
-            let parsed = message::parse_message(&bytes)
+            let parsed = crate::guard::contained(|| message::parse_message(&bytes))
+                .and_then(|r| r)
                 .map(|evs| evs.into_iter().map(|e| (None, e)).collect());
             push(parsed, name.clone(), &mut report);
         }),
         Format::Mbox => read_mbox(
             reader,
             |line, bytes| {
-                message::parse_message(bytes)
+                crate::guard::contained(|| message::parse_message(bytes))
+                    .and_then(|r| r)
                     .map(|evs| evs.into_iter().map(|e| (Some(line), e)).collect())
             },
             |line, r| push(r, format!("{name}:{line}"), &mut report),
@@ -512,18 +523,34 @@ fn read_file(
                 Some(y) => logs::PostfixYear::Given(y),
                 None => logs::PostfixYear::Inferred(options.as_of),
             };
-            read_lines(
+            let failed = std::sync::Mutex::new(Vec::new());
+            let read = read_lines(
                 reader,
                 |line_no, line| {
-                    let ev = if format == Format::Postfix {
-                        logs::parse_postfix(line, year)
-                    } else {
-                        logs::parse_exim(line)
-                    };
-                    ev.map(|e| (Some(line_no), e))
+                    let ev = crate::guard::contained(|| {
+                        if format == Format::Postfix {
+                            logs::parse_postfix(line, year)
+                        } else {
+                            logs::parse_exim(line)
+                        }
+                    });
+                    match ev {
+                        Ok(ev) => ev.map(|e| (Some(line_no), e)),
+                        Err(why) => {
+                            failed
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(format!("{name}:{line_no}: {why}"));
+                            None
+                        }
+                    }
                 },
                 |found| push(Ok(found), name.clone(), &mut report),
-            )
+            );
+            for why in failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                report.error(why);
+            }
+            read
         }
         Format::Json => read_json(reader, |loc, r| {
             push(
@@ -706,10 +733,10 @@ where
         match &v {
             serde_json::Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    found(i as u64 + 1, esp::json_events(item));
+                    found(i as u64 + 1, guarded_json(item));
                 }
             }
-            _ => found(1, esp::json_events(&v)),
+            _ => found(1, guarded_json(&v)),
         }
         return Ok(());
     }
@@ -721,8 +748,13 @@ where
         }
         let result = serde_json::from_str::<serde_json::Value>(line)
             .map_err(|e| format!("not JSON: {e}"))
-            .and_then(|v| esp::json_events(&v));
+            .and_then(|v| guarded_json(&v));
         found(i as u64 + 1, result);
     }
     Ok(())
+}
+
+/// One JSON record's events; a panic on it costs that record only.
+fn guarded_json(v: &serde_json::Value) -> Result<Vec<RawEvent>, String> {
+    crate::guard::contained(|| esp::json_events(v)).and_then(|r| r)
 }
