@@ -107,6 +107,11 @@ pub struct DnsArgs {
     /// DNS client: wire (mailscrub's pipelined client) or hickory (hickory-resolver).
     #[arg(long, default_value = "wire", value_name = "ENGINE")]
     pub dns_engine: String,
+    /// Distrust the run's DNS verdicts (keep everyone, warn) when more than this share of the
+    /// rows that reached DNS would be removed by DNS alone, or a large domain comes back dead;
+    /// 1 turns the guard off.
+    #[arg(long, default_value_t = defaults::DNS_MAX_DEAD_SHARE, value_name = "SHARE")]
+    pub dns_max_dead_share: f64,
     /// Keep DNS answers in FILE between runs (JSON lines).
     #[arg(long, value_name = "FILE")]
     pub dns_cache: Option<PathBuf>,

@@ -21,3 +21,6 @@ pub const DNS_CACHE_MIN_TTL_SECS: u64 = 3600;
 pub const DNS_CACHE_MAX_TTL_SECS: u64 = 86_400;
 /// The system's resolver configuration.
 pub const RESOLV_CONF: &str = "/etc/resolv.conf";
+/// The share of the rows that reached DNS above which a run's DNS verdicts are distrusted
+/// (see `policy::dns_guard`).
+pub const DNS_MAX_DEAD_SHARE: f64 = 0.4;

@@ -354,6 +354,11 @@ fn dns_config(args: &DnsArgs) -> Result<DnsConfig> {
             "--dns-attempts, --dns-concurrency and --dns-breaker must be at least 1".to_owned()
         ));
     }
+    if !(args.dns_max_dead_share.is_finite() && args.dns_max_dead_share > 0.0) {
+        bail!(usage(
+            "--dns-max-dead-share must be a share above 0 (1 turns the guard off)".to_owned()
+        ));
+    }
     if args.dns_cache_min_ttl > args.dns_cache_max_ttl {
         bail!(usage(
             "--dns-cache-min-ttl is above --dns-cache-max-ttl".to_owned()
@@ -380,6 +385,7 @@ fn dns_config(args: &DnsArgs) -> Result<DnsConfig> {
         cache_file: args.dns_cache.clone(),
         cache_min_ttl: std::time::Duration::from_secs(args.dns_cache_min_ttl),
         cache_max_ttl: std::time::Duration::from_secs(args.dns_cache_max_ttl),
+        max_dead_share: args.dns_max_dead_share,
     })
 }
 

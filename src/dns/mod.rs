@@ -74,6 +74,9 @@ pub struct DnsConfig {
     pub cache_max_ttl: Duration,
     /// The DNS client.
     pub engine: Engine,
+    /// The share of rows that DNS may remove before the run distrusts its DNS verdicts
+    /// (`policy::dns_guard`); 1 turns the guard off.
+    pub max_dead_share: f64,
 }
 
 /// Which DNS client asks the questions.
@@ -99,6 +102,7 @@ impl Default for DnsConfig {
             cache_min_ttl: Duration::from_secs(defaults::DNS_CACHE_MIN_TTL_SECS),
             cache_max_ttl: Duration::from_secs(defaults::DNS_CACHE_MAX_TTL_SECS),
             engine: Engine::Wire,
+            max_dead_share: defaults::DNS_MAX_DEAD_SHARE,
         }
     }
 }

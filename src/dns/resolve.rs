@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, Semaphore};
 
 use super::lookups::{Lookups, Outcome, NO_ANSWER};
 use super::upstream::{self, Upstream};
-use super::wire::WireClient;
+use super::wire::{Counters, WireClient};
 use super::{ranges, DnsConfig, DnsError, DomainStatus, Engine, MailRoute, MxHost};
 
 /// Answers shared between the resolver thread and the pipeline.
@@ -76,6 +76,9 @@ pub struct DnsStats {
     pub from_cache: u64,
     /// DNS queries sent (MX, A/AAAA of hosts, fallback A/AAAA).
     pub queries: u64,
+    /// Datagrams dropped because they did not answer an outstanding question (wrong ID,
+    /// question, sender or port; not a response; garbage).
+    pub dropped_responses: u64,
     /// Whether the circuit breaker opened.
     pub breaker_tripped: bool,
     /// Seconds from the first submission to the last answer.
@@ -84,7 +87,7 @@ pub struct DnsStats {
 
 struct Shared {
     book: Arc<DomainBook>,
-    queries: Arc<AtomicU64>,
+    counters: Arc<Counters>,
     resolved: AtomicU64,
     unanswered_in_a_row: AtomicUsize,
     tripped: AtomicBool,
@@ -109,7 +112,7 @@ impl BulkResolver {
             .thread_name("mailscrub-dns")
             .build()
             .map_err(|e| DnsError::Setup(e.to_string()))?;
-        let queries = Arc::new(AtomicU64::new(0));
+        let counters = Arc::new(Counters::default());
         let upstream = upstream::choose(config)?;
         let engine = match upstream.engine {
             Engine::Hickory => {
@@ -117,7 +120,7 @@ impl BulkResolver {
                 EngineImpl::Hickory(Hickory {
                     resolver: build_resolver(&upstream, config.concurrency)
                         .map_err(|e| DnsError::Setup(e.to_string()))?,
-                    queries: queries.clone(),
+                    counters: counters.clone(),
                 })
             }
             Engine::Wire => {
@@ -126,7 +129,7 @@ impl BulkResolver {
                         upstream.servers.clone(),
                         upstream.timeout,
                         upstream.attempts,
-                        queries.clone(),
+                        counters.clone(),
                     ))
                     .map_err(|e| DnsError::Setup(e.to_string()))?;
                 EngineImpl::Wire(client)
@@ -134,7 +137,7 @@ impl BulkResolver {
         };
         let shared = Arc::new(Shared {
             book,
-            queries,
+            counters,
             resolved: AtomicU64::new(0),
             unanswered_in_a_row: AtomicUsize::new(0),
             tripped: AtomicBool::new(false),
@@ -195,7 +198,8 @@ impl BulkResolver {
         DnsStats {
             resolved: self.shared.resolved.load(Ordering::Relaxed),
             from_cache: self.from_cache,
-            queries: self.shared.queries.load(Ordering::Relaxed),
+            queries: self.shared.counters.queries.load(Ordering::Relaxed),
+            dropped_responses: self.shared.counters.dropped.load(Ordering::Relaxed),
             breaker_tripped: self.shared.tripped.load(Ordering::Relaxed),
             seconds,
         }
@@ -334,16 +338,16 @@ fn outcome_of_error<T>(e: &NetError) -> Outcome<T> {
 /// hickory-resolver as a [`Lookups`] (`--dns-engine hickory`).
 pub(super) struct Hickory {
     resolver: TokioResolver,
-    queries: Arc<AtomicU64>,
+    counters: Arc<Counters>,
 }
 
 impl Lookups for Hickory {
     async fn mx(&self, name: &Name) -> Outcome<Vec<(u16, Name)>> {
-        lookup_mx(&self.resolver, name, &self.queries).await
+        lookup_mx(&self.resolver, name, &self.counters.queries).await
     }
 
     async fn addresses(&self, name: &Name) -> Outcome<Vec<IpAddr>> {
-        lookup_addresses(&self.resolver, name, &self.queries).await
+        lookup_addresses(&self.resolver, name, &self.counters.queries).await
     }
 }
 

@@ -1,73 +1,134 @@
 //! A pipelined DNS client for bulk work, on `hickory-proto` messages.
 //!
 //! The stock resolver opens a socket per query and keeps a general-purpose cache; for hundreds of
-//! thousands of distinct domains against one recursive server that is the bottleneck (about a
-//! quarter of what the server can answer, measured with dnsperf). Here one UDP socket carries every
-//! query, each with its own ID, and one task reads the answers and hands each to its waiter:
-//! many queries in flight on one socket, no socket set-up per query. Truncated answers are asked
-//! again over TCP; a query with no answer is retried (rotating over the servers) and then reported
-//! as a timeout, which the caller turns into `unknown`. The addresses of mail hosts are cached for
-//! the run, since most domains share a few providers' hosts.
+//! thousands of distinct domains against one recursive server that is the bottleneck (figures in
+//! benches/README.md). Here a small pool of UDP sockets per address family carries every query,
+//! many in flight, and one task per socket reads the answers and hands each to its waiter.
+//! Truncated answers are asked again over TCP; a query with no answer, SERVFAIL or REFUSED is
+//! retried on the next server after a short backoff, and then reported as a failure, which the
+//! caller turns into `unknown`. The addresses of mail hosts are cached for the run, since most
+//! domains share a few providers' hosts.
+//!
+//! **An answer is believed only when it answers the question asked**: it must come from the
+//! server the query went to, to the socket it left from, carry an outstanding query ID, be a
+//! response (QR=1) to a QUERY, and repeat the question (name compared without regard to case,
+//! type and class exactly). Anything else is dropped and counted (`dropped_responses` in the
+//! report), and the query keeps waiting for its real answer. Query IDs come from the operating
+//! system's CSPRNG, and each socket is replaced by a fresh one (a new port chosen by the
+//! system) after [`QUERIES_PER_SOCKET`] queries, so an off-path attacker has to guess a 16-bit ID
+//! and one of many changing ports. What remains: an on-path attacker, or the resolver itself, can
+//! still lie; the run-level guard in `crate::run` catches a resolver that lies wholesale. DNSSEC
+//! validation is not done.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_resolver::proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::proto::rr::{DNSClass, Name, RData, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::oneshot;
 
 use super::lookups::{Lookups, Outcome, NO_ANSWER};
 
-type Waiters = Arc<Mutex<HashMap<u16, oneshot::Sender<Message>>>>;
+/// Sockets per address family.
+const SOCKETS: usize = 16;
+/// Queries a socket carries before it is replaced by one on a new port.
+pub const QUERIES_PER_SOCKET: u32 = 100;
+/// The first retry waits this long; each further one twice as long.
+const BACKOFF: Duration = Duration::from_millis(25);
 
-/// One socket per address family, many queries in flight.
-pub struct WireClient {
-    servers: Vec<SocketAddr>,
-    /// The IPv4 socket and the IPv6 one, where the servers need them.
-    v4: Option<Arc<UdpSocket>>,
-    v6: Option<Arc<UdpSocket>>,
-    waiters: Waiters,
-    next_id: AtomicU16,
-    timeout: Duration,
-    attempts: usize,
-    queries: Arc<AtomicU64>,
-    hosts: Mutex<HashMap<Name, Outcome<Vec<IpAddr>>>>,
-    readers: Vec<tokio::task::JoinHandle<()>>,
+/// What the client counts, shared with the stage.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Queries sent.
+    pub queries: AtomicU64,
+    /// Datagrams dropped because they did not answer an outstanding question.
+    pub dropped: AtomicU64,
 }
 
-impl Drop for WireClient {
-    fn drop(&mut self) {
-        for reader in &self.readers {
-            reader.abort();
-        }
-    }
+/// A query waiting for its answer, and what the answer must match.
+struct Waiter {
+    tx: oneshot::Sender<Message>,
+    server: SocketAddr,
+    local_port: u16,
+    name: Name,
+    rtype: RecordType,
+}
+
+type Waiters = Arc<Mutex<HashMap<u16, Waiter>>>;
+
+/// One socket of a pool and how many queries it has carried.
+struct Slot {
+    socket: Arc<UdpSocket>,
+    port: u16,
+    uses: u32,
+}
+
+/// The sockets of one address family.
+struct Pool {
+    bind: SocketAddr,
+    slots: Vec<Mutex<Slot>>,
+}
+
+/// A few sockets per address family, many queries in flight.
+pub struct WireClient {
+    servers: Vec<SocketAddr>,
+    v4: Option<Pool>,
+    v6: Option<Pool>,
+    waiters: Waiters,
+    ids: Mutex<Vec<u16>>,
+    timeout: Duration,
+    attempts: usize,
+    counters: Arc<Counters>,
+    hosts: Mutex<HashMap<Name, Outcome<Vec<IpAddr>>>>,
+}
+
+/// A fresh socket on `bind` (port chosen by the system) with its reader started.
+fn open_socket(
+    bind: SocketAddr,
+    waiters: &Waiters,
+    counters: &Arc<Counters>,
+    idle: Duration,
+) -> std::io::Result<Slot> {
+    let std_socket = std::net::UdpSocket::bind(bind)?;
+    std_socket.set_nonblocking(true)?;
+    let socket = Arc::new(UdpSocket::from_std(std_socket)?);
+    let port = socket.local_addr()?.port();
+    tokio::spawn(read_answers(
+        socket.clone(),
+        port,
+        waiters.clone(),
+        counters.clone(),
+        idle,
+    ));
+    Ok(Slot {
+        socket,
+        port,
+        uses: 0,
+    })
 }
 
 impl WireClient {
-    /// Binds a socket for each address family the servers use (a resolv.conf listing IPv4 and
-    /// IPv6 servers uses both) and starts their answer readers. Call inside a tokio runtime.
+    /// Binds a pool of sockets for each address family the servers use (a resolv.conf listing
+    /// IPv4 and IPv6 servers uses both) and starts their answer readers. Call inside a tokio
+    /// runtime.
     pub async fn new(
         servers: Vec<SocketAddr>,
         timeout: Duration,
         attempts: usize,
-        queries: Arc<AtomicU64>,
+        counters: Arc<Counters>,
     ) -> std::io::Result<Self> {
         if servers.is_empty() {
             return Err(std::io::Error::other("no DNS server given"));
         }
         let waiters: Waiters = Arc::new(Mutex::new(HashMap::new()));
-        let mut readers = Vec::new();
-        let mut bind_family = |v4: bool| -> std::io::Result<Option<Arc<UdpSocket>>> {
-            let family: Vec<SocketAddr> = servers
-                .iter()
-                .copied()
-                .filter(|s| s.is_ipv4() == v4)
-                .collect();
+        let idle = timeout * 2;
+        let pool = |v4: bool| -> std::io::Result<Option<Pool>> {
+            let family: Vec<&SocketAddr> = servers.iter().filter(|s| s.is_ipv4() == v4).collect();
             if family.is_empty() {
                 return Ok(None);
             }
@@ -78,19 +139,14 @@ impl WireClient {
                 (false, true) => "0.0.0.0:0".parse().expect("literal"),
                 (false, false) => "[::]:0".parse().expect("literal"),
             };
-            let std_socket = std::net::UdpSocket::bind(bind)?;
-            std_socket.set_nonblocking(true)?;
-            let socket = Arc::new(UdpSocket::from_std(std_socket)?);
-            readers.push(tokio::spawn(read_answers(
-                socket.clone(),
-                waiters.clone(),
-                family,
-            )));
-            Ok(Some(socket))
+            let slots = (0..SOCKETS)
+                .map(|_| open_socket(bind, &waiters, &counters, idle).map(Mutex::new))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            Ok(Some(Pool { bind, slots }))
         };
         // A family that cannot be bound (a machine without IPv6) leaves its servers out, as long
         // as the other family has some.
-        let (v4, v6) = match (bind_family(true), bind_family(false)) {
+        let (v4, v6) = match (pool(true), pool(false)) {
             (Err(e), Err(_)) | (Err(e), Ok(None)) | (Ok(None), Err(e)) => return Err(e),
             (v4, v6) => (v4.ok().flatten(), v6.ok().flatten()),
         };
@@ -107,33 +163,71 @@ impl WireClient {
             v4,
             v6,
             waiters,
-            next_id: AtomicU16::new(rand_seed()),
+            ids: Mutex::new(Vec::new()),
             timeout,
             attempts: attempts.max(1),
-            queries,
+            counters,
             hosts: Mutex::new(HashMap::new()),
-            readers,
         })
     }
 
-    fn socket_for(&self, server: SocketAddr) -> &UdpSocket {
-        let socket = if server.is_ipv4() { &self.v4 } else { &self.v6 };
-        socket
-            .as_deref()
-            .expect("a socket for every server's family")
+    /// A random 16-bit number from the operating system's CSPRNG (drawn 512 at a time).
+    fn random(&self) -> u16 {
+        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        if ids.is_empty() {
+            let mut bytes = [0u8; 1024];
+            if getrandom::fill(&mut bytes).is_err() {
+                // No CSPRNG at all: fall back on the clock (the answers are still checked).
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+                for (i, b) in bytes.iter_mut().enumerate() {
+                    *b = (nanos >> (i % 16 * 8)) as u8 ^ i as u8;
+                }
+            }
+            ids.extend(bytes.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])));
+        }
+        ids.pop().unwrap_or(0)
     }
 
-    /// Registers a waiter under a free ID.
-    fn register(&self) -> (u16, oneshot::Receiver<Message>) {
+    /// A socket of `server`'s family, chosen at random; one that has carried its share of
+    /// queries is replaced by a fresh one first.
+    fn socket_for(&self, server: SocketAddr) -> std::io::Result<(Arc<UdpSocket>, u16)> {
+        let pool = if server.is_ipv4() { &self.v4 } else { &self.v6 }
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("no socket of this address family"))?;
+        let mut slot = pool.slots[usize::from(self.random()) % pool.slots.len()]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if slot.uses >= QUERIES_PER_SOCKET {
+            *slot = open_socket(pool.bind, &self.waiters, &self.counters, self.timeout * 2)?;
+        }
+        slot.uses += 1;
+        Ok((slot.socket.clone(), slot.port))
+    }
+
+    /// Registers a waiter under a free random ID.
+    fn register(
+        &self,
+        server: SocketAddr,
+        local_port: u16,
+        name: &Name,
+        rtype: RecordType,
+    ) -> (u16, oneshot::Receiver<Message>) {
         let (tx, rx) = oneshot::channel();
-        let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+        let mut waiter = Some(Waiter {
+            tx,
+            server,
+            local_port,
+            name: name.clone(),
+            rtype,
+        });
         loop {
-            let id = self
-                .next_id
-                .fetch_add(1, Ordering::Relaxed)
-                .wrapping_mul(40503);
+            let id = self.random();
+            let mut waiters = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
             if let std::collections::hash_map::Entry::Vacant(slot) = waiters.entry(id) {
-                slot.insert(tx);
+                slot.insert(waiter.take().expect("inserted once"));
                 return (id, rx);
             }
         }
@@ -146,31 +240,55 @@ impl WireClient {
             .remove(&id);
     }
 
-    /// Asks `name`/`rtype`; `Err` is the text of a failure with no answer.
+    /// Asks `name`/`rtype`; `Err` is the text of a failure with no answer. SERVFAIL and REFUSED
+    /// are asked again of the next server, after a backoff, while tries remain.
     pub async fn query(&self, name: &Name, rtype: RecordType) -> Result<Message, String> {
-        let mut last_error = format!("{NO_ANSWER}: timed out");
+        let mut last: Result<Message, String> = Err(format!("{NO_ANSWER}: timed out"));
         for attempt in 0..self.attempts {
+            if attempt > 0 {
+                tokio::time::sleep(BACKOFF * (1 << (attempt - 1).min(5))).await;
+            }
             let server = self.servers[attempt % self.servers.len()];
-            let (id, rx) = self.register();
+            let (socket, port) = match self.socket_for(server) {
+                Ok(s) => s,
+                Err(e) => {
+                    last = Err(format!("{NO_ANSWER}: {e}"));
+                    continue;
+                }
+            };
+            let (id, rx) = self.register(server, port, name, rtype);
             let bytes = request(id, name, rtype).map_err(|e| e.to_string())?;
-            self.queries.fetch_add(1, Ordering::Relaxed);
-            if let Err(e) = self.socket_for(server).send_to(&bytes, server).await {
+            self.counters.queries.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = socket.send_to(&bytes, server).await {
                 self.forget(id);
-                last_error = format!("{NO_ANSWER}: {e}");
+                last = Err(format!("{NO_ANSWER}: {e}"));
                 continue;
             }
-            match tokio::time::timeout(self.timeout, rx).await {
+            drop(socket);
+            let answer = match tokio::time::timeout(self.timeout, rx).await {
                 Ok(Ok(answer)) if answer.metadata.truncation => {
-                    return tcp_query(server, &bytes, self.timeout).await;
+                    tcp_query(server, &bytes, id, name, rtype, self.timeout).await
                 }
-                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Ok(answer)) => Ok(answer),
                 Ok(Err(_)) | Err(_) => {
                     self.forget(id);
-                    last_error = format!("{NO_ANSWER}: timed out");
+                    Err(format!("{NO_ANSWER}: timed out"))
                 }
+            };
+            match answer {
+                Ok(m)
+                    if matches!(
+                        m.metadata.response_code,
+                        ResponseCode::ServFail | ResponseCode::Refused
+                    ) =>
+                {
+                    last = Ok(m)
+                }
+                Ok(m) => return Ok(m),
+                Err(e) => last = Err(e),
             }
         }
-        Err(last_error)
+        last
     }
 }
 
@@ -197,14 +315,6 @@ impl WireClient {
     }
 }
 
-fn rand_seed() -> u16 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    (nanos ^ std::process::id()) as u16
-}
-
 fn request(
     id: u16,
     name: &Name,
@@ -219,36 +329,63 @@ fn request(
     m.to_vec()
 }
 
-/// Reads every answer on the socket and hands it to the query that waits for its ID (and only
-/// when it comes from one of the servers asked).
-async fn read_answers(socket: Arc<UdpSocket>, waiters: Waiters, servers: Vec<SocketAddr>) {
+/// Whether `m` is a response to a QUERY of `name`/`rtype` in class IN.
+fn answers(m: &Message, name: &Name, rtype: RecordType) -> bool {
+    m.metadata.message_type == MessageType::Response
+        && m.metadata.op_code == OpCode::Query
+        && m.queries.len() == 1
+        && m.queries[0].query_type() == rtype
+        && m.queries[0].query_class() == DNSClass::IN
+        && m.queries[0].name().eq_ignore_root(name)
+}
+
+/// Reads every datagram on one socket and hands each answer to the query that waits for it
+/// (see the module docs for what must match); the rest is dropped and counted. Ends once the
+/// socket has been replaced and has been idle for `idle`.
+async fn read_answers(
+    socket: Arc<UdpSocket>,
+    port: u16,
+    waiters: Waiters,
+    counters: Arc<Counters>,
+    idle: Duration,
+) {
     let mut buf = vec![0u8; 65_535];
     loop {
-        let (n, from) = match socket.recv_from(&mut buf).await {
-            Ok(x) => x,
+        let (n, from) = match tokio::time::timeout(idle, socket.recv_from(&mut buf)).await {
+            Ok(Ok(x)) => x,
             // ICMP errors surface here on some systems; the query times out and is retried.
+            Ok(Err(_)) => continue,
+            Err(_) if Arc::strong_count(&socket) == 1 => return,
             Err(_) => continue,
         };
-        if !servers.contains(&from) {
-            continue;
-        }
         let Ok(message) = Message::from_vec(&buf[..n]) else {
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         };
-        let waiter = waiters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&message.metadata.id);
-        if let Some(tx) = waiter {
-            let _ = tx.send(message);
+        let mut map = waiters.lock().unwrap_or_else(|p| p.into_inner());
+        let matched = map.get(&message.metadata.id).is_some_and(|w| {
+            w.server == from && w.local_port == port && answers(&message, &w.name, w.rtype)
+        });
+        if !matched {
+            drop(map);
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        if let Some(w) = map.remove(&message.metadata.id) {
+            drop(map);
+            let _ = w.tx.send(message);
         }
     }
 }
 
-/// The same query over TCP (RFC 7766), for an answer that did not fit in a datagram.
+/// The same query over TCP (RFC 7766), for an answer that did not fit in a datagram; the
+/// answer is checked as a UDP one is.
 async fn tcp_query(
     server: SocketAddr,
     request: &[u8],
+    id: u16,
+    name: &Name,
+    rtype: RecordType,
     timeout: Duration,
 ) -> Result<Message, String> {
     let exchange = async {
@@ -265,7 +402,16 @@ async fn tcp_query(
         Ok::<_, std::io::Error>(answer)
     };
     match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok(bytes)) => Message::from_vec(&bytes).map_err(|e| format!("bad TCP answer: {e}")),
+        Ok(Ok(bytes)) => {
+            let m = Message::from_vec(&bytes).map_err(|e| format!("bad TCP answer: {e}"))?;
+            if m.metadata.id == id && answers(&m, name, rtype) {
+                Ok(m)
+            } else {
+                Err(format!(
+                    "{NO_ANSWER}: the TCP answer did not match the question"
+                ))
+            }
+        }
         Ok(Err(e)) => Err(format!("{NO_ANSWER}: TCP: {e}")),
         Err(_) => Err(format!("{NO_ANSWER}: TCP timed out")),
     }

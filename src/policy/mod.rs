@@ -5,6 +5,7 @@
 //! address's bounce and feedback history ([`evidence`]), then the domain's mail route. A route
 //! that DNS could not establish (`unknown`) never suppresses: it flags the row and keeps it.
 
+pub mod dns_guard;
 pub mod evidence;
 
 pub use evidence::{Histories, History, HistoryVerdict, SoftRule};

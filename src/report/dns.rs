@@ -22,6 +22,7 @@ pub fn build(
     domains: &HashMap<String, DomainRows>,
     stats: DnsStats,
     cache: &Loaded,
+    distrusted: Option<String>,
 ) -> DnsReport {
     let mut by_class: BTreeMap<&'static str, u64> =
         MailRoute::ALL.iter().map(|c| (c.as_str(), 0)).collect();
@@ -47,6 +48,7 @@ pub fn build(
         cache_fresh: cache.fresh as u64,
         cache_expired: cache.expired as u64,
         cache_damaged_lines: cache.damaged as u64,
+        distrusted,
         stats,
     }
 }
@@ -55,12 +57,18 @@ pub fn build(
 pub fn warnings(dns: &DnsReport) -> Vec<String> {
     let mut warnings = Vec::new();
     let unknown = dns.by_class.get("unknown").copied().unwrap_or(0);
+    if let Some(why) = &dns.distrusted {
+        warnings.push(format!(
+            "DNS: the resolver's answers look wrong ({why}), so this run trusted none of them: nobody was suppressed for a DNS reason and every DNS-dead domain's rows are kept and flagged dns_unknown. Check the resolver ({}); --dns-max-dead-share changes the limit",
+            dns.servers.join(", ")
+        ));
+    }
     if dns.stats.breaker_tripped {
         warnings.push(format!(
             "DNS: the resolver ({}) stopped answering, so mailscrub stopped asking; {unknown} domain(s) are `unknown` and nobody was suppressed for a DNS reason on them",
             dns.servers.join(", ")
         ));
-    } else if unknown > 0 {
+    } else if unknown > 0 && dns.distrusted.is_none() {
         warnings.push(format!(
             "DNS: {unknown} domain(s) could not be resolved (timeout, SERVFAIL, ...); their rows are kept and flagged dns_unknown"
         ));

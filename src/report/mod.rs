@@ -202,6 +202,9 @@ pub struct DnsReport {
     pub cache_expired: u64,
     /// Cache lines that could not be read.
     pub cache_damaged_lines: u64,
+    /// Why the run's DNS verdicts were not trusted (every DNS verdict then counts as
+    /// `unknown` and nobody is suppressed for a DNS reason), or `null`.
+    pub distrusted: Option<String>,
     /// Work done.
     #[serde(flatten)]
     pub stats: crate::dns::DnsStats,

@@ -61,6 +61,9 @@ pub struct Decider<'a> {
     pub histories: Option<(&'a KeyFilter, &'a Histories<'a>)>,
     /// Where spent batches go back to the reader.
     pub spare: SyncSender<RowBatch>,
+    /// When the run's DNS verdicts are not trusted: the `unknown` answer that stands in for
+    /// every dead route.
+    pub distrust: Option<Arc<DomainStatus>>,
 }
 
 impl Decider<'_> {
@@ -189,8 +192,18 @@ impl Decider<'_> {
         }
     }
 
-    /// The mail route of a valid address's domain, waiting for DNS if it is still in flight.
+    /// The mail route of a valid address's domain, waiting for DNS if it is still in flight;
+    /// `unknown` for a dead route when the run's DNS verdicts are not trusted.
     fn route(&mut self, checked: &Checked) -> Option<Arc<DomainStatus>> {
+        let status = self.answer(checked)?;
+        match &self.distrust {
+            Some(unknown) if status.class.is_dead() => Some(unknown.clone()),
+            _ => Some(status),
+        }
+    }
+
+    /// The DNS answer for a valid address's domain, counting its rows.
+    fn answer(&mut self, checked: &Checked) -> Option<Arc<DomainStatus>> {
         let book = self.book.as_ref()?;
         let domain = checked.ascii_domain();
         if !checked.is_valid() || domain.starts_with('[') {

@@ -2,6 +2,7 @@
 //! [`Run`], and read what it wrote.
 
 pub mod dns_server;
+pub mod hostile;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

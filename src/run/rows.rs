@@ -1,0 +1,126 @@
+//! One pass over the rows: inputs opened, outputs started under temporary names, every row read,
+//! checked and decided, the history carried forward. Nothing becomes visible here: a pass that
+//! is thrown away (see the DNS guard in `run`) leaves nothing behind.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use super::decide::Decider;
+use super::evidence::Folded;
+use super::threads::{self, Checking};
+use crate::dedupe::KeySet;
+use crate::dns::{BulkResolver, DomainStatus};
+use crate::input::{self, OpenedInput};
+use crate::output::Outputs;
+use crate::report::assemble::InputShape;
+use crate::report::dns::DomainRows;
+use crate::report::{Progress, Tally};
+use crate::{Config, Error};
+
+/// What a pass leaves for the rest of the run.
+pub struct Done {
+    /// The inputs' shapes, for the report.
+    pub shapes: Vec<InputShape>,
+    /// The inputs' names.
+    pub names: Vec<String>,
+    /// The outputs, written but not committed.
+    pub outputs: Outputs,
+    /// The counts.
+    pub tally: Tally,
+    /// Per domain decided on: its answer and rows.
+    pub domains: HashMap<String, DomainRows>,
+    /// Suppressions carried forward from the history.
+    pub carried: u64,
+    /// Seconds spent carrying forward.
+    pub carry_forward_seconds: f64,
+}
+
+/// Opens every input, with a progress bar each.
+pub fn open_inputs(config: &Config, progress: &Progress) -> Result<Vec<OpenedInput>, Error> {
+    let mut opened = Vec::with_capacity(config.inputs.len());
+    for path in &config.inputs {
+        let size = std::fs::metadata(path).ok().map(|m| m.len());
+        opened.push(input::open(path, &config.csv, config.batch_rows, |r| {
+            progress.track(path, size, r)
+        })?);
+    }
+    Ok(opened)
+}
+
+/// The dedupe set, sized once for the rows expected (capped at 32M keys: beyond that it grows)
+/// on a thread of its own, so that it is built while the bounce history loads.
+pub fn presize_dedupe(opened: &[OpenedInput]) -> JoinHandle<KeySet> {
+    let expected: u64 = opened.iter().filter_map(OpenedInput::expected_rows).sum();
+    std::thread::spawn(move || KeySet::with_capacity(expected.min(32_000_000) as usize))
+}
+
+/// Reads, checks and decides every row of `opened` into new outputs. `distrust` stands in for
+/// every dead route when the run's DNS verdicts are not trusted.
+pub fn pass(
+    config: &Config,
+    opened: Vec<OpenedInput>,
+    seen: JoinHandle<KeySet>,
+    history: Option<&Folded>,
+    resolver: Option<&BulkResolver>,
+    distrust: Option<DomainStatus>,
+) -> Result<Done, Error> {
+    let mut outputs = Outputs::create(&config.out_dir, &opened, &config.profile)?;
+    let (shapes, sources): (Vec<InputShape>, Vec<_>) = opened
+        .into_iter()
+        .map(|o| {
+            let shape = InputShape {
+                name: o.name.clone(),
+                format: o.format,
+                compression: o.compression.as_str(),
+                layout: o.layout,
+            };
+            (shape, (o.name, o.rows))
+        })
+        .unzip();
+    let names: Vec<String> = shapes.iter().map(|s| s.name.clone()).collect();
+    let layouts: Vec<_> = shapes.iter().map(|s| s.layout.clone()).collect();
+    let mut tally = Tally::new(names.len());
+    let mut domains = HashMap::new();
+    let (mut carried, mut carry_forward_seconds) = (0, 0.0);
+    let checking = Checking {
+        layouts: &layouts,
+        rules: &config.rules,
+        lists: &config.lists,
+        provider_rules: config.provider_rules,
+    };
+    threads::rows_phase(sources, checking, resolver, |batches, spare| {
+        let mut decider = Decider {
+            names: &names,
+            outputs: &mut outputs,
+            tally: &mut tally,
+            seen: seen.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            book: resolver.map(|r| r.book().clone()),
+            domains: HashMap::new(),
+            histories: history.map(|h| (&h.filter, &h.histories)),
+            spare,
+            distrust: distrust.map(Arc::new),
+        };
+        for batch in batches {
+            decider.batch(batch?)?;
+        }
+        let carry = config.bounces.as_ref().is_some_and(|b| b.carry_forward);
+        if let (Some(h), true) = (history, carry) {
+            let t = Instant::now();
+            carried = decider.carry_forward(&h.histories)?;
+            carry_forward_seconds = t.elapsed().as_secs_f64();
+        }
+        domains = decider.domains;
+        Ok(())
+    })?;
+    Ok(Done {
+        shapes,
+        names,
+        outputs,
+        tally,
+        domains,
+        carried,
+        carry_forward_seconds,
+    })
+}
