@@ -56,6 +56,18 @@ pub enum Error {
     /// A `--bounces` path does not exist or cannot be listed.
     #[error(transparent)]
     Bounces(#[from] bounces::BounceInputError),
+    /// Another run is writing to the same output folder.
+    #[error("{0}")]
+    Busy(String),
+}
+
+impl From<files::generation::TakeError> for Error {
+    fn from(e: files::generation::TakeError) -> Self {
+        match e {
+            files::generation::TakeError::Busy { .. } => Error::Busy(e.to_string()),
+            files::generation::TakeError::Io(e) => Error::Output(e),
+        }
+    }
 }
 
 /// The exit codes of the binary, one per kind of failure.
@@ -68,6 +80,8 @@ pub mod exit {
     pub const INPUT: u8 = 3;
     /// An output cannot be written.
     pub const OUTPUT: u8 = 4;
+    /// Another run is writing to the same output folder.
+    pub const BUSY: u8 = 5;
 }
 
 impl Error {
@@ -78,6 +92,7 @@ impl Error {
             Error::Input(_) | Error::Bounces(_) => exit::INPUT,
             Error::Output(_) => exit::OUTPUT,
             Error::Dns(_) => exit::OTHER,
+            Error::Busy(_) => exit::BUSY,
         }
     }
 }

@@ -5,5 +5,6 @@ mod support;
 
 mod bounces;
 mod clean;
+mod commit;
 mod dns;
 mod parquet;

@@ -6,6 +6,7 @@
 //! half-written file under a final name. Which files become visible together is the business of
 //! the stage that owns them ([`crate::output`]).
 
+pub mod generation;
 mod parquet;
 
 pub use parquet::AtomicParquet;
@@ -195,9 +196,12 @@ pub fn push_rfc3339(out: &mut String, unix: i64) {
 /// final path.
 pub fn temp_beside(dir: &Path, name: &str) -> Result<(PathBuf, NamedTempFile), OutputError> {
     let path = dir.join(name);
+    // 0666 less the umask, as any file the user's programs create: a CRM upload job running as
+    // another user must be able to read the outputs (tempfile's own default is 0600).
     let temp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .tempfile_in(dir)
         .map_err(|source| OutputError {
             path: path.clone(),

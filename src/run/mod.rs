@@ -9,22 +9,40 @@ mod evidence;
 mod rows;
 mod threads;
 
+use std::path::Path;
 use std::time::Instant;
 
 use crate::dns::{self, DomainStatus};
+use crate::files::generation::Generation;
 use crate::policy::dns_guard;
 use crate::report::assemble::{self, Finished};
 use crate::report::{dns as dns_report, Progress, Report, Timings};
-use crate::{files, Config, Error};
+use crate::{Config, Error};
 
-/// Runs `clean` as configured and returns its report (also written to `report.json`).
+/// Runs `clean` as configured and returns its report (also written to `report.json`). The
+/// outputs of the run replace the previous run's in `--out` all at once, or not at all (see
+/// [`Generation`]).
 pub fn run(config: &Config) -> Result<Report, Error> {
-    let started_at = chrono::Utc::now();
-    let t0 = Instant::now();
     if config.inputs.iter().filter(|p| *p == "-").count() > 1 {
         return Err(Error::Usage("stdin (-) can be read only once".to_owned()));
     }
-    files::prepare_dir(&config.out_dir)?;
+    let generation = Generation::begin(&config.out_dir)?;
+    match run_into(config, generation.dir()) {
+        Ok((report, names)) => {
+            generation.publish(&names)?;
+            Ok(report)
+        }
+        Err(e) => {
+            generation.abandon();
+            Err(e)
+        }
+    }
+}
+
+/// The run, its files written into `dir`; the report and the names of the files to publish.
+fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error> {
+    let started_at = chrono::Utc::now();
+    let t0 = Instant::now();
     let progress = Progress::new(config.progress);
     let opened = rows::open_inputs(config, &progress)?;
     let mut timings = Timings {
@@ -40,7 +58,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     let resolver = dns.as_ref().map(|(r, _)| r);
 
     let t = Instant::now();
-    let first = rows::pass(config, opened, seen, history.as_ref(), resolver, None)?;
+    let first = rows::pass(config, dir, opened, seen, history.as_ref(), resolver, None)?;
     let distrusted = config.dns.as_ref().and_then(|c| {
         let domains = first
             .domains
@@ -63,7 +81,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
             let opened = rows::open_inputs(config, &progress)?;
             let seen = rows::presize_dedupe(&opened);
             let history = history.as_ref();
-            rows::pass(config, opened, seen, history, resolver, Some(unknown))?
+            rows::pass(config, dir, opened, seen, history, resolver, Some(unknown))?
         }
     };
     let rows::Done {
@@ -104,6 +122,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     });
     let mut committed = committed?;
     committed.files.push("report.json".to_owned());
+    let published = committed.files.clone();
     if let Some(path) = config.dns.as_ref().and_then(|d| d.cache_file.as_ref()) {
         committed.files.push(path.display().to_string());
     }
@@ -121,6 +140,6 @@ pub fn run(config: &Config) -> Result<Report, Error> {
         bounces,
         timings,
     });
-    crate::output::write_report(&config.out_dir, &report)?;
-    Ok(report)
+    crate::output::write_report(dir, &report)?;
+    Ok((report, published))
 }

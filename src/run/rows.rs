@@ -56,17 +56,18 @@ pub fn presize_dedupe(opened: &[OpenedInput]) -> JoinHandle<KeySet> {
     std::thread::spawn(move || KeySet::with_capacity(expected.min(32_000_000) as usize))
 }
 
-/// Reads, checks and decides every row of `opened` into new outputs. `distrust` stands in for
+/// Reads, checks and decides every row of `opened` into new outputs in `dir`. `distrust` stands in for
 /// every dead route when the run's DNS verdicts are not trusted.
 pub fn pass(
     config: &Config,
+    dir: &std::path::Path,
     opened: Vec<OpenedInput>,
     seen: JoinHandle<KeySet>,
     history: Option<&Folded>,
     resolver: Option<&BulkResolver>,
     distrust: Option<DomainStatus>,
 ) -> Result<Done, Error> {
-    let mut outputs = Outputs::create(&config.out_dir, &opened, &config.profile)?;
+    let mut outputs = Outputs::create(dir, &opened, &config.profile)?;
     let (shapes, sources): (Vec<InputShape>, Vec<_>) = opened
         .into_iter()
         .map(|o| {

@@ -292,6 +292,7 @@ pub mod exit {
     pub const INPUT: i32 = mailscrub::exit::INPUT as i32;
     pub const OUTPUT: i32 = mailscrub::exit::OUTPUT as i32;
     pub const OTHER: i32 = mailscrub::exit::OTHER as i32;
+    pub const BUSY: i32 = mailscrub::exit::BUSY as i32;
 }
 
 /// Reads a CSV file (no header handling) as rows of strings.
