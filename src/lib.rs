@@ -59,6 +59,9 @@ pub enum Error {
     /// Another run is writing to the same output folder.
     #[error("{0}")]
     Busy(String),
+    /// mailscrub's own accounting does not add up: a bug, never the input's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl From<files::generation::TakeError> for Error {
@@ -93,6 +96,7 @@ impl Error {
             Error::Output(_) => exit::OUTPUT,
             Error::Dns(_) => exit::OTHER,
             Error::Busy(_) => exit::BUSY,
+            Error::Internal(_) => exit::OTHER,
         }
     }
 }

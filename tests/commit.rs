@@ -218,3 +218,20 @@ fn leftovers_of_earlier_versions_are_removed_and_nothing_else() {
     // left alone, as a file mailscrub does not own now.
     assert!(dir.join("out/clean-0001.csv").exists());
 }
+
+/// The proof of "nothing lost" can fail: a row lost by a bug (injected) stops the run with an
+/// internal error, and the previous run's outputs stay.
+#[test]
+fn a_lost_row_fails_the_run_and_switches_nothing() {
+    let (dir, a, a2, b) = setup();
+    run_a(&dir, &a, &a2);
+    for at in ["1", "150", "300"] {
+        let out = run_b(&dir, &b)
+            .env("MAILSCRUB_FAULT_DROP_ROW", at)
+            .code(exit::OTHER);
+        crate::support::assert_contains(&out.stderr, "rows read but");
+        assert_eq!(shown_run(&dir).as_deref(), Some("A"));
+    }
+    run_b(&dir, &b).ok();
+    assert_eq!(shown_run(&dir).as_deref(), Some("B"));
+}

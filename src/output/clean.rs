@@ -418,6 +418,12 @@ impl CleanList {
         Ok(())
     }
 
+    /// Rows the list's file holds: the CSV writer's own count, or the rows kept when only
+    /// Parquet is written.
+    pub fn written(&self) -> u64 {
+        self.writer.as_ref().map_or(self.rows, SplitCsv::rows)
+    }
+
     /// Takes the CSV writer out, to be synced on a thread of its own.
     pub fn take_writer(&mut self) -> Option<SplitCsv> {
         self.writer.take()

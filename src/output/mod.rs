@@ -46,6 +46,8 @@ pub struct Outputs {
     bounds: Vec<(usize, usize)>,
     /// Cells made inert by `--spreadsheet-safe`.
     neutralised: u64,
+    /// Duplicates pushed (the file is only written with `--write-duplicates`).
+    duplicates_seen: u64,
 }
 
 /// What a commit put in place.
@@ -101,7 +103,23 @@ impl Outputs {
             duplicates,
             bounds: Vec::new(),
             neutralised: 0,
+            duplicates_seen: 0,
         })
+    }
+
+    /// The input rows the files hold, by verdict, counted by the files themselves (`rows_in`
+    /// is left 0: rows are counted where they are read).
+    pub fn written(&self) -> crate::report::Counts {
+        crate::report::Counts {
+            rows_in: 0,
+            kept: self.lists.iter().map(CleanList::written).sum(),
+            suppressed: self.suppression.written(),
+            duplicates: self
+                .duplicates
+                .as_ref()
+                .map_or(self.duplicates_seen, AtomicCsv::rows),
+            rejected: self.rejects.rows(),
+        }
     }
 
     /// Cells made inert for spreadsheets so far.
@@ -146,6 +164,7 @@ impl Outputs {
 
     /// A row whose address came earlier (only written with `--write-duplicates`).
     pub fn duplicate(&mut self, file: &str, line: u64, email: &str) -> Result<(), OutputError> {
+        self.duplicates_seen += 1;
         if let Some(d) = &mut self.duplicates {
             d.row([file, &line.to_string(), email])?;
         }

@@ -155,6 +155,7 @@ pub struct SuppressionFile {
     csv: AtomicCsv,
     parquet: Option<RowTable>,
     row: SuppressionRow,
+    carried: u64,
 }
 
 impl SuppressionFile {
@@ -171,6 +172,7 @@ impl SuppressionFile {
             csv,
             parquet,
             row: SuppressionRow::default(),
+            carried: 0,
         })
     }
 
@@ -213,6 +215,7 @@ impl SuppressionFile {
                 .then_with(|| a.deciding.diagnostic.cmp(&b.deciding.diagnostic))
         });
         let count = rows.len() as u64;
+        self.carried += count;
         if let Some(pq) = &mut self.parquet {
             for (_, v) in &rows {
                 let row = self.row.history(v);
@@ -233,6 +236,11 @@ impl SuppressionFile {
             }
         }
         Ok(count)
+    }
+
+    /// Rows of input rows the file holds (carried-forward rows not counted).
+    pub fn written(&self) -> u64 {
+        self.csv.rows() - self.carried
     }
 
     /// Flushes and syncs the files under their temporary names.

@@ -122,6 +122,9 @@ impl Decider<'_> {
                     raw: String::new(),
                 },
             );
+            if fault::drop_this_row() {
+                continue;
+            }
             let verdict = self.row(input, index, row, &text)?;
             self.tally.inputs[input].add(verdict);
         }
@@ -235,5 +238,29 @@ impl Decider<'_> {
             .map(|(_, v)| v)
             .collect();
         self.outputs.carry_forward(verdicts)
+    }
+}
+
+/// Fault injection for the accounting test: in debug builds, `MAILSCRUB_FAULT_DROP_ROW=n`
+/// makes the decider lose the n-th row (counted from 1) as a bug would. Release builds ignore it.
+mod fault {
+    #[cfg(debug_assertions)]
+    pub fn drop_this_row() -> bool {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::sync::OnceLock;
+        static AT: OnceLock<Option<u64>> = OnceLock::new();
+        static N: AtomicU64 = AtomicU64::new(0);
+        let at = *AT.get_or_init(|| {
+            std::env::var("MAILSCRUB_FAULT_DROP_ROW")
+                .ok()
+                .and_then(|v| v.parse().ok())
+        });
+        at.is_some_and(|at| N.fetch_add(1, Ordering::Relaxed) + 1 == at)
+    }
+
+    #[cfg(not(debug_assertions))]
+    #[inline(always)]
+    pub fn drop_this_row() -> bool {
+        false
     }
 }

@@ -91,7 +91,7 @@ pub fn pass(
         lists: &config.lists,
         provider_rules: config.provider_rules,
     };
-    threads::rows_phase(sources, checking, resolver, |batches, spare| {
+    let read = threads::rows_phase(sources, checking, resolver, |batches, spare| {
         let mut decider = Decider {
             names: &names,
             outputs: &mut outputs,
@@ -115,6 +115,10 @@ pub fn pass(
         domains = decider.domains;
         Ok(())
     })?;
+    for (counts, read) in tally.inputs.iter_mut().zip(read) {
+        counts.rows_in = read;
+    }
+    check_accounting(&names, &tally, &outputs)?;
     Ok(Done {
         shapes,
         names,
@@ -124,4 +128,30 @@ pub fn pass(
         carried,
         carry_forward_seconds,
     })
+}
+
+/// The proof that nothing was lost: the rows each input's reader counted equal the verdicts
+/// given to that input's rows, and the verdicts equal the rows the output files hold. A
+/// mismatch is a bug, and the run stops before anything becomes visible.
+fn check_accounting(names: &[String], tally: &Tally, outputs: &Outputs) -> Result<(), Error> {
+    for (name, c) in names.iter().zip(&tally.inputs) {
+        if !c.identity_holds() {
+            return Err(Error::Internal(format!(
+                "{name}: {} rows read but {} given a verdict; nothing was written (this is a bug in mailscrub, please report it)",
+                c.rows_in,
+                c.decided()
+            )));
+        }
+    }
+    let decided = tally.total();
+    let written = outputs.written();
+    let verdicts = |c: &crate::report::Counts| [c.kept, c.suppressed, c.duplicates, c.rejected];
+    if verdicts(&decided) != verdicts(&written) {
+        return Err(Error::Internal(format!(
+            "the outputs hold kept {} / suppressed {} / duplicates {} / rejected {} rows, but the verdicts were {} / {} / {} / {}; nothing was written (this is a bug in mailscrub, please report it)",
+            written.kept, written.suppressed, written.duplicates, written.rejected,
+            decided.kept, decided.suppressed, decided.duplicates, decided.rejected
+        )));
+    }
+    Ok(())
 }

@@ -48,7 +48,8 @@ pub struct Checking<'a> {
 }
 
 /// Runs the rows phase: `inputs` read, checked and handed to `decide` batch by batch, in input
-/// order; `decide` gets the spare channel to hand spent batches back to the reader.
+/// order; `decide` gets the spare channel to hand spent batches back to the reader. Returns
+/// the rows read per input, counted by the reader (apart from any verdict).
 pub fn rows_phase(
     inputs: Vec<(String, RowSource)>,
     checking: Checking,
@@ -57,32 +58,37 @@ pub fn rows_phase(
         Receiver<Result<CheckedBatch, InputError>>,
         SyncSender<RowBatch>,
     ) -> Result<(), Error>,
-) -> Result<(), Error> {
+) -> Result<Vec<u64>, Error> {
     std::thread::scope(|scope| {
         let (raw_tx, raw_rx) = sync_channel(4);
         let (checked_tx, checked_rx) = sync_channel(4);
         let (spare_tx, spare_rx) = sync_channel(4);
-        scope.spawn(move || read_all(inputs, raw_tx, spare_rx));
+        let reader = scope.spawn(move || read_all(inputs, raw_tx, spare_rx));
         scope.spawn(move || validate_all(raw_rx, checked_tx, checking, resolver));
-        decide(checked_rx, spare_tx)
+        decide(checked_rx, spare_tx)?;
+        Ok(reader
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p)))
     })
 }
 
-/// The reader thread: every input in order, in batches.
+/// The reader thread: every input in order, in batches; the rows read per input.
 fn read_all(
     inputs: Vec<(String, RowSource)>,
     tx: SyncSender<Result<RawBatch, InputError>>,
     spare: Receiver<RowBatch>,
-) {
+) -> Vec<u64> {
+    let mut read = vec![0; inputs.len()];
     for (input, (name, source)) in inputs.into_iter().enumerate() {
         let ok = match source {
-            RowSource::Csv(reader) => read_csv(input, &name, *reader, &tx, &spare),
-            RowSource::Parquet(rows) => read_parquet(input, &name, rows, &tx),
+            RowSource::Csv(reader) => read_csv(input, &name, *reader, &tx, &spare, &mut read),
+            RowSource::Parquet(rows) => read_parquet(input, &name, rows, &tx, &mut read),
         };
         if !ok {
-            return;
+            break;
         }
     }
+    read
 }
 
 /// Sends the CSV input's rows; false when the run must stop.
@@ -92,11 +98,13 @@ fn read_csv(
     mut reader: CsvRows,
     tx: &SyncSender<Result<RawBatch, InputError>>,
     spare: &Receiver<RowBatch>,
+    read: &mut [u64],
 ) -> bool {
     loop {
         let mut rows = spare.try_recv().unwrap_or_else(|_| reader.batch());
         match reader.read(&mut rows) {
             Ok(true) => {
+                read[input] += rows.len() as u64;
                 let batch = RawBatch {
                     input,
                     rows,
@@ -122,6 +130,7 @@ fn read_parquet(
     name: &str,
     rows: ParquetRows,
     tx: &SyncSender<Result<RawBatch, InputError>>,
+    read: &mut [u64],
 ) -> bool {
     let mut next_row = 1u64;
     for batch in rows.reader {
@@ -143,6 +152,7 @@ fn read_parquet(
             return false;
         }
         next_row += text.len() as u64;
+        read[input] += text.len() as u64;
         let sent = tx.send(Ok(RawBatch {
             input,
             rows: text,
