@@ -13,18 +13,25 @@ thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Runs `f`; a panic inside it becomes `Err` with its message.
+/// Runs `f` on one record of outside input; a panic inside it becomes `Err` saying the record
+/// was skipped because of a bug.
 pub fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    caught(f).map_err(|message| {
+        format!("skipped: mailscrub failed on this record (a bug, please report it): {message}")
+    })
+}
+
+/// Runs `f`; a panic inside it becomes `Err` with the panic's message.
+pub fn caught<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     DEPTH.with(|d| d.set(d.get() + 1));
     let result = catch_unwind(AssertUnwindSafe(f));
     DEPTH.with(|d| d.set(d.get() - 1));
     result.map_err(|payload| {
-        let message = payload
+        payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        format!("skipped: mailscrub failed on this record (a bug, please report it): {message}")
+            .unwrap_or_else(|| "unknown panic".to_owned())
     })
 }
 

@@ -89,6 +89,35 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     }
 }
 
+/// Calls `f` with each line of stdin (without its line end) and its number: the text, or, for a
+/// line that is not UTF-8, its lossy text and why; one bad line never stops the others.
+fn stdin_lines(mut f: impl FnMut(u64, Result<&str, (&str, String)>) -> Result<()>) -> Result<()> {
+    let mut input = io::stdin().lock();
+    let mut buf = Vec::new();
+    let mut n = 0;
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf).context("reading stdin")? == 0 {
+            return Ok(());
+        }
+        n += 1;
+        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            buf.pop();
+        }
+        match std::str::from_utf8(&buf) {
+            Ok(text) => f(n, Ok(text))?,
+            Err(e) => {
+                let lossy = String::from_utf8_lossy(&buf).into_owned();
+                let why = format!(
+                    "line {n} is not valid UTF-8 (bad byte at offset {})",
+                    e.valid_up_to()
+                );
+                f(n, Err((&lossy, why)))?;
+            }
+        }
+    }
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
@@ -393,12 +422,16 @@ fn resolve(args: ResolveArgs) -> Result<()> {
     let config = dns_config(&args.dns)?;
     let mut inputs = args.domains;
     if inputs.is_empty() {
-        for line in io::stdin().lock().lines() {
-            let line = line.context("reading stdin")?;
-            if !line.trim().is_empty() {
-                inputs.push(line);
+        // A line that is not UTF-8 is passed on as its lossy text: it is not a valid domain, and
+        // its answer says so.
+        stdin_lines(|_, line| {
+            match line {
+                Ok(text) if text.trim().is_empty() => {}
+                Ok(text) => inputs.push(text.to_owned()),
+                Err((raw, _)) => inputs.push(raw.to_owned()),
             }
-        }
+            Ok(())
+        })?;
     }
     let answers = mailscrub::dns::resolve_all(&config, &inputs).map_err(Error::Dns)?;
     let stdout = io::stdout();
@@ -429,33 +462,42 @@ fn check(args: CheckArgs) -> Result<()> {
     let (rules, lists) = address_options(&args.address)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let mut one = |input: &str| -> Result<()> {
-        let c = address::check(input, &rules, &lists);
-        let json = serde_json::json!({
-            "input": input,
-            "valid": c.is_valid(),
-            "address": c.address,
-            "ascii_address": c.ascii_address(),
-            "reason": c.problem.as_ref().map(|p| p.reason.as_str()),
-            "detail": c.problem.as_ref().map(|p| p.detail.as_str()),
-            "repairs": repair_names(c.repairs),
-            "flags": flag_names(c.flags),
-            "suggestion": c.suggestion,
-        });
+    // One JSON object per address; for a stdin line that is not UTF-8, one that says so.
+    let mut one = |input: Result<&str, (&str, String)>| -> Result<()> {
+        let json = match input {
+            Ok(input) => {
+                let c = address::check(input, &rules, &lists);
+                serde_json::json!({
+                    "input": input,
+                    "valid": c.is_valid(),
+                    "address": c.address,
+                    "ascii_address": c.ascii_address(),
+                    "reason": c.problem.as_ref().map(|p| p.reason.as_str()),
+                    "detail": c.problem.as_ref().map(|p| p.detail.as_str()),
+                    "repairs": repair_names(c.repairs),
+                    "flags": flag_names(c.flags),
+                    "suggestion": c.suggestion,
+                })
+            }
+            Err((raw, why)) => serde_json::json!({
+                "input": raw,
+                "valid": false,
+                "reason": "unreadable",
+                "detail": why,
+            }),
+        };
         serde_json::to_writer(&mut out, &json)?;
         out.write_all(b"\n")?;
         Ok(())
     };
     if args.addresses.is_empty() {
-        for line in io::stdin().lock().lines() {
-            let line = line.context("reading stdin")?;
-            if !line.trim().is_empty() {
-                one(&line)?;
-            }
-        }
+        stdin_lines(|_, line| match line {
+            Ok(text) if text.trim().is_empty() => Ok(()),
+            line => one(line),
+        })?;
     } else {
         for a in &args.addresses {
-            one(a)?;
+            one(Ok(a))?;
         }
     }
     out.flush()?;

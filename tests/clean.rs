@@ -584,3 +584,44 @@ fn check_prints_one_json_object_per_address() {
     assert_eq!(out.stdout.lines().count(), 2);
     assert!(out.stdout.contains("\"reason\":\"reserved_domain\""));
 }
+
+#[test]
+fn a_header_longer_than_the_sample_is_read_whole() {
+    // 200,000 columns: a header of 1.4 MB, far past the 64 KiB detection sample.
+    let dir = TestDir::new();
+    let cols: Vec<String> = (0..200_000).map(|i| format!("c{i}")).collect();
+    let mut text = format!("{},email\n", cols.join(","));
+    for who in ["ann", "bo"] {
+        text.push_str(&"x,".repeat(200_000));
+        text.push_str(&format!("{who}@corp-mail.com\n"));
+    }
+    let input = dir.write("wide.csv", text);
+    dir.clean(&[&input]).ok();
+    let report = dir.report("out");
+    assert_eq!(report["kept"], 2, "{report:#}");
+    assert_eq!(report["inputs"][0]["email_column"], 200_001);
+    let clean = std::fs::read_to_string(dir.join("out/clean.csv")).unwrap();
+    assert!(clean.lines().next().unwrap().ends_with(",c199999,email"));
+}
+
+#[test]
+fn check_reads_past_a_line_that_is_not_utf8() {
+    let dir = TestDir::new();
+    let out = dir
+        .cmd(&["check"])
+        .stdin(b"a@corp-mail.com\n\xff\xfe@corp-mail.com\r\nb@corp-mail.com\n")
+        .ok();
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    assert_eq!(lines[0]["valid"], true);
+    assert_eq!(lines[1]["reason"], "unreadable");
+    assert_contains(
+        lines[1]["detail"].as_str().unwrap(),
+        "line 2 is not valid UTF-8",
+    );
+    assert_eq!(lines[2]["address"], "b@corp-mail.com");
+}

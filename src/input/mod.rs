@@ -383,11 +383,52 @@ fn take_sample(
             line: 1,
             reason: e.to_string(),
         })?;
+    // A header line longer than the sample (an export with many thousand columns) is read
+    // whole, with a sample of rows after it, up to a limit.
+    if sample.len() == SAMPLE_BYTES && !sample.contains(&b'\n') {
+        let mut chunk = vec![0; SAMPLE_BYTES];
+        loop {
+            let n = stream.read(&mut chunk).map_err(|e| InputError::Read {
+                file: name.to_owned(),
+                line: 1,
+                reason: e.to_string(),
+            })?;
+            if n == 0 {
+                break;
+            }
+            let had_line_end = chunk[..n].contains(&b'\n');
+            sample.extend_from_slice(&chunk[..n]);
+            if sample.len() > MAX_HEADER_BYTES {
+                return Err(InputError::NotCsv {
+                    file: name.to_owned(),
+                    reason: format!(
+                        "the first line is longer than {} MiB (the longest header mailscrub reads): not a list, or give the columns another way",
+                        MAX_HEADER_BYTES >> 20
+                    ),
+                });
+            }
+            if had_line_end {
+                // And a sample of rows after the header.
+                (&mut stream)
+                    .take(SAMPLE_BYTES as u64)
+                    .read_to_end(&mut sample)
+                    .map_err(|e| InputError::Read {
+                        file: name.to_owned(),
+                        line: 2,
+                        reason: e.to_string(),
+                    })?;
+                break;
+            }
+        }
+    }
     if sample.starts_with(b"\xef\xbb\xbf") {
         sample.drain(..3);
     }
     Ok((sample, stream))
 }
+
+/// The longest first line (header) read: 64 MiB, a million columns of 60 bytes each.
+pub const MAX_HEADER_BYTES: usize = 64 << 20;
 
 #[cfg(test)]
 mod crlf_tests {

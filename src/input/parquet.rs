@@ -35,7 +35,10 @@ pub fn open(
         file: name.to_owned(),
         reason,
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    // The decoders of the parquet crate can panic on damaged files (metadata, pages): every call
+    // into them is contained, and a panic is a damaged file like any other.
+    let builder = crate::guard::caught(|| ParquetRecordBatchReaderBuilder::try_new(file))
+        .map_err(|why| not_readable(format!("damaged Parquet file: {why}")))?
         .map_err(|e| not_readable(format!("unreadable Parquet file: {e}")))?;
     let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
     let schema = builder.schema().clone();
@@ -56,9 +59,8 @@ pub fn open(
             ),
         });
     }
-    let reader = builder
-        .with_batch_size(batch_rows.max(1))
-        .build()
+    let reader = crate::guard::caught(|| builder.with_batch_size(batch_rows.max(1)).build())
+        .map_err(|why| not_readable(format!("damaged Parquet file: {why}")))?
         .map_err(|e| not_readable(format!("unreadable Parquet file: {e}")))?;
     Ok((
         ParquetRows {

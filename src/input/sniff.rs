@@ -67,7 +67,7 @@ pub fn detect(name: &str, sample: &[u8], options: &CsvOptions) -> Result<Layout,
     if sample.contains(&0) {
         return Err(not_csv("binary content (NUL bytes) in the first 64 KiB"));
     }
-    let truncated = sample.len() == SAMPLE_BYTES;
+    let truncated = sample.len() >= SAMPLE_BYTES;
     let delimiter = match options.delimiter {
         Some(d) => d,
         None => guess_delimiter(sample, truncated),

@@ -133,21 +133,34 @@ fn read_parquet(
     read: &mut [u64],
 ) -> bool {
     let mut next_row = 1u64;
-    for batch in rows.reader {
+    let mut reader = rows.reader;
+    loop {
         let fail = |reason: String| InputError::Read {
             file: name.to_owned(),
             line: next_row,
             reason,
         };
-        let batch = match batch {
-            Ok(b) => b,
-            Err(e) => {
+        // The decoders can panic on a damaged page: contained, it is a damaged file.
+        let batch = match crate::guard::caught(|| reader.next()) {
+            Ok(None) => break,
+            Ok(Some(Ok(b))) => b,
+            Ok(Some(Err(e))) => {
                 let _ = tx.send(Err(fail(e.to_string())));
+                return false;
+            }
+            Err(why) => {
+                let _ = tx.send(Err(fail(format!("damaged Parquet file: {why}"))));
                 return false;
             }
         };
         let mut text = RowBatch::new(b',');
-        if let Err(e) = crate::input::parquet::rows_as_text(&batch, next_row, &mut text) {
+        let rendered = crate::guard::caught(|| {
+            crate::input::parquet::rows_as_text(&batch, next_row, &mut text)
+        });
+        if let Err(e) = rendered
+            .map_err(|why| format!("damaged Parquet file: {why}"))
+            .and_then(|r| r)
+        {
             let _ = tx.send(Err(fail(e)));
             return false;
         }
