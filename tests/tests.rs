@@ -8,3 +8,4 @@ mod clean;
 mod commit;
 mod dns;
 mod parquet;
+mod props;
