@@ -595,3 +595,48 @@ fn a_windows_style_bounce_list_keeps_its_line_numbers() {
         .collect();
     assert_eq!(lines, ["2", "3", "5"]);
 }
+
+/// The command line's own defaults of the soft-bounce rule (threshold 5, window 7 days): five
+/// full-mailbox days in a row suppress; five spaced eight days apart never add up.
+#[test]
+fn the_soft_bounce_defaults_of_the_command_line() {
+    let dir = TestDir::new();
+    let line = |day: u32, who: &str| {
+        format!("Jul {day:2} 11:00:00 mx1 postfix/smtp[1]: A{day}: to=<{who}@corp-mail.net>, relay=mx.corp-mail.net[192.0.2.10]:25, delay=1, dsn=5.2.2, status=bounced (host mx.corp-mail.net said: 552 5.2.2 Mailbox full)\n")
+    };
+    let mut log = String::new();
+    for day in [1, 2, 3, 4, 5] {
+        log.push_str(&line(day, "daily"));
+    }
+    for day in [1, 9, 17, 25] {
+        log.push_str(&line(day, "spaced"));
+    }
+    log.push_str(&format!(
+        "Aug  2 11:00:00 mx1 postfix/smtp[1]: A32: to=<spaced@corp-mail.net>, relay=mx.corp-mail.net[192.0.2.10]:25, delay=1, dsn=5.2.2, status=bounced (host mx.corp-mail.net said: 552 5.2.2 Mailbox full)\n"
+    ));
+    let log = dir.write("mail.log", log);
+    let list = dir.write(
+        "list.csv",
+        "email\ndaily@corp-mail.net\nspaced@corp-mail.net\n",
+    );
+    dir.clean(&[&list])
+        .bounces(&log)
+        .as_of("2024-08-31")
+        .args(&["--postfix-year", "2024", "--annotate"])
+        .ok();
+    let s = suppression(&dir);
+    assert_eq!(s["daily@corp-mail.net"][1], "soft_bounce_threshold");
+    assert!(!s.contains_key("spaced@corp-mail.net"));
+    let kept = dir.csv("out/clean.csv");
+    assert!(kept[1][0] == "spaced@corp-mail.net" && kept[1][3].contains("soft_bounces"));
+    // A wider window lets the spaced bounces add up.
+    dir.clean(&[&list])
+        .bounces(&log)
+        .as_of("2024-08-31")
+        .args(&["--postfix-year", "2024", "--soft-window-days", "10"])
+        .ok();
+    assert_eq!(
+        suppression(&dir)["spaced@corp-mail.net"][1],
+        "soft_bounce_threshold"
+    );
+}

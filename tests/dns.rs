@@ -57,6 +57,7 @@ fn classify_every_route(engine: &str) {
         ("implicit.com", "implicit_mx"),
         ("implicit6.com", "implicit_mx"),
         ("nullmx.com", "null_mx"),
+        ("nullplus.com", "mx"),
         ("no-such-domain-here.com", "nxdomain"),
         ("nomail.com", "no_mail_route"),
         ("private-mx.com", "mx_unroutable"),

@@ -445,3 +445,20 @@ fn a_damaged_parquet_file_is_an_input_error_not_a_panic() {
         }
     }
 }
+
+#[test]
+fn spreadsheet_safe_covers_the_rejects_file_too() {
+    let dir = TestDir::new();
+    let input = dir.write(
+        "l.csv",
+        "email,name\n=cmd|' /C calc'!A0,x,extra\nann@corp-mail.net,Ann\n",
+    );
+    dir.clean(&[&input]).out("raw").ok();
+    assert!(dir.csv("raw/rejects.csv")[1][3].starts_with("=cmd"));
+    dir.clean(&[&input])
+        .out("safe")
+        .args(&["--spreadsheet-safe"])
+        .ok();
+    assert!(dir.csv("safe/rejects.csv")[1][3].starts_with("'=cmd"));
+    assert_eq!(dir.report("safe")["spreadsheet_safe_cells"], 1);
+}

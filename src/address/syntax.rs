@@ -693,6 +693,18 @@ mod tests {
     }
 
     #[test]
+    fn idn_label_length_is_the_punycode_length_both_ways() {
+        // 22 letters of seven scripts: 56 octets of UTF-8, 65 in punycode.
+        let mixed = "àαа가一ぁაãδг갃七いდæηж갆丆ぇზé";
+        assert!(mixed.len() <= 63);
+        bad(&format!("a@{mixed}.de"));
+        // 40 'ü': 80 octets of UTF-8, 46 in punycode (`xn--tdaaaa...`).
+        let u = "ü".repeat(40);
+        assert!(u.len() > 63);
+        ok(&format!("a@{u}.de"));
+    }
+
+    #[test]
     fn idn_length_is_measured_in_punycode() {
         // 20 'ü' are 40 octets of UTF-8 but a much longer punycode label.
         let label = "ü".repeat(60);

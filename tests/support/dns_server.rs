@@ -266,6 +266,9 @@ implicit.com. 3600 A 11.22.33.46
 implicit6.com. 3600 AAAA 2a00:1450:4001::26
 ; null MX (RFC 7505)
 nullmx.com. 3600 MX 0 .
+; a root exchange beside a real one: not a null MX (RFC 7505 asks for a single record)
+nullplus.com. 3600 MX 0 .
+nullplus.com. 3600 MX 10 mx1.good-mx.com.
 ; exists, no MX, no A/AAAA
 nomail.com. 3600 TXT v=spf1 -all
 ; every MX host on private / loopback / link-local addresses or missing
