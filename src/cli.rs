@@ -177,6 +177,10 @@ pub struct CleanArgs {
         value_name = "FORMATS"
     )]
     pub format: Vec<String>,
+    /// Line ends of the CSV clean lists: input (as the input, with its BOM when it had one),
+    /// lf or crlf (no BOM).
+    #[arg(long, value_enum, default_value_t = LineEndsArg::Input, value_name = "ENDS")]
+    pub line_ends: LineEndsArg,
     /// In the Parquet clean list of a CSV input, type each column (integer, float, boolean, date,
     /// timestamp) when every one of its values fits; default: strings.
     #[arg(long)]
@@ -194,9 +198,10 @@ pub struct CleanArgs {
     /// No progress bars and no summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Bounce and feedback evidence: files or folders of DSNs, mbox, Maildir, Postfix/Exim logs,
-    /// SES/SendGrid/Mailgun/Postmark exports, unsubscribe lists, earlier suppression files.
-    #[arg(long, num_args = 1.., value_name = "PATH")]
+    /// Bounce and feedback evidence, one path per --bounces (repeat it): a file or folder of
+    /// DSNs, mbox, Maildir, Postfix/Exim logs, SES/SendGrid/Mailgun/Postmark exports, ESP
+    /// unsubscribed/cleaned exports, unsubscribe lists, earlier suppression files.
+    #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
     pub bounces: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub bounce_read: BounceReadArgs,
@@ -206,6 +211,10 @@ pub struct CleanArgs {
     /// Soft bounces older than this many days before the next one no longer count.
     #[arg(long, default_value_t = defaults::SOFT_WINDOW_DAYS, value_name = "DAYS")]
     pub soft_window_days: f64,
+    /// Stop without writing anything when more than this share of the rows would be removed
+    /// (suppressed, duplicates, rejected); 1 turns the guard off.
+    #[arg(long, default_value_t = defaults::MAX_DROP_SHARE, value_name = "SHARE")]
+    pub max_drop_share: f64,
     /// Do not copy suppressed addresses that are not on the list into suppression.csv.
     #[arg(long)]
     pub no_carry_forward: bool,
@@ -219,6 +228,17 @@ pub struct CleanArgs {
     pub batch_rows: usize,
     #[command(flatten)]
     pub address: AddressArgs,
+}
+
+/// `--line-ends`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LineEndsArg {
+    /// As the input, BOM included.
+    Input,
+    /// `\n`.
+    Lf,
+    /// `\r\n`.
+    Crlf,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,9 @@ pub struct Config {
     pub dns: Option<DnsConfig>,
     /// Bounce and feedback evidence; `None` when no `--bounces` were given.
     pub bounces: Option<BounceConfig>,
+    /// The share of rows a run may remove before it stops without writing anything; 1 turns
+    /// the guard off.
+    pub max_drop_share: f64,
     /// Which files are written and the clean list's columns, names, splitting and spreadsheet
     /// safety.
     pub profile: ExportProfile,
@@ -71,6 +74,7 @@ impl Config {
             dns: None,
             bounces: None,
             profile: ExportProfile::default(),
+            max_drop_share: crate::defaults::MAX_DROP_SHARE,
         }
     }
 }

@@ -24,3 +24,6 @@ pub const RESOLV_CONF: &str = "/etc/resolv.conf";
 /// The share of the rows that reached DNS above which a run's DNS verdicts are distrusted
 /// (see `policy::dns_guard`).
 pub const DNS_MAX_DEAD_SHARE: f64 = 0.4;
+/// The share of a run's rows (suppressed + duplicates + rejected) above which it stops before
+/// writing anything (see `policy::drop_guard`).
+pub const MAX_DROP_SHARE: f64 = 0.5;

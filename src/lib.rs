@@ -59,6 +59,9 @@ pub enum Error {
     /// Another run is writing to the same output folder.
     #[error("{0}")]
     Busy(String),
+    /// The run would remove an unusual share of its rows: it stopped without writing anything.
+    #[error("{0}")]
+    Guard(String),
     /// mailscrub's own accounting does not add up: a bug, never the input's fault.
     #[error("internal error: {0}")]
     Internal(String),
@@ -85,6 +88,8 @@ pub mod exit {
     pub const OUTPUT: u8 = 4;
     /// Another run is writing to the same output folder.
     pub const BUSY: u8 = 5;
+    /// The run would have removed an unusual share of its rows and wrote nothing.
+    pub const GUARD: u8 = 6;
 }
 
 impl Error {
@@ -97,6 +102,7 @@ impl Error {
             Error::Dns(_) => exit::OTHER,
             Error::Busy(_) => exit::BUSY,
             Error::Internal(_) => exit::OTHER,
+            Error::Guard(_) => exit::GUARD,
         }
     }
 }

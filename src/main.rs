@@ -182,6 +182,12 @@ fn clean(args: CleanArgs) -> Result<()> {
         bail!(usage("--batch-rows must be at least 1".to_owned()));
     }
     config.batch_rows = args.batch_rows;
+    if !(args.max_drop_share.is_finite() && args.max_drop_share > 0.0) {
+        bail!(usage(
+            "--max-drop-share must be a share above 0 (1 turns the guard off)".to_owned()
+        ));
+    }
+    config.max_drop_share = args.max_drop_share;
     config.profile.annotate = args.annotate;
     config.profile.columns = args.columns.clone();
     for r in &args.rename {
@@ -200,6 +206,11 @@ fn clean(args: CleanArgs) -> Result<()> {
     }
     config.profile.split_rows = args.split_rows;
     config.profile.infer_types = args.infer_types;
+    config.profile.line_ends = match args.line_ends {
+        cli::LineEndsArg::Input => mailscrub::output::shape::LineEnds::Input,
+        cli::LineEndsArg::Lf => mailscrub::output::shape::LineEnds::Lf,
+        cli::LineEndsArg::Crlf => mailscrub::output::shape::LineEnds::Crlf,
+    };
     if args.infer_types && !args.format.iter().any(|f| f.trim() == "parquet") {
         bail!(usage(
             "--infer-types types the Parquet output: add --format parquet (or csv,parquet)"

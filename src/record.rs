@@ -24,6 +24,9 @@ bitflags::bitflags! {
         const DOMAIN_CASE = 1 << 4;
         /// A trailing root dot on the domain (`example.com.`).
         const ROOT_DOT = 1 << 5;
+        /// The cell held several addresses (`a@x ::: b@y`, `a@x; b@y`, `a@x, b@y`): the first
+        /// was taken.
+        const MULTIPLE_ADDRESSES = 1 << 6;
     }
 }
 
@@ -47,13 +50,14 @@ bitflags::bitflags! {
 }
 
 /// Stable names, in bit order, used in JSON, CSV and the report.
-pub const REPAIR_NAMES: [(Repairs, &str); 6] = [
+pub const REPAIR_NAMES: [(Repairs, &str); 7] = [
     (Repairs::TRIMMED, "trimmed"),
     (Repairs::MAILTO, "mailto_prefix"),
     (Repairs::DISPLAY_NAME, "display_name"),
     (Repairs::ANGLE_BRACKETS, "angle_brackets"),
     (Repairs::DOMAIN_CASE, "domain_lowercased"),
     (Repairs::ROOT_DOT, "root_dot"),
+    (Repairs::MULTIPLE_ADDRESSES, "multiple_addresses"),
 ];
 
 /// Stable names, in bit order, used in JSON, CSV and the report.

@@ -485,7 +485,7 @@ fn bad_usage_and_bad_inputs_get_one_clear_line() {
     let out = dir.clean(&[&no_col]).code(exit::INPUT);
     assert!(
         out.stderr
-            .contains("phones.csv: no recognisable email column"),
+            .contains("phones.csv: no column is named like an email column"),
         "{}",
         out.stderr
     );

@@ -7,5 +7,6 @@ mod bounces;
 mod clean;
 mod commit;
 mod dns;
+mod exports;
 mod parquet;
 mod props;

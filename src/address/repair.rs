@@ -25,10 +25,31 @@ fn is_edge_junk(c: char) -> bool {
         )
 }
 
-/// Removes wrapping around an address.
+/// The separators exports put between several addresses in one cell: Google Contacts' ` ::: `,
+/// then `;` and `,` (Outlook and hand-made lists).
+const SEPARATORS: [&str; 3] = [" ::: ", ";", ","];
+
+/// Removes wrapping around an address. A cell holding several addresses keeps its first one
+/// that has an `@` (recorded as [`Repairs::MULTIPLE_ADDRESSES`]).
 pub fn repair(raw: &str) -> Repaired<'_> {
     let mut repairs = Repairs::empty();
     let mut text = trim(raw, &mut repairs);
+
+    for sep in SEPARATORS {
+        if !text.contains(sep) {
+            continue;
+        }
+        let parts: Vec<&str> = text.split(sep).collect();
+        // Several parts with an `@` each: several addresses (a quoted local part or a display
+        // name with a comma holds one `@` in all).
+        if parts.iter().filter(|p| p.contains('@')).count() >= 2 {
+            if let Some(first) = parts.iter().find(|p| p.contains('@')) {
+                repairs |= Repairs::MULTIPLE_ADDRESSES;
+                text = trim(first, &mut repairs);
+                break;
+            }
+        }
+    }
 
     if let Some(prefix) = text.get(..7) {
         if prefix.eq_ignore_ascii_case("mailto:") {
@@ -70,6 +91,24 @@ fn trim<'a>(s: &'a str, repairs: &mut Repairs) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_addresses_in_a_cell_keep_the_first() {
+        for cell in [
+            "ann@x.com ::: ann@y.com",
+            "ann@x.com; bo@y.com",
+            " ann@x.com,bo@y.com",
+            "Ann <ann@x.com>, Bo <bo@y.com>",
+        ] {
+            let r = repair(cell);
+            assert!(r.text == "ann@x.com", "{cell}: {}", r.text);
+            assert!(r.repairs.contains(Repairs::MULTIPLE_ADDRESSES), "{cell}");
+        }
+        // One address with a comma in its display name is one address.
+        let r = repair("\"Doe, Ann\" <ann@x.com>");
+        assert_eq!(r.text, "ann@x.com");
+        assert!(!r.repairs.contains(Repairs::MULTIPLE_ADDRESSES));
+    }
 
     #[test]
     fn untouched_when_clean() {

@@ -210,18 +210,58 @@ pub fn temp_beside(dir: &Path, name: &str) -> Result<(PathBuf, NamedTempFile), O
     Ok((path, temp))
 }
 
+/// How a CSV file is written: its delimiter, its line ends and whether it starts with a BOM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvStyle {
+    /// The field delimiter.
+    pub delimiter: u8,
+    /// `\r\n` line ends instead of `\n`.
+    pub crlf: bool,
+    /// A UTF-8 byte-order mark first.
+    pub bom: bool,
+}
+
+impl CsvStyle {
+    /// `delimiter`, `\n` line ends, no BOM.
+    pub fn plain(delimiter: u8) -> Self {
+        CsvStyle {
+            delimiter,
+            crlf: false,
+            bom: false,
+        }
+    }
+}
+
 impl AtomicCsv {
     /// Starts `dir/name` with the given delimiter.
     pub fn create(dir: &Path, name: &str, delimiter: u8) -> Result<Self, OutputError> {
+        Self::create_styled(dir, name, CsvStyle::plain(delimiter))
+    }
+
+    /// Starts `dir/name` written in `style`.
+    pub fn create_styled(dir: &Path, name: &str, style: CsvStyle) -> Result<Self, OutputError> {
         let (path, temp) = temp_beside(dir, name)?;
-        Ok(AtomicCsv {
+        let terminator = if style.crlf {
+            csv_core::Terminator::CRLF
+        } else {
+            csv_core::Terminator::Any(b'\n')
+        };
+        let mut csv = AtomicCsv {
             path,
-            core: csv_core::WriterBuilder::new().delimiter(delimiter).build(),
+            core: csv_core::WriterBuilder::new()
+                .delimiter(style.delimiter)
+                .terminator(terminator)
+                .build(),
             buf: vec![0; 1 << 17],
             used: 0,
             file: Syncing::new(temp),
             rows: 0,
-        })
+        };
+        if style.bom {
+            csv.buf[..3].copy_from_slice(b"\xef\xbb\xbf");
+            csv.used = 3;
+        }
+        Ok(csv)
     }
 
     /// The final path.
@@ -253,9 +293,9 @@ impl AtomicCsv {
         self.record(fields)
     }
 
-    /// Writes one data row given as its text: fields joined by this file's delimiter, none of
-    /// them holding a quote, a line end or the delimiter, and not a single empty field. That is
-    /// what [`AtomicCsv::row`] writes for those fields, so the file cannot tell them apart.
+    /// Writes one data row given as its text, as it was read from an input with this file's
+    /// delimiter (fields quoted as the input quoted them), and not a single empty field; the
+    /// file's line end follows it.
     pub fn line(&mut self, text: &[u8]) -> Result<(), OutputError> {
         self.rows += 1;
         self.room(text.len() + 2)?;

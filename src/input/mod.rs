@@ -171,9 +171,10 @@ pub fn open(
         (path.to_owned(), Box::new(file), size)
     };
     let (compression, stream) = decompress(&name, wrap(raw))?;
-    let (sample, stream) = take_sample(&name, stream)?;
-    let layout = sniff::detect(&name, &sample, options)?;
+    let (sample, bom, stream) = take_sample(&name, stream)?;
+    let mut layout = sniff::detect(&name, &sample, options)?;
     let crlf = has_crlf(&sample);
+    (layout.crlf, layout.bom) = (crlf, bom);
     let mut body: Box<dyn Read + Send> = Box::new(Cursor::new(sample).chain(stream));
     if crlf {
         body = Box::new(CrlfAsLf::new(body));
@@ -223,6 +224,9 @@ fn open_parquet(
             email_column,
             columns,
             row_bytes: (size.unwrap_or(0) / rows.rows.max(1)).max(1) as usize,
+            notes: Vec::new(),
+            crlf: false,
+            bom: false,
         },
         compression: Compression::None,
         size,
@@ -369,11 +373,12 @@ impl<R: Read> Read for CrlfAsLf<R> {
     }
 }
 
-/// Reads up to [`SAMPLE_BYTES`] decompressed bytes for detection, dropping a UTF-8 BOM.
-fn take_sample(
-    name: &str,
-    mut stream: Box<dyn Read + Send>,
-) -> Result<(Vec<u8>, Box<dyn Read + Send>), InputError> {
+/// The first bytes of an input (its BOM removed), whether it had a BOM, and the rest.
+type Sample = (Vec<u8>, bool, Box<dyn Read + Send>);
+
+/// Reads up to [`SAMPLE_BYTES`] decompressed bytes for detection, dropping a UTF-8 BOM (and
+/// saying whether there was one).
+fn take_sample(name: &str, mut stream: Box<dyn Read + Send>) -> Result<Sample, InputError> {
     let mut sample = Vec::with_capacity(SAMPLE_BYTES);
     (&mut stream)
         .take(SAMPLE_BYTES as u64)
@@ -421,10 +426,11 @@ fn take_sample(
             }
         }
     }
-    if sample.starts_with(b"\xef\xbb\xbf") {
+    let bom = sample.starts_with(b"\xef\xbb\xbf");
+    if bom {
         sample.drain(..3);
     }
-    Ok((sample, stream))
+    Ok((sample, bom, stream))
 }
 
 /// The longest first line (header) read: 64 MiB, a million columns of 60 bytes each.

@@ -94,6 +94,14 @@ impl RowBatch {
         r.parsed.is_none().then(|| &self.text[r.start..r.end])
     }
 
+    /// Row `i`'s text as it was read, quotes included, without its line end: what a writer
+    /// that keeps the input's quoting writes for the row unchanged. `None` for the rare row
+    /// whose text began in the previous read (its fields are still there).
+    pub fn text_as_read(&self, i: usize) -> Option<&[u8]> {
+        let r = &self.rows[i];
+        (r.parsed.is_none() || r.end > r.start).then(|| &self.text[r.start..r.end])
+    }
+
     /// The first byte of row `i` as read (for prefetching), if any.
     pub fn first_byte(&self, i: usize) -> Option<&u8> {
         let r = &self.rows[i];

@@ -24,6 +24,13 @@ pub struct Layout {
     pub columns: usize,
     /// Average bytes per row in the sample (to estimate a file's rows from its size).
     pub row_bytes: usize,
+    /// How the email column and the header were found, when it was not plain: printed on
+    /// stderr and kept in the report.
+    pub notes: Vec<String>,
+    /// The file's line ends are `\r\n`.
+    pub crlf: bool,
+    /// The file starts with a UTF-8 byte-order mark.
+    pub bom: bool,
 }
 
 const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
@@ -77,9 +84,20 @@ pub fn detect(name: &str, sample: &[u8], options: &CsvOptions) -> Result<Layout,
         return Err(not_csv("no rows in the first 64 KiB"));
     };
     let columns = first.len();
+    let mut notes = Vec::new();
     let (headers, email_column) = if options.has_header {
-        let col = header_column_for(name, first, &options.email_column)?;
-        (Some(first.clone()), col)
+        match header_and_content_column(name, &rows, &options.email_column)? {
+            Found::Header(col, note) => {
+                notes.extend(note);
+                (Some(first.clone()), col)
+            }
+            Found::NoHeader(col) => {
+                notes.push(format!(
+                    "{name}: the first row is an address, not a header: every row is read as data"
+                ));
+                (None, col)
+            }
+        }
     } else {
         (
             None,
@@ -93,7 +111,153 @@ pub fn detect(name: &str, sample: &[u8], options: &CsvOptions) -> Result<Layout,
         email_column,
         columns,
         row_bytes: (sampled / rows.len().max(1)).max(1),
+        notes,
+        crlf: false,
+        bom: false,
     })
+}
+
+/// Whether a cell looks like it holds an address, valid or not: an `@` with text before and
+/// after it (`x@localhost` is an address to judge; `* Home` and `@SUM(A1)` are not).
+pub fn looks_like_address(cell: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(cell);
+    let text = text.trim();
+    match text.rfind('@') {
+        Some(at) => at > 0 && at + 1 < text.len(),
+        None => false,
+    }
+}
+
+/// The share of `rows` whose cell `i` looks like an address, among those where the cell is
+/// there and not empty (a footer line, a contact without an address, say nothing).
+fn address_share(rows: &[csv::ByteRecord], i: usize) -> f64 {
+    let filled: Vec<&[u8]> = rows
+        .iter()
+        .filter_map(|r| r.get(i))
+        .filter(|c| !c.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    if filled.is_empty() {
+        return 0.0;
+    }
+    let hits = filled.iter().filter(|c| looks_like_address(c)).count();
+    hits as f64 / filled.len() as f64
+}
+
+/// What the first rows say about the email column.
+enum Found {
+    /// The first row is a header; the column, and a note when content overrode the names.
+    Header(usize, Option<String>),
+    /// The first row is data (a bare list of addresses); the column.
+    NoHeader(usize),
+}
+
+/// The email column by header name and content: among the columns whose names say "email",
+/// the best-named one whose sampled values are mostly addresses; when none of them holds
+/// addresses but another column does, that one (said in a note); when the first row is itself
+/// an address and no name says "email", there is no header.
+fn header_and_content_column(
+    name: &str,
+    rows: &[csv::ByteRecord],
+    wanted: &EmailColumn,
+) -> Result<Found, InputError> {
+    let first = &rows[0];
+    if !matches!(wanted, EmailColumn::Detect) {
+        return Ok(Found::Header(header_column_for(name, first, wanted)?, None));
+    }
+    let data = &rows[1..];
+    let named = named_columns(first);
+    // A bare list: the first row has an address and nothing in it is named like a column.
+    if named.is_empty() {
+        if let Some(i) = first.iter().position(looks_like_address) {
+            let best = (0..first.len())
+                .max_by(|a, b| {
+                    address_share(rows, *a)
+                        .total_cmp(&address_share(rows, *b))
+                        .then(b.cmp(a))
+                })
+                .unwrap_or(i);
+            return Ok(Found::NoHeader(best));
+        }
+    }
+    let header_name = |i: usize| {
+        String::from_utf8_lossy(first.get(i).unwrap_or_default())
+            .trim()
+            .to_owned()
+    };
+    if data.is_empty() {
+        // A header and no rows yet: the name decides.
+        return Ok(Found::Header(header_column_for(name, first, wanted)?, None));
+    }
+    const MOSTLY: f64 = 0.5;
+    if let Some(&i) = named.iter().find(|&&i| address_share(data, i) >= MOSTLY) {
+        let note = (Some(&i) != named.first()).then(|| {
+            format!(
+                "{name}: email column {:?} chosen over {:?}, whose values are not addresses",
+                header_name(i),
+                header_name(named[0])
+            )
+        });
+        return Ok(Found::Header(i, note));
+    }
+    let by_content = (0..first.len())
+        .map(|i| (i, address_share(data, i)))
+        .filter(|(_, share)| *share >= MOSTLY)
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+    if let Some((i, _)) = by_content {
+        let note = match named.first() {
+            Some(&n) => format!(
+                "{name}: email column {:?} chosen by its content: the column named like one, {:?}, holds no addresses",
+                header_name(i),
+                header_name(n)
+            ),
+            None => format!(
+                "{name}: email column {:?} chosen by its content (no column is named like one)",
+                header_name(i)
+            ),
+        };
+        return Ok(Found::Header(i, Some(note)));
+    }
+    let candidates: Vec<String> = named.iter().map(|&i| header_name(i)).collect();
+    Err(InputError::NoEmailColumn {
+        file: name.to_owned(),
+        reason: if candidates.is_empty() {
+            format!(
+                "no column is named like an email column and none of the first rows' values are addresses (header {:?}); name it with --email-column",
+                first.iter().map(|h| String::from_utf8_lossy(h).into_owned()).collect::<Vec<_>>()
+            )
+        } else {
+            format!(
+                "the columns named like an email column ({candidates:?}) hold no addresses in the first rows, and no other column does; name it with --email-column"
+            )
+        },
+    })
+}
+
+/// The columns whose names say "email" (or, failing that, "recipient" / "address"), best first.
+fn named_columns(header: &csv::ByteRecord) -> Vec<usize> {
+    let squashed: Vec<String> = header.iter().map(squash).collect();
+    let mut out: Vec<usize> = Vec::new();
+    let exact = EMAIL_HEADERS.iter().flat_map(|wanted| {
+        squashed
+            .iter()
+            .enumerate()
+            .filter(move |(_, h)| h == wanted)
+    });
+    let containing = squashed
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.contains("email"));
+    for (i, _) in exact.chain(containing) {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    if out.is_empty() {
+        for wanted in ["recipient", "address"] {
+            out.extend(squashed.iter().position(|h| h == wanted));
+        }
+    }
+    out
 }
 
 fn sample_rows(sample: &[u8], delimiter: u8, truncated: bool, max: usize) -> Vec<csv::ByteRecord> {
@@ -284,12 +448,41 @@ mod tests {
     #[test]
     fn no_email_column_is_a_clear_error() {
         let e = detect("t.csv", b"name,phone\nx,1\n", &opts()).unwrap_err();
-        assert!(
-            e.to_string().contains("no recognisable email column"),
-            "{e}"
-        );
-        let e = detect("t.csv", b"ann,ann@b.com\nbo,bo@b.com\n", &opts()).unwrap_err();
-        assert!(e.to_string().contains("--no-header"), "{e}");
+        assert!(e.to_string().contains("--email-column"), "{e}");
+        // Named like one, holding no addresses, and no other column does: the candidates.
+        let e = detect("t.csv", b"name,email\nx,1\ny,2\n", &opts()).unwrap_err();
+        assert!(e.to_string().contains("[\"email\"]"), "{e}");
+    }
+
+    #[test]
+    fn a_bare_list_has_no_header() {
+        for text in [
+            &b"ann@b.com\nbo@b.com\n"[..],
+            b"ann,ann@b.com\nbo,bo@b.com\n",
+            b"a@x.org\n",
+        ] {
+            let l = detect("t.csv", text, &opts()).unwrap();
+            assert_eq!(l.headers, None, "{}", String::from_utf8_lossy(text));
+            assert_eq!(l.email_column, l.columns - 1);
+            assert_eq!(l.notes.len(), 1);
+        }
+    }
+
+    #[test]
+    fn the_column_is_chosen_by_name_and_content() {
+        // Google Contacts: the Label column comes first and holds `* Home`.
+        let text = b"Name,E-mail 1 - Label,E-mail 1 - Value,Phone\nAnn,* Home,ann@b.com,1\nBo,* Work,bo@b.com,2\n";
+        let l = detect("g.csv", text, &opts()).unwrap();
+        assert_eq!(l.email_column, 2);
+        assert!(l.notes[0].contains("E-mail 1 - Value"), "{:?}", l.notes);
+        // The named column is empty of addresses, another one holds them.
+        let text = b"email,contact\nyes,ann@b.com\nno,bo@b.com\n";
+        let l = detect("x.csv", text, &opts()).unwrap();
+        assert_eq!(l.email_column, 1);
+        assert!(l.notes[0].contains("by its content"), "{:?}", l.notes);
+        // A plain file says nothing.
+        let l = detect("p.csv", b"id,email\n1,ann@b.com\n", &opts()).unwrap();
+        assert_eq!((l.email_column, l.notes.len()), (1, 0));
     }
 
     #[test]

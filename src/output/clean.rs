@@ -11,9 +11,11 @@ use std::path::Path;
 use csv::ByteRecord;
 
 use super::parquet::{Cell, InferredTable, Kind, RowTable, TypedCol, TypedTable};
-use super::shape::{neutralise, plan_columns, ColumnPlan, ExportProfile, OutCol, SplitCsv};
+use super::shape::{
+    neutralise, plan_columns, ColumnPlan, ExportProfile, LineEnds, OutCol, SplitCsv,
+};
 use crate::address::Checked;
-use crate::files::{OutputError, Synced};
+use crate::files::{CsvStyle, OutputError, Synced};
 use crate::input::{self, Fields, OpenedInput, RowSource};
 use crate::record::{flag_names, Flags, FLAG_NAMES};
 
@@ -128,10 +130,20 @@ pub fn plan(
         )
         .map_err(|e| crate::Error::Usage(format!("{}: {e}", first.name)))?;
         let writer = if profile.csv {
+            let (crlf, bom) = match profile.line_ends {
+                LineEnds::Input => (first.layout.crlf, first.layout.bom),
+                LineEnds::Lf => (false, false),
+                LineEnds::Crlf => (true, false),
+            };
+            let style = CsvStyle {
+                delimiter: first.layout.delimiter,
+                crlf,
+                bom,
+            };
             Some(SplitCsv::create(
                 dir,
                 &stem_name,
-                first.layout.delimiter,
+                style,
                 plan.header.clone(),
                 profile.split_rows,
             )?)

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::files::{AtomicCsv, OutputError, Synced};
+use crate::files::{AtomicCsv, CsvStyle, OutputError, Synced};
 
 /// What the user asked of the clean list's shape.
 #[derive(Debug, Clone)]
@@ -30,6 +30,8 @@ pub struct ExportProfile {
     /// Give a CSV input's columns in the Parquet clean list the narrowest type all their values
     /// fit, instead of strings.
     pub infer_types: bool,
+    /// Line ends (and BOM) of the CSV clean lists.
+    pub line_ends: LineEnds,
     /// Add `mailscrub_*` columns to the clean list.
     pub annotate: bool,
     /// Also write `duplicates.csv`.
@@ -46,10 +48,23 @@ impl Default for ExportProfile {
             csv: true,
             parquet: false,
             infer_types: false,
+            line_ends: LineEnds::Input,
             annotate: false,
             write_duplicates: false,
         }
     }
+}
+
+/// The line ends of a CSV clean list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineEnds {
+    /// As the (first) input of the list: `\r\n` or `\n`, and its BOM when it had one.
+    #[default]
+    Input,
+    /// `\n`, no BOM.
+    Lf,
+    /// `\r\n`, no BOM.
+    Crlf,
 }
 
 /// Where an output column's value comes from.
@@ -172,7 +187,7 @@ pub fn neutralise(cell: &[u8]) -> Option<Vec<u8>> {
 pub struct SplitCsv {
     dir: PathBuf,
     stem: String,
-    delimiter: u8,
+    style: CsvStyle,
     header: Option<Vec<String>>,
     limit: Option<u64>,
     current: AtomicCsv,
@@ -185,15 +200,15 @@ impl SplitCsv {
     pub fn create(
         dir: &Path,
         stem: &str,
-        delimiter: u8,
+        style: CsvStyle,
         header: Option<Vec<String>>,
         limit: Option<u64>,
     ) -> Result<Self, OutputError> {
-        let current = Self::part(dir, stem, delimiter, header.as_deref(), limit, 1)?;
+        let current = Self::part(dir, stem, style, header.as_deref(), limit, 1)?;
         Ok(SplitCsv {
             dir: dir.to_path_buf(),
             stem: stem.to_owned(),
-            delimiter,
+            style,
             header,
             limit,
             current,
@@ -205,7 +220,7 @@ impl SplitCsv {
     fn part(
         dir: &Path,
         stem: &str,
-        delimiter: u8,
+        style: CsvStyle,
         header: Option<&[String]>,
         limit: Option<u64>,
         n: usize,
@@ -214,7 +229,7 @@ impl SplitCsv {
             Some(_) => format!("{stem}-{n:04}.csv"),
             None => format!("{stem}.csv"),
         };
-        let mut w = AtomicCsv::create(dir, &name, delimiter)?;
+        let mut w = AtomicCsv::create_styled(dir, &name, style)?;
         if let Some(h) = header {
             w.header(h)?;
         }
@@ -243,7 +258,7 @@ impl SplitCsv {
                 let next = Self::part(
                     &self.dir,
                     &self.stem,
-                    self.delimiter,
+                    self.style,
                     self.header.as_deref(),
                     self.limit,
                     n,
@@ -356,7 +371,7 @@ mod tests {
         let mut w = SplitCsv::create(
             dir.path(),
             "clean",
-            b',',
+            CsvStyle::plain(b','),
             Some(vec!["email".into()]),
             Some(2),
         )

@@ -6,6 +6,7 @@
 //! that DNS could not establish (`unknown`) never suppresses: it flags the row and keeps it.
 
 pub mod dns_guard;
+pub mod drop_guard;
 pub mod evidence;
 
 pub use evidence::{Histories, History, HistoryVerdict, SoftRule};

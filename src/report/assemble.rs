@@ -102,6 +102,7 @@ fn input_report(shape: &InputShape, clean: &str, counts: super::Counts) -> Input
             .map(|h| String::from_utf8_lossy(h).into_owned()),
         clean_output: clean.to_owned(),
         identity_holds: counts.identity_holds(),
+        notes: layout.notes.clone(),
         counts,
     }
 }

@@ -141,6 +141,8 @@ pub struct InputReport {
     pub counts: Counts,
     /// Whether this input's counts add up.
     pub identity_holds: bool,
+    /// How the email column and the header were found, when it was not plain.
+    pub notes: Vec<String>,
 }
 
 /// One clean list and the inputs that share it.
@@ -297,6 +299,21 @@ impl Report {
             "DOES NOT HOLD"
         };
         let _ = writeln!(s, "  accounting: {} ({check})", self.identity);
+        for i in &self.inputs {
+            let column = match &i.email_column_name {
+                Some(n) => format!("column {} {n:?}", i.email_column),
+                None => format!("column {} (no header)", i.email_column),
+            };
+            let delimiter = if i.format == "csv" {
+                format!(", delimiter {:?}", i.delimiter)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(s, "  {}: email {column}{delimiter}", i.file);
+            for note in &i.notes {
+                let _ = writeln!(s, "    note: {note}");
+            }
+        }
         let nonzero = |m: &BTreeMap<&'static str, u64>| {
             m.iter()
                 .filter(|(_, v)| **v > 0)

@@ -32,8 +32,8 @@ pub enum Row {
         line: u64,
         checked: Checked,
         key: DedupeKey,
-        /// The row is plain text whose email field is the normalised address: kept, it can be
-        /// written out as it was read.
+        /// The row's email field is the normalised address: kept, its text can be written out
+        /// as it was read.
         as_is: bool,
     },
 }
@@ -185,7 +185,7 @@ impl Decider<'_> {
                 let kept = KeptRow {
                     index,
                     fields: text.fields(index),
-                    as_read: as_is.then(|| text.plain_text(index)).flatten(),
+                    as_read: as_is.then(|| text.text_as_read(index)).flatten(),
                     checked: &checked,
                     flags,
                 };

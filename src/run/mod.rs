@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use crate::dns::{self, DomainStatus};
 use crate::files::generation::Generation;
-use crate::policy::dns_guard;
+use crate::policy::{dns_guard, drop_guard};
 use crate::report::assemble::{self, Finished};
 use crate::report::{dns as dns_report, Progress, Report, Timings};
 use crate::{Config, Error};
@@ -95,6 +95,9 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
     } = done;
     timings.rows_seconds = t.elapsed().as_secs_f64();
     timings.carry_forward_seconds = carry_forward_seconds;
+    if let Some(why) = drop_guard::too_many_dropped(&tally.total(), config.max_drop_share) {
+        return Err(Error::Guard(stopped_message(&why, &shapes, &tally)));
+    }
     progress.finish();
     let dns_section = match (config.dns.as_ref(), dns) {
         (Some(c), Some((resolver, loaded))) => {
@@ -142,4 +145,48 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
     });
     crate::output::write_report(dir, &report)?;
     Ok((report, published))
+}
+
+/// What a run stopped by the drop guard would have done, and why it stopped.
+fn stopped_message(
+    why: &str,
+    shapes: &[crate::report::assemble::InputShape],
+    tally: &crate::report::Tally,
+) -> String {
+    use std::fmt::Write as _;
+    let mut s = format!("stopped, nothing written: {why}.");
+    let (counts, reasons, _, _) = Report::counts_from(tally);
+    let _ = write!(
+        s,
+        "\n  it would have kept {}, suppressed {}, counted {} duplicates and rejected {}",
+        counts.kept, counts.suppressed, counts.duplicates, counts.rejected
+    );
+    let reasons: Vec<String> = reasons
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    if !reasons.is_empty() {
+        let _ = write!(s, " (suppressed by reason: {})", reasons.join(", "));
+    }
+    for shape in shapes {
+        let column = shape
+            .layout
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(shape.layout.email_column))
+            .map(|h| format!("{:?}", String::from_utf8_lossy(h)))
+            .unwrap_or_else(|| "(no header)".to_owned());
+        let _ = write!(
+            s,
+            "\n  {}: email column {} {column}",
+            shape.name,
+            shape.layout.email_column + 1
+        );
+        for note in &shape.layout.notes {
+            let _ = write!(s, "\n    note: {note}");
+        }
+    }
+    s.push_str("\n  check the email column (--email-column), the files given as --bounces, and the resolver; if the removals are right, run again with a higher --max-drop-share");
+    s
 }

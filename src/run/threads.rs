@@ -267,7 +267,7 @@ fn validate_row(text: &RowBatch, i: usize, layout: &Layout, checking: Checking) 
     }
     let checked = address::check(email, checking.rules, checking.lists);
     let key = address::dedupe_key(&checked, checking.provider_rules);
-    let as_is = text.plain_text(i).is_some() && checked.address.as_bytes() == field;
+    let as_is = text.text_as_read(i).is_some() && checked.address.as_bytes() == field;
     Row::Address {
         line,
         checked,

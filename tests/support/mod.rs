@@ -293,6 +293,7 @@ pub mod exit {
     pub const OUTPUT: i32 = mailscrub::exit::OUTPUT as i32;
     pub const OTHER: i32 = mailscrub::exit::OTHER as i32;
     pub const BUSY: i32 = mailscrub::exit::BUSY as i32;
+    pub const GUARD: i32 = mailscrub::exit::GUARD as i32;
 }
 
 /// Reads a CSV file (no header handling) as rows of strings.
