@@ -470,12 +470,7 @@ fn bad_usage_and_bad_inputs_get_one_clear_line() {
         [0x89u8, b'P', b'N', b'G', 0, 0, 0, 13, 0, 1, 2],
     );
     let out = dir.clean(&[&binary]).code(exit::INPUT);
-    assert!(
-        out.stderr
-            .contains("image.csv: not a CSV file: binary content"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, "image.csv: not a CSV file: a PNG image");
 
     let empty = dir.write("empty.csv", "");
     let out = dir.clean(&[&empty]).code(exit::INPUT);
@@ -624,4 +619,39 @@ fn check_reads_past_a_line_that_is_not_utf8() {
         "line 2 is not valid UTF-8",
     );
     assert_eq!(lines[2]["address"], "b@corp-mail.com");
+}
+
+/// A stray NUL (old CRM exports) costs its row when it is in the email field, and passes
+/// through in any other cell; files that are not text are named for what they are.
+#[test]
+fn a_stray_nul_costs_one_row_and_binary_files_say_what_they_are() {
+    let dir = TestDir::new();
+    let input = dir.write(
+        "crm.csv",
+        b"email,note\nann@corp-mail.com,ok\nbo\0@corp-mail.com,x\ncy@corp-mail.com,a\0b\n".to_vec(),
+    );
+    dir.clean(&[&input]).ok();
+    let report = dir.report("out");
+    assert_eq!(
+        (report["kept"].as_u64(), report["rejected"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_contains(&dir.csv("out/rejects.csv")[1][2], "NUL byte");
+    assert!(std::fs::read(dir.join("out/clean.csv"))
+        .unwrap()
+        .ends_with(b"a\0b\n"));
+
+    let xlsx = dir.write(
+        "list.xlsx",
+        b"PK\x03\x04\x14\x00\x06\x00rest of a workbook".to_vec(),
+    );
+    let out = dir.clean(&[&xlsx]).code(exit::INPUT);
+    assert_contains(&out.stderr, "export the sheet as CSV");
+    let mut utf16 = vec![0xff, 0xfe];
+    for unit in "email\r\nann@corp-mail.com\r\n".encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    let utf16 = dir.write("unicode.txt", utf16.clone());
+    let out = dir.clean(&[&utf16]).code(exit::INPUT);
+    assert_contains(&out.stderr, "UTF-16");
 }

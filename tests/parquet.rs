@@ -215,7 +215,7 @@ fn hostile_cells_are_neutralised() {
     let input = dir.write(
         "l.csv",
         "email,name,note\n\
-         ann@corp-mail.net,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",+1 555\n\
+         ann@corp-mail.net,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",+1 555 0100\n\
          bo@corp-mail.net,Bo,@SUM(A1)\n\
          -cy@corp-mail.net,Cy,fine\n",
     );
@@ -231,14 +231,17 @@ fn hostile_cells_are_neutralised() {
         .ok();
     let rows = dir.csv("safe/clean.csv");
     assert_eq!(rows[1][1], "'=HYPERLINK(\"http://evil.example\",\"click\")");
-    assert_eq!(rows[1][2], "'+1 555");
+    assert_eq!(
+        rows[1][2], "+1 555 0100",
+        "a phone number is a value, not a formula"
+    );
     assert_eq!(rows[2][2], "'@SUM(A1)");
     assert_eq!(
         rows[3][0], "-cy@corp-mail.net",
         "the email column is never changed"
     );
-    assert_eq!(dir.report("safe")["spreadsheet_safe_cells"], 3);
-    assert_contains(&out.stderr, "spreadsheet-safe: 3 cell(s)");
+    assert_eq!(dir.report("safe")["spreadsheet_safe_cells"], 2);
+    assert_contains(&out.stderr, "spreadsheet-safe: 2 cell(s)");
 }
 
 #[test]

@@ -71,8 +71,8 @@ pub fn detect(name: &str, sample: &[u8], options: &CsvOptions) -> Result<Layout,
     if sample.is_empty() {
         return Err(not_csv("the file is empty"));
     }
-    if sample.contains(&0) {
-        return Err(not_csv("binary content (NUL bytes) in the first 64 KiB"));
+    if let Some(what) = binary_kind(sample) {
+        return Err(not_csv(&what));
     }
     let truncated = sample.len() >= SAMPLE_BYTES;
     let delimiter = match options.delimiter {
@@ -115,6 +115,51 @@ pub fn detect(name: &str, sample: &[u8], options: &CsvOptions) -> Result<Layout,
         crlf: false,
         bom: false,
     })
+}
+
+/// What a file is when it is not text: recognised by its magic bytes (with a hint at what to do),
+/// as UTF-16 text, or by a high share of NUL bytes. A stray NUL in an otherwise textual file is
+/// not a reason to refuse it: that row is rejected, or the byte passes through in another cell.
+pub fn binary_kind(sample: &[u8]) -> Option<String> {
+    const MAGIC: [(&[u8], &str); 7] = [
+        (b"PK\x03\x04", "a ZIP archive (an .xlsx or .ods workbook is one): export the sheet as CSV (UTF-8) first"),
+        (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls): export the sheet as CSV (UTF-8) first"),
+        (b"%PDF", "a PDF document, not a list"),
+        (b"\x89PNG", "a PNG image, not a list"),
+        (b"GIF8", "a GIF image, not a list"),
+        (b"\xff\xd8\xff", "a JPEG image, not a list"),
+        (b"\x1f\x8b", "gzip data inside a file that was already decompressed: decompress it once more, or check the export"),
+    ];
+    for (magic, what) in MAGIC {
+        if sample.starts_with(magic) {
+            return Some(what.to_owned());
+        }
+    }
+    let utf16_hint = "UTF-16 text (Excel's \"Unicode text\" export): save it as \"CSV UTF-8\", or convert it with `iconv -f UTF-16 -t UTF-8`";
+    if sample.starts_with(b"\xff\xfe") || sample.starts_with(b"\xfe\xff") {
+        return Some(utf16_hint.to_owned());
+    }
+    let pairs = sample.len() / 2;
+    if pairs >= 8 {
+        let even = sample.iter().step_by(2).filter(|b| **b == 0).count();
+        let odd = sample
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .filter(|b| **b == 0)
+            .count();
+        if even.max(odd) * 10 >= pairs * 3 {
+            return Some(utf16_hint.to_owned());
+        }
+    }
+    let nul = sample.iter().filter(|b| **b == 0).count();
+    if nul * 10 > sample.len() {
+        return Some(format!(
+            "binary content ({nul} NUL bytes in the first {} bytes)",
+            sample.len()
+        ));
+    }
+    None
 }
 
 /// Whether a cell looks like it holds an address, valid or not: an `@` with text before and

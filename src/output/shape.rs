@@ -164,12 +164,46 @@ pub fn plan_columns(
     })
 }
 
-/// True when a spreadsheet would read `cell` as a formula.
+/// True when a spreadsheet would read `cell` as a formula: it starts with `=`, `+`, `-`, `@`,
+/// tab or carriage return (OWASP's CSV-injection list) and is not a plain number (`-5`,
+/// `+3.5e2`) or a phone number (`+1 555 0100`, `-(555) 010-0100` is not one), which a spreadsheet
+/// reads as a value, not a formula.
 pub fn is_formula_like(cell: &[u8]) -> bool {
     matches!(
         cell.first(),
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    )
+    ) && !is_number(cell)
+        && !is_phone(cell)
+}
+
+/// `[+-]digits[.digits][e[+-]digits]`.
+fn is_number(cell: &[u8]) -> bool {
+    let text = std::str::from_utf8(cell).unwrap_or("");
+    let body = text.strip_prefix(['+', '-']).unwrap_or(text);
+    !body.is_empty()
+        && body
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_digit() || b == b'.')
+        && body.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// `+` then digits, spaces, dots, dashes and one pair of parentheses, with 6 to 15 digits
+/// (E.164 allows 15).
+fn is_phone(cell: &[u8]) -> bool {
+    let Some(rest) = cell.strip_prefix(b"+") else {
+        return false;
+    };
+    let digits = rest.iter().filter(|b| b.is_ascii_digit()).count();
+    let allowed = rest
+        .iter()
+        .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'.' | b'-' | b'(' | b')'));
+    let parens = rest.iter().filter(|b| **b == b'(').count();
+    allowed
+        && parens <= 1
+        && parens == rest.iter().filter(|b| **b == b')').count()
+        && rest.first().is_some_and(u8::is_ascii_digit)
+        && (6..=15).contains(&digits)
 }
 
 /// `cell` made inert for spreadsheets, when it needs to be.
@@ -358,8 +392,33 @@ mod tests {
             neutralise(b"=HYPERLINK(\"http://x\",\"y\")").unwrap(),
             b"'=HYPERLINK(\"http://x\",\"y\")"
         );
-        for c in [&b"+1"[..], b"-2", b"@SUM(A1)", b"\tx", b"\rx"] {
-            assert!(neutralise(c).is_some());
+        for c in [
+            &b"@SUM(A1)"[..],
+            b"\tx",
+            b"\rx",
+            b"-2+3+cmd|' /C calc'!A0",
+            b"+cmd|' /C calc'!A0",
+            b"=1+1",
+            b"-1-1",
+            b"+1 555 CALL",
+            b"-",
+            b"+",
+            b"-inf",
+            b"-NaN",
+        ] {
+            assert!(neutralise(c).is_some(), "{}", String::from_utf8_lossy(c));
+        }
+        // Numbers and phone numbers are values, not formulas.
+        for c in [
+            &b"-5"[..],
+            b"+3.5",
+            b"-0.25e-3",
+            b"+1 555 0100",
+            b"+33 1 23 45 67 89",
+            b"+1 (555) 010-0100",
+            b"+15550100",
+        ] {
+            assert_eq!(neutralise(c), None, "{}", String::from_utf8_lossy(c));
         }
         assert_eq!(neutralise(b"Ann"), None);
         assert_eq!(neutralise(b""), None);

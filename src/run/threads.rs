@@ -265,6 +265,9 @@ fn validate_row(text: &RowBatch, i: usize, layout: &Layout, checking: Checking) 
     if email.trim().is_empty() {
         return reject("empty email field".to_owned());
     }
+    if email.contains('\0') {
+        return reject("NUL byte in the email field".to_owned());
+    }
     let checked = address::check(email, checking.rules, checking.lists);
     let key = address::dedupe_key(&checked, checking.provider_rules);
     let as_is = text.text_as_read(i).is_some() && checked.address.as_bytes() == field;
