@@ -628,7 +628,7 @@ fn a_stray_nul_costs_one_row_and_binary_files_say_what_they_are() {
     let dir = TestDir::new();
     let input = dir.write(
         "crm.csv",
-        b"email,note\nann@corp-mail.com,ok\nbo\0@corp-mail.com,x\ncy@corp-mail.com,a\0b\n".to_vec(),
+        b"email,note\nann@corp-mail.com,ok\nbo\0@corp-mail.com,x\ncy@corp-mail.com,a\0b\n",
     );
     dir.clean(&[&input]).ok();
     let report = dir.report("out");
@@ -643,7 +643,7 @@ fn a_stray_nul_costs_one_row_and_binary_files_say_what_they_are() {
 
     let xlsx = dir.write(
         "list.xlsx",
-        b"PK\x03\x04\x14\x00\x06\x00rest of a workbook".to_vec(),
+        b"PK\x03\x04\x14\x00\x06\x00rest of a workbook",
     );
     let out = dir.clean(&[&xlsx]).code(exit::INPUT);
     assert_contains(&out.stderr, "export the sheet as CSV");
@@ -651,7 +651,7 @@ fn a_stray_nul_costs_one_row_and_binary_files_say_what_they_are() {
     for unit in "email\r\nann@corp-mail.com\r\n".encode_utf16() {
         utf16.extend(unit.to_le_bytes());
     }
-    let utf16 = dir.write("unicode.txt", utf16.clone());
+    let utf16 = dir.write("unicode.txt", utf16);
     let out = dir.clean(&[&utf16]).code(exit::INPUT);
     assert_contains(&out.stderr, "UTF-16");
 }
