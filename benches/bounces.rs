@@ -70,6 +70,7 @@ fn options() -> BounceOptions {
         as_of: 1_725_148_799,
         rules: AddressRules::default(),
         provider_rules: false,
+        lenient: true,
     }
 }
 

@@ -62,6 +62,10 @@ pub struct BounceReadArgs {
     /// would lie in the future are taken from the year before).
     #[arg(long, value_name = "YEAR")]
     pub postfix_year: Option<i32>,
+    /// Go on when an evidence file has no readable record (it is named in the report);
+    /// without it such a file stops the run (exit 3).
+    #[arg(long)]
+    pub lenient_bounces: bool,
     /// Judge the history as of this date (YYYY-MM-DD or RFC 3339); later events are ignored.
     /// Default: now.
     #[arg(long, value_name = "DATE")]
@@ -150,6 +154,15 @@ pub struct CleanArgs {
     /// The email column: a header name, or a column number counted from 1.
     #[arg(long, value_name = "NAME|INDEX")]
     pub email_column: Option<String>,
+    /// Another opt-out column (repeatable): rows whose NAME holds one of VALUES (default yes,
+    /// true, 1, y, x) are suppressed as opt_out. Known columns (Email Opt Out,
+    /// EMAIL_BLACKLISTED, Accepts Email Marketing, ...) are read without it.
+    #[arg(long, value_name = "NAME[=VALUES]")]
+    pub consent_column: Vec<String>,
+    /// Keep only rows whose COLUMN holds one of VALUES (default yes, true, 1, y, x): the others
+    /// are suppressed as no_consent (double opt-in lists).
+    #[arg(long, value_name = "COLUMN[=VALUES]")]
+    pub require_opt_in: Option<String>,
     /// The inputs have no header row: the first row is data.
     #[arg(long)]
     pub no_header: bool,

@@ -61,11 +61,7 @@ impl Config {
         Config {
             inputs,
             out_dir,
-            csv: CsvOptions {
-                delimiter: None,
-                has_header: true,
-                email_column: crate::input::EmailColumn::Detect,
-            },
+            csv: CsvOptions::default(),
             rules: AddressRules::default(),
             lists: FlagLists::builtin(),
             provider_rules: false,

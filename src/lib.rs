@@ -22,6 +22,7 @@
 pub mod address;
 pub mod bounces;
 pub mod config;
+pub mod consent;
 pub mod dedupe;
 pub mod defaults;
 pub mod dns;

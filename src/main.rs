@@ -166,6 +166,8 @@ fn clean(args: CleanArgs) -> Result<()> {
     config.rules = rules;
     config.lists = lists;
     config.csv.has_header = !args.no_header;
+    config.csv.consent_columns = args.consent_column.clone();
+    config.csv.require_opt_in = args.require_opt_in.clone();
     if let Some(d) = &args.delimiter {
         config.csv.delimiter = Some(parse_delimiter(d)?);
     }
@@ -309,6 +311,7 @@ fn bounce_options(
         as_of,
         rules,
         provider_rules,
+        lenient: args.lenient_bounces,
     })
 }
 
@@ -344,7 +347,11 @@ fn export(args: ExportArgs) -> Result<()> {
 }
 
 fn bounces(args: BouncesArgs) -> Result<()> {
-    let options = bounce_options(&args.read, AddressRules::default(), false)?;
+    // Reading to look: a file with nothing readable is reported, never an error.
+    let options = mailscrub::bounces::BounceOptions {
+        lenient: true,
+        ..bounce_options(&args.read, AddressRules::default(), false)?
+    };
     let ingested = mailscrub::bounces::ingest(&args.paths, &options).map_err(Error::from)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());

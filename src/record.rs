@@ -115,11 +115,15 @@ pub enum Reason {
     Unsubscribe,
     /// An earlier suppression file (mailscrub's or an ESP's) lists the address.
     PriorSuppression,
+    /// The row's consent column says the person opted out (`Email Opt Out`, ...).
+    OptOut,
+    /// `--require-opt-in`: the row's opt-in column does not say the person opted in.
+    NoConsent,
 }
 
 impl Reason {
     /// Every reason, in report order.
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 13] = [
         Reason::Syntax,
         Reason::ReservedDomain,
         Reason::Nxdomain,
@@ -131,6 +135,8 @@ impl Reason {
         Reason::Complaint,
         Reason::Unsubscribe,
         Reason::PriorSuppression,
+        Reason::OptOut,
+        Reason::NoConsent,
     ];
 
     /// The stable name.
@@ -147,6 +153,8 @@ impl Reason {
             Reason::Complaint => "complaint",
             Reason::Unsubscribe => "unsubscribe",
             Reason::PriorSuppression => "prior_suppression",
+            Reason::OptOut => "opt_out",
+            Reason::NoConsent => "no_consent",
         }
     }
 }

@@ -21,6 +21,7 @@ fn options() -> BounceOptions {
         as_of: 1_725_148_799, // 2024-08-31T23:59:59Z
         rules: AddressRules::default(),
         provider_rules: false,
+        lenient: true,
     }
 }
 
@@ -334,6 +335,8 @@ fn clean_with_bounce_history() {
             "--annotate",
             "--max-drop-share",
             "1",
+            // The samples hold a file that is not evidence (checked below).
+            "--lenient-bounces",
         ])
         .ok();
     let header = &dir.csv("out/suppression.csv")[0];
@@ -645,4 +648,72 @@ fn the_soft_bounce_defaults_of_the_command_line() {
         suppression(&dir)["spaced@corp-mail.net"][1],
         "soft_bounce_threshold"
     );
+}
+
+/// Evidence of which nothing can be read stops a `clean` run (it would suppress nobody and say
+/// little), unless --lenient-bounces; an empty file is no evidence and no error.
+#[test]
+fn unreadable_evidence_stops_the_run_unless_lenient() {
+    let dir = TestDir::new();
+    let list = dir.write("list.csv", "email\nann@corp-mail.net\n");
+    let bad = samples("not-a-bounce.bin");
+    let out = dir.clean(&[&list]).bounces(&bad).code(3);
+    assert_contains(&out.stderr, "not-a-bounce.bin");
+    assert_contains(&out.stderr, "--lenient-bounces");
+    assert!(!dir.join("out/clean.csv").exists());
+    let out = dir
+        .clean(&[&list])
+        .bounces(&bad)
+        .arg("--lenient-bounces")
+        .ok();
+    assert_contains(&out.stderr, "could not be read");
+    let empty = dir.write("empty.log", "");
+    dir.clean(&[&list]).bounces(&empty).ok();
+}
+
+/// Mailchimp's unsubscribed and cleaned exports, and contact exports with a consent column, are
+/// evidence: unsubscribed -> unsubscribe, cleaned -> hard_bounce, opted out -> unsubscribe, and
+/// the contacts that did not opt out are not touched. A plain list given as evidence warns.
+#[test]
+fn esp_exports_as_evidence() {
+    let dir = TestDir::new();
+    let unsub = dir.write(
+        "unsubscribed.csv",
+        "\"Email Address\",\"First Name\",MEMBER_RATING,OPTIN_TIME,UNSUB_TIME,UNSUB_CAMPAIGN_TITLE,UNSUB_CAMPAIGN_ID,UNSUB_REASON,UNSUB_REASON_OTHER,LEID,EUID,NOTES,TAGS\n\
+         gone@corp-mail.net,Gone,2,\"2016-04-18 13:51:14\",\"2024-08-01 10:00:00\",Newsletter,abc,\"No longer interested\",,1,x,,\n",
+    );
+    let cleaned = dir.write(
+        "cleaned.csv",
+        "\"Email Address\",\"First Name\",MEMBER_RATING,OPTIN_TIME,CLEAN_TIME,CLEAN_CAMPAIGN_TITLE,CLEAN_CAMPAIGN_ID,LEID,EUID,NOTES,TAGS\n\
+         dead@corp-mail.net,Dead,1,\"2016-04-18 13:51:14\",\"2024-08-02 10:00:00\",Newsletter,abc,2,y,,\n",
+    );
+    let hubspot = dir.write(
+        "hubspot.csv",
+        "\"Record ID\",\"Email\",\"Unsubscribed from all email\"\n\"1\",\"optout@corp-mail.net\",\"true\"\n\"2\",\"stay@corp-mail.net\",\"false\"\n",
+    );
+    let people = dir.write(
+        "people.csv",
+        "email,first,last,city,country\nlisted@corp-mail.net,A,B,Paris,FR\n",
+    );
+    let list = dir.write(
+        "list.csv",
+        "email\ngone@corp-mail.net\ndead@corp-mail.net\noptout@corp-mail.net\nstay@corp-mail.net\nlisted@corp-mail.net\nfresh@corp-mail.net\n",
+    );
+    let out = dir
+        .clean(&[&list])
+        .bounces(&unsub)
+        .bounces(&cleaned)
+        .bounces(&hubspot)
+        .bounces(&people)
+        .as_of("2024-08-31")
+        .args(&["--max-drop-share", "1"])
+        .ok();
+    let s = suppression(&dir);
+    assert_eq!(s["gone@corp-mail.net"][1], "unsubscribe");
+    assert_eq!(s["gone@corp-mail.net"][4], "2024-08-01T10:00:00Z");
+    assert_eq!(s["dead@corp-mail.net"][1], "hard_bounce");
+    assert_eq!(s["optout@corp-mail.net"][1], "unsubscribe");
+    assert!(!s.contains_key("stay@corp-mail.net"));
+    assert!(!s.contains_key("fresh@corp-mail.net"));
+    assert_contains(&out.stderr, "people.csv looks like a subscriber list");
 }

@@ -641,10 +641,7 @@ fn a_stray_nul_costs_one_row_and_binary_files_say_what_they_are() {
         .unwrap()
         .ends_with(b"a\0b\n"));
 
-    let xlsx = dir.write(
-        "list.xlsx",
-        b"PK\x03\x04\x14\x00\x06\x00rest of a workbook",
-    );
+    let xlsx = dir.write("list.xlsx", b"PK\x03\x04\x14\x00\x06\x00rest of a workbook");
     let out = dir.clean(&[&xlsx]).code(exit::INPUT);
     assert_contains(&out.stderr, "export the sheet as CSV");
     let mut utf16 = vec![0xff, 0xfe];

@@ -244,3 +244,65 @@ fn bounces_does_not_swallow_the_lists_after_it() {
     assert_eq!(report["kept"], 2, "{}", out.stderr);
     assert_eq!(report["inputs"].as_array().unwrap().len(), 2);
 }
+
+/// Consent columns are honoured: a row that opted out never reaches a clean list.
+#[test]
+fn opt_out_columns_are_honoured() {
+    let dir = TestDir::new();
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "salesforce.csv",
+            "\"First Name\",\"Email\",\"Email Opt Out\"\n\"Ann\",\"ann@corp-mail.net\",\"0\"\n\"Bo\",\"bo@corp-mail.net\",\"1\"\n",
+            "Email Opt Out = 1",
+        ),
+        (
+            "shopify.csv",
+            "Customer ID,Email,Accepts Email Marketing\n'1,ann@corp-mail.net,yes\n'2,bo@corp-mail.net,no\n",
+            "Accepts Email Marketing = no",
+        ),
+        (
+            "brevo.csv",
+            "EMAIL;EMAIL_BLACKLISTED\nann@corp-mail.net;No\nbo@corp-mail.net;Yes\n",
+            "EMAIL_BLACKLISTED = Yes",
+        ),
+        (
+            "listmonk.csv",
+            "uuid,email,name,attributes,status\n1,ann@corp-mail.net,A,{},enabled\n2,bo@corp-mail.net,B,{},blocklisted\n",
+            "status = blocklisted",
+        ),
+    ];
+    for (name, text, why) in cases {
+        let input = dir.write(name, text);
+        dir.clean(&[&input]).ok();
+        let report = dir.report("out");
+        assert_eq!(report["kept"], 1, "{name}");
+        assert_eq!(report["reasons"]["opt_out"], 1, "{name}");
+        let s = dir.csv("out/suppression.csv");
+        assert_eq!(
+            (s[1][0].as_str(), s[1][1].as_str(), s[1][2].as_str()),
+            ("bo@corp-mail.net", "opt_out", why)
+        );
+    }
+    // A column the table does not know, and a double opt-in list.
+    let input = dir.write(
+        "custom.csv",
+        "email,do_not_mail,confirmed\nann@corp-mail.net,,yes\nbo@corp-mail.net,Y,yes\ncy@corp-mail.net,,pending\n",
+    );
+    dir.clean(&[&input])
+        .args(&[
+            "--consent-column",
+            "do_not_mail",
+            "--require-opt-in",
+            "confirmed=yes",
+        ])
+        .ok();
+    let report = dir.report("out");
+    assert_eq!(report["kept"], 1);
+    assert_eq!(report["reasons"]["opt_out"], 1);
+    assert_eq!(report["reasons"]["no_consent"], 1);
+    let out = dir
+        .clean(&[&input])
+        .args(&["--require-opt-in", "double_optin"])
+        .code(exit::INPUT);
+    assert_contains(&out.stderr, "no column named \"double_optin\"");
+}

@@ -460,14 +460,47 @@ pub enum CsvList {
     SendgridSuppression,
     /// An unsubscribe list: an email column, optionally a date.
     Unsubscribe,
+    /// An ESP's export of its unsubscribed members (Mailchimp's `UNSUB_TIME`).
+    EspUnsubscribed,
+    /// An ESP's export of its cleaned (hard-bounced) members (Mailchimp's `CLEAN_TIME`).
+    EspCleaned,
+    /// A contact export with a consent column: the rows that opted out are unsubscribes.
+    ConsentExport,
 }
 
 fn email_index(header: &[String]) -> Option<usize> {
     header.iter().position(|h| {
         matches!(
             h.as_str(),
-            "email" | "email_address" | "emailaddress" | "address" | "e-mail" | "recipient"
+            "email"
+                | "email_address"
+                | "emailaddress"
+                | "email address"
+                | "e-mail address"
+                | "address"
+                | "e-mail"
+                | "recipient"
         )
+    })
+}
+
+/// Whether a CSV given as evidence looks like a subscriber list: four or more columns, and none
+/// that says why or when (reason, status, date, event, type).
+pub fn looks_like_a_list(text: &[u8]) -> bool {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
+    let Ok(header) = reader.headers() else {
+        return false;
+    };
+    let header: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+    if header.len() < 4 || csv_kind(&header) != Some(CsvList::Unsubscribe) {
+        return false;
+    }
+    !header.iter().any(|h| {
+        [
+            "reason", "status", "date", "time", "event", "type", "unsub", "created",
+        ]
+        .iter()
+        .any(|k| h.contains(k))
     })
 }
 
@@ -480,6 +513,15 @@ pub fn csv_kind(header: &[String]) -> Option<CsvList> {
     }
     if has("created") && has("reason") && has("status") {
         return Some(CsvList::SendgridSuppression);
+    }
+    if has("unsub_time") {
+        return Some(CsvList::EspUnsubscribed);
+    }
+    if has("clean_time") {
+        return Some(CsvList::EspCleaned);
+    }
+    if !crate::consent::known_columns(header.iter().map(String::as_str)).is_empty() {
+        return Some(CsvList::ConsentExport);
     }
     if has("reason") {
         return Some(CsvList::PriorSuppression);
@@ -584,6 +626,42 @@ fn csv_event_inner(
             None,
             EventClass::Unsubscribe,
         ),
+        CsvList::EspUnsubscribed => {
+            let when = parse_time(Some(&Value::String(get("unsub_time").to_owned())));
+            let why = get("unsub_reason");
+            let text = if why.is_empty() {
+                "unsubscribed (ESP export)".to_owned()
+            } else {
+                format!("unsubscribed (ESP export): {why}")
+            };
+            event(email, when.or(date), &text, None, EventClass::Unsubscribe)
+        }
+        CsvList::EspCleaned => {
+            let when = parse_time(Some(&Value::String(get("clean_time").to_owned())));
+            event(
+                email,
+                when.or(date),
+                "cleaned by the ESP (hard bounce)",
+                None,
+                EventClass::Dead,
+            )
+        }
+        CsvList::ConsentExport => {
+            let columns = crate::consent::known_columns(header.iter().map(String::as_str));
+            let stop = columns
+                .iter()
+                .find_map(|c| c.stops(row.get(c.index).unwrap_or("")));
+            match stop {
+                Some(why) => event(
+                    email,
+                    date,
+                    &format!("opted out in the export: {why}"),
+                    None,
+                    EventClass::Unsubscribe,
+                ),
+                None => return Ok(None),
+            }
+        }
     };
     found.map(Some).ok_or(())
 }

@@ -142,6 +142,8 @@ pub struct BounceOptions {
     pub rules: AddressRules,
     /// Provider rules in the dedupe key (the list's).
     pub provider_rules: bool,
+    /// A file of which no record can be read is reported, not an error (`--lenient-bounces`).
+    pub lenient: bool,
 }
 
 /// What was read from one file.
@@ -159,6 +161,9 @@ pub struct SourceReport {
     pub bad_recipients: u64,
     /// The first reasons, with their location.
     pub errors: Vec<String>,
+    /// Something about the file the operator must know (a subscriber list given as evidence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl SourceReport {
@@ -212,6 +217,15 @@ pub fn ingest(paths: &[PathBuf], options: &BounceOptions) -> Result<Ingested, Bo
             ingested.events = events;
         } else {
             ingested.events.extend(events);
+        }
+        if report.events == 0 && report.unreadable > 0 && !options.lenient {
+            return Err(BounceInputError {
+                path: report.file.clone(),
+                reason: format!(
+                    "no record of this evidence file could be read ({}); check the file, or pass --lenient-bounces to go on without it",
+                    report.errors.first().map(String::as_str).unwrap_or("unreadable")
+                ),
+            });
         }
         ingested.sources.push(report);
     }
@@ -323,7 +337,13 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         return match esp::csv_kind(&header) {
             Some(esp::CsvList::PriorSuppression) => Some(Format::Suppression),
             Some(esp::CsvList::SendgridSuppression) => Some(Format::SendgridCsv),
-            Some(esp::CsvList::Unsubscribe) => Some(Format::Unsubscribe),
+            // Read as CSV lists; each row's meaning comes from the header (`esp::csv_kind`).
+            Some(
+                esp::CsvList::Unsubscribe
+                | esp::CsvList::EspUnsubscribed
+                | esp::CsvList::EspCleaned
+                | esp::CsvList::ConsentExport,
+            ) => Some(Format::Unsubscribe),
             None => None,
         };
     }
@@ -445,6 +465,11 @@ fn read_file(
                     return (Vec::new(), report);
                 }
             };
+            if head.is_empty() {
+                // An empty file (a log rotated a minute ago) holds no evidence, and no error.
+                report.format = "empty".to_owned();
+                return (Vec::new(), report);
+            }
             match detect(&head) {
                 Some(f) => f,
                 None => {
@@ -568,6 +593,11 @@ fn read_file(
                     _ => None,
                 };
                 let (bytes, added) = plain_list_as_csv(crlf_as_lf(bytes));
+                report.warning = esp::looks_like_a_list(&bytes).then(|| {
+                    format!(
+                        "{name} looks like a subscriber list (many columns, no reason, status or date column), yet every address in it was taken as an unsubscribe: was it meant as an input?"
+                    )
+                });
                 match esp::csv_events(&bytes, forced) {
                     Ok((list, skipped)) => {
                         report.unreadable += skipped;

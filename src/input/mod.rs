@@ -37,6 +37,50 @@ pub struct CsvOptions {
     pub has_header: bool,
     /// The email column.
     pub email_column: EmailColumn,
+    /// `--consent-column NAME[=VALUES]`: more opt-out columns than the known ones.
+    pub consent_columns: Vec<String>,
+    /// `--require-opt-in COLUMN[=VALUES]`: only rows whose column holds one of the values are
+    /// kept.
+    pub require_opt_in: Option<String>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            delimiter: None,
+            has_header: true,
+            email_column: EmailColumn::Detect,
+            consent_columns: Vec::new(),
+            require_opt_in: None,
+        }
+    }
+}
+
+/// The consent columns of an input with `header`: the known ones and the user's.
+pub fn consent_columns(
+    name: &str,
+    header: &[String],
+    options: &CsvOptions,
+) -> Result<Vec<crate::consent::ConsentColumn>, InputError> {
+    use crate::consent::{self, ConsentKind};
+    let names = || header.iter().map(String::as_str);
+    let mut out = consent::known_columns(names());
+    let fail = |reason: String| InputError::NoEmailColumn {
+        file: name.to_owned(),
+        reason,
+    };
+    for spec in &options.consent_columns {
+        let c = consent::named_column(spec, names(), ConsentKind::OptOutIf, &consent::YES)
+            .map_err(|e| fail(format!("--consent-column {spec}: {e}")))?;
+        out.retain(|k| k.index != c.index);
+        out.push(c);
+    }
+    if let Some(spec) = &options.require_opt_in {
+        let c = consent::named_column(spec, names(), ConsentKind::RequireOneOf, &consent::YES)
+            .map_err(|e| fail(format!("--require-opt-in {spec}: {e}")))?;
+        out.push(c);
+    }
+    Ok(out)
 }
 
 /// Why an input could not be used. Each names the file.
@@ -175,6 +219,18 @@ pub fn open(
     let mut layout = sniff::detect(&name, &sample, options)?;
     let crlf = has_crlf(&sample);
     (layout.crlf, layout.bom) = (crlf, bom);
+    if let Some(h) = &layout.headers {
+        let names: Vec<String> = h
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        layout.consent = consent_columns(&name, &names, options)?;
+    } else if options.require_opt_in.is_some() {
+        return Err(InputError::NoEmailColumn {
+            file: name.clone(),
+            reason: "--require-opt-in names a column, but the file has no header".to_owned(),
+        });
+    }
     let mut body: Box<dyn Read + Send> = Box::new(Cursor::new(sample).chain(stream));
     if crlf {
         body = Box::new(CrlfAsLf::new(body));
@@ -220,13 +276,14 @@ fn open_parquet(
         name: path.to_owned(),
         layout: Layout {
             delimiter: options.delimiter.unwrap_or(b','),
-            headers: Some(csv::ByteRecord::from(names)),
+            headers: Some(csv::ByteRecord::from(names.clone())),
             email_column,
             columns,
             row_bytes: (size.unwrap_or(0) / rows.rows.max(1)).max(1) as usize,
             notes: Vec::new(),
             crlf: false,
             bom: false,
+            consent: consent_columns(path, &names, options)?,
         },
         compression: Compression::None,
         size,

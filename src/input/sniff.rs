@@ -31,6 +31,8 @@ pub struct Layout {
     pub crlf: bool,
     /// The file starts with a UTF-8 byte-order mark.
     pub bom: bool,
+    /// Its consent columns (see [`crate::consent`]).
+    pub consent: Vec<crate::consent::ConsentColumn>,
 }
 
 const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
@@ -114,6 +116,7 @@ pub fn detect(name: &str, sample: &[u8], options: &CsvOptions) -> Result<Layout,
         notes,
         crlf: false,
         bom: false,
+        consent: Vec::new(),
     })
 }
 
@@ -451,11 +454,7 @@ mod tests {
     use super::*;
 
     fn opts() -> CsvOptions {
-        CsvOptions {
-            delimiter: None,
-            has_header: true,
-            email_column: EmailColumn::Detect,
-        }
+        CsvOptions::default()
     }
 
     #[test]

@@ -235,6 +235,11 @@ pub fn warnings(b: &BounceReport) -> Vec<String> {
             if b.files.iter().filter(|f| f.unreadable > 0).count() > 3 { ", ..." } else { "" }
         ));
     }
+    for f in &b.files {
+        if let Some(w) = &f.warning {
+            out.push(format!("bounces: {w}"));
+        }
+    }
     for g in b.sender_side.iter().take(3) {
         out.push(format!(
             "sender-side: {}: {} {} event(s) from {} to {}: {}",

@@ -14,8 +14,8 @@ use crate::files::OutputError;
 use crate::input::parquet::SharedBatch;
 use crate::input::RowBatch;
 use crate::output::{KeptRow, Outputs};
-use crate::policy::{self, Decision, Histories, HistoryVerdict};
-use crate::record::Verdict;
+use crate::policy::{self, Decision, Evidence, Histories, HistoryVerdict};
+use crate::record::{Reason, Verdict};
 use crate::report::dns::DomainRows;
 use crate::report::Tally;
 
@@ -35,6 +35,8 @@ pub enum Row {
         /// The row's email field is the normalised address: kept, its text can be written out
         /// as it was read.
         as_is: bool,
+        /// The row's consent column stops it: the reason and the column's value.
+        consent: Option<(Reason, String)>,
     },
 }
 
@@ -143,7 +145,7 @@ impl Decider<'_> {
         text: &RowBatch,
     ) -> Result<Verdict, OutputError> {
         let name = self.names[input].as_str();
-        let (line, checked, key, as_is) = match row {
+        let (line, checked, key, as_is, consent) = match row {
             Row::Reject { line, error, raw } => {
                 self.outputs.reject(name, line, &error, &raw)?;
                 return Ok(Verdict::Reject);
@@ -153,13 +155,22 @@ impl Decider<'_> {
                 checked,
                 key,
                 as_is,
-            } => (line, checked, key, as_is),
+                consent,
+            } => (line, checked, key, as_is, consent),
         };
         if !self.seen.insert(key) {
             self.outputs.duplicate(name, line, &checked.address)?;
             return Ok(Verdict::Duplicate);
         }
         self.tally.repairs(checked.repairs);
+        // Consent comes before any other evidence: whatever else is known, the person asked
+        // not to be mailed (a syntax error is still reported as one).
+        if let (Some((reason, why)), true) = (consent, checked.is_valid()) {
+            *self.tally.reasons.entry(reason).or_insert(0) += 1;
+            self.outputs
+                .suppress(&checked.address, reason, &why, &Evidence::Row, name, line)?;
+            return Ok(Verdict::Suppress);
+        }
         let history = self
             .histories
             .filter(|(filter, _)| filter.may_contain(key))

@@ -21,9 +21,11 @@ use rayon::prelude::*;
 
 use super::decide::{CheckedBatch, Row};
 use crate::address::{self, AddressRules, FlagLists};
+use crate::consent::ConsentKind;
 use crate::dns::BulkResolver;
 use crate::input::parquet::{ParquetRows, SharedBatch};
 use crate::input::{self, CsvRows, Fields, InputError, Layout, RowBatch, RowSource};
+use crate::record::Reason;
 use crate::Error;
 
 /// A batch of rows from one input, as read.
@@ -271,10 +273,20 @@ fn validate_row(text: &RowBatch, i: usize, layout: &Layout, checking: Checking) 
     let checked = address::check(email, checking.rules, checking.lists);
     let key = address::dedupe_key(&checked, checking.provider_rules);
     let as_is = text.text_as_read(i).is_some() && checked.address.as_bytes() == field;
+    let consent = layout.consent.iter().find_map(|c| {
+        let value = fields.get(c.index).unwrap_or_default();
+        let why = c.stops(&String::from_utf8_lossy(value))?;
+        let reason = match c.kind {
+            ConsentKind::OptOutIf => Reason::OptOut,
+            ConsentKind::RequireOneOf => Reason::NoConsent,
+        };
+        Some((reason, why))
+    });
     Row::Address {
         line,
         checked,
         key,
         as_is,
+        consent,
     }
 }
