@@ -190,6 +190,14 @@ pub struct CleanArgs {
         value_name = "FORMATS"
     )]
     pub format: Vec<String>,
+    /// How internationalised domains are written in the clean list: keep (as the input wrote
+    /// them), ascii (punycode) or unicode.
+    #[arg(long, value_enum, default_value_t = IdnFormArg::Keep, value_name = "FORM")]
+    pub idn_form: IdnFormArg,
+    /// For services that refuse Unicode addresses (Mailchimp's import guidelines say so):
+    /// domains in punycode, and addresses with a Unicode local part suppressed as non_ascii.
+    #[arg(long)]
+    pub ascii_only: bool,
     /// Line ends of the CSV clean lists: input (as the input, with its BOM when it had one),
     /// lf or crlf (no BOM).
     #[arg(long, value_enum, default_value_t = LineEndsArg::Input, value_name = "ENDS")]
@@ -241,6 +249,17 @@ pub struct CleanArgs {
     pub batch_rows: usize,
     #[command(flatten)]
     pub address: AddressArgs,
+}
+
+/// `--idn-form`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IdnFormArg {
+    /// As the input wrote it.
+    Keep,
+    /// Punycode.
+    Ascii,
+    /// Unicode.
+    Unicode,
 }
 
 /// `--line-ends`.

@@ -208,6 +208,12 @@ fn clean(args: CleanArgs) -> Result<()> {
     }
     config.profile.split_rows = args.split_rows;
     config.profile.infer_types = args.infer_types;
+    config.profile.idn_form = match args.idn_form {
+        cli::IdnFormArg::Keep => mailscrub::output::shape::IdnForm::Keep,
+        cli::IdnFormArg::Ascii => mailscrub::output::shape::IdnForm::Ascii,
+        cli::IdnFormArg::Unicode => mailscrub::output::shape::IdnForm::Unicode,
+    };
+    config.profile.ascii_only = args.ascii_only;
     config.profile.line_ends = match args.line_ends {
         cli::LineEndsArg::Input => mailscrub::output::shape::LineEnds::Input,
         cli::LineEndsArg::Lf => mailscrub::output::shape::LineEnds::Lf,

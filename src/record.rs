@@ -119,11 +119,13 @@ pub enum Reason {
     OptOut,
     /// `--require-opt-in`: the row's opt-in column does not say the person opted in.
     NoConsent,
+    /// `--ascii-only`: the address has a Unicode local part, which the target service refuses.
+    NonAscii,
 }
 
 impl Reason {
     /// Every reason, in report order.
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 14] = [
         Reason::Syntax,
         Reason::ReservedDomain,
         Reason::Nxdomain,
@@ -137,6 +139,7 @@ impl Reason {
         Reason::PriorSuppression,
         Reason::OptOut,
         Reason::NoConsent,
+        Reason::NonAscii,
     ];
 
     /// The stable name.
@@ -155,6 +158,7 @@ impl Reason {
             Reason::PriorSuppression => "prior_suppression",
             Reason::OptOut => "opt_out",
             Reason::NoConsent => "no_consent",
+            Reason::NonAscii => "non_ascii",
         }
     }
 }

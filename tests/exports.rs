@@ -306,3 +306,45 @@ fn opt_out_columns_are_honoured() {
         .code(exit::INPUT);
     assert_contains(&out.stderr, "no column named \"double_optin\"");
 }
+
+/// An IDN address keeps the form it was exported in, unless asked otherwise; --ascii-only
+/// writes punycode and suppresses what cannot be ASCII.
+#[test]
+fn idn_addresses_keep_their_form() {
+    let dir = TestDir::new();
+    let input = dir.write(
+        "idn.csv",
+        "email\nvictor@xn--bcher-kva.de\nanna@bücher.de\njosé@corp-mail.net\n",
+    );
+    let emails = |dir: &TestDir| -> Vec<String> {
+        dir.csv("out/clean.csv")[1..]
+            .iter()
+            .map(|r| r[0].clone())
+            .collect()
+    };
+    dir.clean(&[&input]).ok();
+    assert_eq!(
+        emails(&dir),
+        [
+            "victor@xn--bcher-kva.de",
+            "anna@bücher.de",
+            "josé@corp-mail.net"
+        ]
+    );
+    let written = std::fs::read_to_string(dir.join("out/clean.csv")).unwrap();
+    assert_eq!(
+        written,
+        std::fs::read_to_string(&input).unwrap(),
+        "rows as read"
+    );
+    dir.clean(&[&input]).args(&["--idn-form", "unicode"]).ok();
+    assert_eq!(emails(&dir)[0], "victor@bücher.de");
+    dir.clean(&[&input]).args(&["--idn-form", "ascii"]).ok();
+    assert_eq!(emails(&dir)[1], "anna@xn--bcher-kva.de");
+    dir.clean(&[&input]).arg("--ascii-only").ok();
+    assert_eq!(
+        emails(&dir),
+        ["victor@xn--bcher-kva.de", "anna@xn--bcher-kva.de"]
+    );
+    assert_eq!(dir.report("out")["reasons"]["non_ascii"], 1);
+}

@@ -53,6 +53,8 @@ enum CleanParquet {
 
 /// A kept row, as the clean list needs it.
 pub struct KeptRow<'a> {
+    /// The address as the email column is written (the chosen IDN form).
+    pub email: &'a str,
     /// Its index in its batch (for a Parquet input's typed batch).
     pub index: usize,
     /// Its fields.
@@ -360,7 +362,7 @@ impl CleanList {
             // Fields go straight to the CSV writer, no record built in between.
             let fields = self.plan.cols.iter().map(|col| {
                 let value: &[u8] = match *col {
-                    OutCol::Email => return Cow::Borrowed(row.checked.address.as_bytes()),
+                    OutCol::Email => return Cow::Borrowed(row.email.as_bytes()),
                     OutCol::Field(i) => record(i),
                     OutCol::Annotation(0) => status.as_bytes(),
                     OutCol::Annotation(1) => b"",
@@ -399,7 +401,7 @@ impl CleanList {
             match *col {
                 OutCol::Field(_) if typed => {}
                 OutCol::Field(_) => cells.push(Cell::Text(&texts[k])),
-                OutCol::Email => cells.push(Cell::Text(&row.checked.address)),
+                OutCol::Email => cells.push(Cell::Text(row.email)),
                 OutCol::Annotation(0) => cells.push(Cell::Text(status)),
                 OutCol::Annotation(1) => cells.push(Cell::Null),
                 OutCol::Annotation(2) => {

@@ -32,6 +32,11 @@ pub struct ExportProfile {
     pub infer_types: bool,
     /// Line ends (and BOM) of the CSV clean lists.
     pub line_ends: LineEnds,
+    /// The form of an internationalised domain in the clean list's email column.
+    pub idn_form: IdnForm,
+    /// Suppress addresses that cannot be written in ASCII (a Unicode local part) as
+    /// `non_ascii`, and write every domain in punycode: for services that refuse Unicode.
+    pub ascii_only: bool,
     /// Add `mailscrub_*` columns to the clean list.
     pub annotate: bool,
     /// Also write `duplicates.csv`.
@@ -49,8 +54,34 @@ impl Default for ExportProfile {
             parquet: false,
             infer_types: false,
             line_ends: LineEnds::Input,
+            idn_form: IdnForm::Keep,
+            ascii_only: false,
             annotate: false,
             write_duplicates: false,
+        }
+    }
+}
+
+/// How an internationalised domain is written in the clean list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdnForm {
+    /// As the input wrote it: punycode stays punycode, Unicode stays Unicode.
+    #[default]
+    Keep,
+    /// Punycode (`xn--bcher-kva.de`).
+    Ascii,
+    /// Unicode (`bücher.de`).
+    Unicode,
+}
+
+impl IdnForm {
+    /// Whether the email cell is written with the ASCII (punycode) domain, for an input field
+    /// whose domain part is `field_domain_ascii`.
+    pub fn ascii(self, field_domain_ascii: bool) -> bool {
+        match self {
+            IdnForm::Keep => field_domain_ascii,
+            IdnForm::Ascii => true,
+            IdnForm::Unicode => false,
         }
     }
 }

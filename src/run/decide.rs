@@ -35,6 +35,8 @@ pub enum Row {
         /// The row's email field is the normalised address: kept, its text can be written out
         /// as it was read.
         as_is: bool,
+        /// The clean list writes the address with its punycode domain.
+        ascii_form: bool,
         /// The row's consent column stops it: the reason and the column's value.
         consent: Option<(Reason, String)>,
     },
@@ -66,6 +68,8 @@ pub struct Decider<'a> {
     /// When the run's DNS verdicts are not trusted: the `unknown` answer that stands in for
     /// every dead route.
     pub distrust: Option<Arc<DomainStatus>>,
+    /// `--ascii-only`.
+    pub ascii_only: bool,
 }
 
 impl Decider<'_> {
@@ -145,7 +149,7 @@ impl Decider<'_> {
         text: &RowBatch,
     ) -> Result<Verdict, OutputError> {
         let name = self.names[input].as_str();
-        let (line, checked, key, as_is, consent) = match row {
+        let (line, checked, key, as_is, ascii_form, consent) = match row {
             Row::Reject { line, error, raw } => {
                 self.outputs.reject(name, line, &error, &raw)?;
                 return Ok(Verdict::Reject);
@@ -155,8 +159,9 @@ impl Decider<'_> {
                 checked,
                 key,
                 as_is,
+                ascii_form,
                 consent,
-            } => (line, checked, key, as_is, consent),
+            } => (line, checked, key, as_is, ascii_form, consent),
         };
         if !self.seen.insert(key) {
             self.outputs.duplicate(name, line, &checked.address)?;
@@ -169,6 +174,14 @@ impl Decider<'_> {
             *self.tally.reasons.entry(reason).or_insert(0) += 1;
             self.outputs
                 .suppress(&checked.address, reason, &why, &Evidence::Row, name, line)?;
+            return Ok(Verdict::Suppress);
+        }
+        if self.ascii_only && checked.is_valid() && !checked.ascii_address().is_ascii() {
+            let reason = Reason::NonAscii;
+            *self.tally.reasons.entry(reason).or_insert(0) += 1;
+            let why = "the local part is not ASCII (--ascii-only)";
+            self.outputs
+                .suppress(&checked.address, reason, why, &Evidence::Row, name, line)?;
             return Ok(Verdict::Suppress);
         }
         let history = self
@@ -194,6 +207,11 @@ impl Decider<'_> {
             Decision::Keep { flags } => {
                 self.tally.flags(flags);
                 let kept = KeptRow {
+                    email: if ascii_form {
+                        checked.ascii_address()
+                    } else {
+                        &checked.address
+                    },
                     index,
                     fields: text.fields(index),
                     as_read: as_is.then(|| text.text_as_read(index)).flatten(),

@@ -90,6 +90,11 @@ pub fn pass(
         rules: &config.rules,
         lists: &config.lists,
         provider_rules: config.provider_rules,
+        idn_form: if config.profile.ascii_only {
+            crate::output::shape::IdnForm::Ascii
+        } else {
+            config.profile.idn_form
+        },
     };
     let read = threads::rows_phase(sources, checking, resolver, |batches, spare| {
         let mut decider = Decider {
@@ -102,6 +107,7 @@ pub fn pass(
             histories: history.map(|h| (&h.filter, &h.histories)),
             spare,
             distrust: distrust.map(Arc::new),
+            ascii_only: config.profile.ascii_only,
         };
         for batch in batches {
             decider.batch(batch?)?;

@@ -25,6 +25,7 @@ use crate::consent::ConsentKind;
 use crate::dns::BulkResolver;
 use crate::input::parquet::{ParquetRows, SharedBatch};
 use crate::input::{self, CsvRows, Fields, InputError, Layout, RowBatch, RowSource};
+use crate::output::shape::IdnForm;
 use crate::record::Reason;
 use crate::Error;
 
@@ -47,6 +48,8 @@ pub struct Checking<'a> {
     pub lists: &'a FlagLists,
     /// Fold provider aliasing into the dedupe key.
     pub provider_rules: bool,
+    /// The form of IDN domains in the clean list.
+    pub idn_form: IdnForm,
 }
 
 /// Runs the rows phase: `inputs` read, checked and handed to `decide` batch by batch, in input
@@ -272,7 +275,14 @@ fn validate_row(text: &RowBatch, i: usize, layout: &Layout, checking: Checking) 
     }
     let checked = address::check(email, checking.rules, checking.lists);
     let key = address::dedupe_key(&checked, checking.provider_rules);
-    let as_is = text.text_as_read(i).is_some() && checked.address.as_bytes() == field;
+    let field_domain_ascii = email.rsplit('@').next().is_some_and(str::is_ascii);
+    let ascii_form = checking.idn_form.ascii(field_domain_ascii);
+    let written = if ascii_form {
+        checked.ascii_address()
+    } else {
+        &checked.address
+    };
+    let as_is = text.text_as_read(i).is_some() && written.as_bytes() == field;
     let consent = layout.consent.iter().find_map(|c| {
         let value = fields.get(c.index).unwrap_or_default();
         let why = c.stops(&String::from_utf8_lossy(value))?;
@@ -287,6 +297,7 @@ fn validate_row(text: &RowBatch, i: usize, layout: &Layout, checking: Checking) 
         checked,
         key,
         as_is,
+        ascii_form,
         consent,
     }
 }
