@@ -341,8 +341,21 @@ fn export(args: ExportArgs) -> Result<()> {
     let (dir, name) = mailscrub::files::dir_and_name(&out);
     let name = name.ok_or_else(|| usage(format!("--out {}: not a file name", out.display())))?;
     match export(&args.input, target, &dir, &name) {
-        Ok(n) => {
-            eprintln!("mailscrub: {n} addresses written to {}", out.display());
+        Ok(done) => {
+            eprintln!(
+                "mailscrub: {} addresses written to {} in {}{}",
+                done.rows,
+                dir.display(),
+                done.files.join(", "),
+                if done.left_out > 0 {
+                    format!(
+                        "; {} left out (syntax, reserved domain or non-ASCII: the service would refuse them)",
+                        done.left_out
+                    )
+                } else {
+                    String::new()
+                }
+            );
             Ok(())
         }
         Err(ExportError::Input { file, reason }) => {

@@ -303,19 +303,54 @@ fn crm_profile_columns_rename_split_and_empty_output() {
 #[test]
 fn suppression_export_layouts() {
     let dir = TestDir::new();
-    let input = list(&dir);
-    dir.clean(&[&input]).ok();
-    for (to, first_line) in [
-        ("ses", "bad..dots@corp-mail.net,BOUNCE"),
-        ("sendgrid", "email"),
-        ("mailgun", "address,code,error,created_at"),
-    ] {
-        let out = dir.run(&["suppression", "export", "out/suppression.csv", "--to", to]);
-        assert_code(&out, 0);
-        let text = std::fs::read_to_string(dir.join(&format!("out/suppression-{to}.csv"))).unwrap();
-        assert_eq!(text.lines().next(), Some(first_line), "{to}");
-    }
-    let out = dir.run(&[
+    dir.write(
+        "out/suppression.csv",
+        "email,reason,detail,source,first_seen,last_seen,status,count\n\
+         hard@corp-mail.net,hard_bounce,550 5.1.1 user unknown,mail.log:3,2024-08-01T10:00:00Z,2024-08-02T10:00:00Z,550 5.1.1,1\n\
+         angry@corp-mail.net,complaint,abuse report,arf.eml,2024-08-03T10:00:00Z,2024-08-03T10:00:00Z,,1\n\
+         bye@corp-mail.net,unsubscribe,unsubscribe list,unsub.csv:2,,,,1\n\
+         bad..dots@corp-mail.net,syntax,double dot,list.csv:4,,,,\n",
+    );
+    let export = |to: &str| {
+        dir.cmd(&["suppression", "export", "out/suppression.csv", "--to", to])
+            .ok()
+    };
+    let read = |name: &str| std::fs::read_to_string(dir.join("out").join(name)).unwrap();
+    let out = export("ses");
+    assert_contains(&out.stderr, "1 left out");
+    // Unsubscribes are not complaints: SES's account list has no such reason.
+    assert_eq!(
+        read("suppression-ses.csv"),
+        "hard@corp-mail.net,BOUNCE\nangry@corp-mail.net,COMPLAINT\n"
+    );
+    assert_eq!(
+        read("suppression-ses-unsubscribes.csv"),
+        "email\nbye@corp-mail.net\n"
+    );
+    export("sendgrid");
+    assert_eq!(
+        read("suppression-sendgrid.csv"),
+        "email\nhard@corp-mail.net\n"
+    );
+    assert_eq!(
+        read("suppression-sendgrid-spam-reports.csv"),
+        "email\nangry@corp-mail.net\n"
+    );
+    assert_eq!(
+        read("suppression-sendgrid-unsubscribes.csv"),
+        "email\nbye@corp-mail.net\n"
+    );
+    export("mailgun");
+    let bounces = read("suppression-mailgun.csv");
+    assert_eq!(
+        bounces.lines().nth(1),
+        Some("hard@corp-mail.net,550,hard_bounce: 550 5.1.1 user unknown,\"Fri, 2 Aug 2024 10:00:00 +0000\"")
+    );
+    assert!(read("suppression-mailgun-complaints.csv").starts_with("address,created_at\nangry@"));
+    assert!(
+        read("suppression-mailgun-unsubscribes.csv").starts_with("address,tags,created_at\nbye@")
+    );
+    dir.cmd(&[
         "suppression",
         "export",
         "out/suppression.csv",
@@ -323,8 +358,8 @@ fn suppression_export_layouts() {
         "postmark",
         "--out",
         "pm.jsonl",
-    ]);
-    assert_code(&out, 0);
+    ])
+    .ok();
     let v: Value = serde_json::from_str(
         std::fs::read_to_string(dir.join("pm.jsonl"))
             .unwrap()
@@ -333,20 +368,44 @@ fn suppression_export_layouts() {
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(
-        v["Suppressions"][0]["EmailAddress"],
-        "bad..dots@corp-mail.net"
+    assert_eq!(v["Suppressions"].as_array().unwrap().len(), 3);
+    dir.cmd(&[
+        "suppression",
+        "export",
+        "out/suppression.csv",
+        "--to",
+        "mailchimp",
+    ])
+    .code(2);
+    // A contact export is not a suppression file.
+    let contacts = dir.write(
+        "hubspot.csv",
+        "\"Record ID\",\"Email\",\"First Name\"\n\"1\",\"ann@corp-mail.net\",\"Ann\"\n",
     );
-    assert_code(
-        &dir.run(&[
-            "suppression",
-            "export",
-            "out/suppression.csv",
-            "--to",
-            "mailchimp",
-        ]),
-        2,
-    );
+    let out = dir
+        .cmd(&["suppression", "export", &contacts, "--to", "ses"])
+        .code(3);
+    assert_contains(&out.stderr, "not a suppression file");
+}
+
+#[test]
+fn ses_exports_are_split_at_100000_rows() {
+    let dir = TestDir::new();
+    let mut text = String::from("email,reason,detail,source,first_seen,last_seen,status,count\n");
+    for i in 0..100_001 {
+        text.push_str(&format!("u{i}@corp-mail.net,hard_bounce,,x,,,,1\n"));
+    }
+    let input = dir.write("suppression.csv", text);
+    dir.cmd(&["suppression", "export", &input, "--to", "ses"])
+        .ok();
+    let lines = |n: &str| {
+        std::fs::read_to_string(dir.join(n))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(lines("suppression-ses-0001.csv"), 100_000);
+    assert_eq!(lines("suppression-ses-0002.csv"), 1);
 }
 
 #[test]
