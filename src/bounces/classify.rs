@@ -135,6 +135,22 @@ fn by_enhanced(e: Enhanced) -> ByCode {
     }
 }
 
+/// Texts that overrule a code saying "dead": the code is generic or misused, and the words say
+/// the mailbox is only full, or the sender is at fault. A wrong `dead` removes a subscriber for
+/// good, so these only ever soften the verdict. Lowercase needles.
+const OVERRULE_DEAD: &[(&str, EventClass)] = &[
+    ("over quota", EventClass::RecipientSoft),
+    ("quota exceeded", EventClass::RecipientSoft),
+    ("mailbox full", EventClass::RecipientSoft),
+    ("mailbox is full", EventClass::RecipientSoft),
+    ("spamhaus", EventClass::SenderSide),
+    ("blocklist", EventClass::SenderSide),
+    ("blacklist", EventClass::SenderSide),
+    ("dnsbl", EventClass::SenderSide),
+    ("too many recipients", EventClass::SenderSide),
+    ("has sent to too many", EventClass::SenderSide),
+];
+
 /// Provider texts, checked before the general ones. Lowercase needles.
 const PROVIDER_TEXTS: &[(&str, EventClass)] = &[
     // Microsoft 365 / Outlook.com
@@ -231,7 +247,6 @@ const GENERAL_TEXTS: &[(&str, EventClass)] = &[
     ("relay not permitted", EventClass::SenderSide),
     ("not permitted to relay", EventClass::SenderSide),
     ("spam", EventClass::SenderSide),
-    ("virus", EventClass::SenderSide),
     ("content rejected", EventClass::SenderSide),
     ("message content", EventClass::SenderSide),
     ("too large", EventClass::SenderSide),
@@ -249,6 +264,36 @@ const GENERAL_TEXTS: &[(&str, EventClass)] = &[
     ("graylist", EventClass::Transient),
     // dead
     ("user unknown", EventClass::Dead),
+    ("nonexistent user", EventClass::Dead),
+    ("non-existent user", EventClass::Dead),
+    ("addressee unknown", EventClass::Dead),
+    ("is not a known user", EventClass::Dead),
+    ("user not known", EventClass::Dead),
+    ("no mail box", EventClass::Dead),
+    ("mail-box not found", EventClass::Dead),
+    ("invalid final delivery userid", EventClass::Dead),
+    ("no valid recipients", EventClass::Dead),
+    ("unrouteable mail domain", EventClass::Dead),
+    ("couldn't find any host by that name", EventClass::Dead),
+    ("indicated no smtp service", EventClass::Dead),
+    ("domain is not reachable", EventClass::Dead),
+    // the same in other languages (German, French, Spanish, Italian, Portuguese, Russian,
+    // Japanese)
+    ("unbekannt", EventClass::Dead),
+    ("existiert nicht", EventClass::Dead),
+    ("utilisateur inconnu", EventClass::Dead),
+    ("adresse inconnue", EventClass::Dead),
+    ("destinataire inconnu", EventClass::Dead),
+    ("n'existe pas", EventClass::Dead),
+    ("usuario desconocido", EventClass::Dead),
+    ("destinatario desconocido", EventClass::Dead),
+    ("utente sconosciuto", EventClass::Dead),
+    ("usuário desconhecido", EventClass::Dead),
+    ("не существует", EventClass::Dead),
+    ("пользователь не найден", EventClass::Dead),
+    ("нет такого пользователя", EventClass::Dead),
+    ("存在しません", EventClass::Dead),
+    ("宛先不明", EventClass::Dead),
     ("unknown user", EventClass::Dead),
     ("no such user", EventClass::Dead),
     ("no such mailbox", EventClass::Dead),
@@ -288,6 +333,11 @@ const GENERAL_TEXTS: &[(&str, EventClass)] = &[
     ("does not accept mail", EventClass::Dead),
     ("has moved", EventClass::Dead),
     ("no longer", EventClass::Dead),
+    // A bare "Recipient address rejected." (the sender-side reasons that can follow it are
+    // matched above).
+    ("recipient address rejected.", EventClass::Dead),
+    // after the dead phrases: "Virus" in a quoted subject must not beat "Unknown Recipient"
+    ("virus", EventClass::SenderSide),
     // soft
     ("quota", EventClass::RecipientSoft),
     ("mailbox full", EventClass::RecipientSoft),
@@ -329,6 +379,13 @@ fn by_text(text: &str) -> Option<EventClass> {
 pub fn classify(smtp_code: Option<u16>, status: Option<Enhanced>, text: &str) -> EventClass {
     if let Some(e) = status {
         match by_enhanced(e) {
+            ByCode::Decided(EventClass::Dead) => {
+                let lower = text.to_lowercase();
+                return OVERRULE_DEAD
+                    .iter()
+                    .find(|(needle, _)| lower.contains(needle))
+                    .map_or(EventClass::Dead, |(_, class)| *class);
+            }
             ByCode::Decided(class) => return class,
             ByCode::Ambiguous(default) => {
                 if e.class == 4 {
@@ -557,5 +614,83 @@ mod tests {
         assert_eq!((e.class, e.subject, e.detail), (5, 1, 1));
         assert_eq!(find_enhanced("version 1.5.2.3"), None);
         assert_eq!(Enhanced::parse("5.7.606").map(|e| e.detail), Some(606));
+    }
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::*;
+
+    /// The class of a reply line, its codes read from the text as the readers do.
+    fn class_of(text: &str) -> EventClass {
+        classify(find_reply_code(text), find_enhanced(text), text)
+    }
+
+    #[test]
+    fn words_overrule_a_misleading_dead_code() {
+        assert_eq!(
+            class_of("552 mailbox over quota for this user (#5.1.1)"),
+            EventClass::RecipientSoft
+        );
+        assert_eq!(
+            class_of("553 5.1.1 sorry, see https://www.spamhaus.org/query/ip/192.0.2.1"),
+            EventClass::SenderSide
+        );
+        assert_eq!(
+            class_of("550 5.1.1 192.0.2.9 has sent to too many recipients this hour"),
+            EventClass::SenderSide
+        );
+        // Only softer: a plain 5.1.1 stays dead.
+        assert_eq!(
+            class_of("550 5.1.1 <a@b.example>: User unknown"),
+            EventClass::Dead
+        );
+    }
+
+    #[test]
+    fn dead_address_phrases_in_many_words_and_languages() {
+        for text in [
+            "550 Nonexistent user",
+            "550 Addressee unknown",
+            "550 kijitora is not a known user",
+            "550 No mail box available for this user",
+            "550 User not known",
+            "Invalid final delivery userid: kijitora@example.jp",
+            "550 mail-box not found",
+            "550 unrouteable mail domain \"example.org\"",
+            "Sorry, I couldn't find any host by that name. (#5.1.2)",
+            "No valid recipients for this MM",
+            "554 5.4.4 host does not accept mail",
+            "an MX or SRV record indicated no SMTP service",
+            "550 Benutzer unbekannt",
+            "550 Empfänger existiert nicht",
+            "550 Utilisateur inconnu",
+            "550 l'adresse n'existe pas",
+            "550 Usuario desconocido",
+            "550 Пользователь не найден",
+            "550 このアドレスは存在しません",
+            "550 5.1.0 Recipient address rejected.",
+        ] {
+            assert_eq!(class_of(text), EventClass::Dead, "{text}");
+        }
+        // A rejection for another reason is not a dead address.
+        for text in [
+            "554 5.3.0 <a@b.example>: Recipient address rejected: Mailer error",
+            "550 5.0.0 <a@b.example>: Recipient address rejected: On hold",
+        ] {
+            assert_ne!(class_of(text), EventClass::Dead, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_virus_in_a_quoted_subject_does_not_beat_an_unknown_recipient() {
+        assert_eq!(
+            class_of("550 Unknown Recipient <a@b.example> (Subject: Virus warning from IT)"),
+            EventClass::Dead
+        );
+        assert_eq!(
+            class_of("554 Virus found in message"),
+            EventClass::SenderSide
+        );
     }
 }

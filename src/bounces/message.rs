@@ -255,7 +255,12 @@ fn line_about(text: &str, recipient: &str) -> Option<String> {
         }
         let mut joined = line.trim().to_owned();
         for next in lines.iter().skip(i + 1).take(3) {
-            if next.trim().is_empty() {
+            // A blank line ends the paragraph; a line with a reply code or an address of its
+            // own is about another recipient, whose words must not be applied to this one.
+            if next.trim().is_empty()
+                || find_reply_code(next).is_some()
+                || (next.contains('@') && !next.to_ascii_lowercase().contains(&needle))
+            {
                 break;
             }
             joined.push(' ');
@@ -401,6 +406,11 @@ const ORIGINAL_MARKERS: &[&str] = &[
     "content-type: message/rfc822",
     "--- below this line is the original",
     "original message headers",
+    "returned message --",
+    "returned mail --",
+    "-----original message-----",
+    "--- original message ---",
+    "undelivered message follows",
 ];
 
 fn plain_bounce(
@@ -455,8 +465,12 @@ fn plain_bounce(
         }
     }
     if recipients.is_empty() {
-        // An address that appears anywhere as a sender or a contact is not a recipient.
+        // An address that appears anywhere as a sender, a contact or a message's ID is not a
+        // recipient.
         let mut excluded: Vec<String> = own.clone();
+        excluded.extend(message_id_addresses(&text));
+        let mut quoted: Vec<usize> = Vec::new();
+        let mut quoted_only: Vec<(usize, String)> = Vec::new();
         for m in address_regex().find_iter(notice) {
             let before: String = notice[..m.start()]
                 .chars()
@@ -467,7 +481,7 @@ fn plain_bounce(
                 .rev()
                 .collect::<String>()
                 .to_ascii_lowercase();
-            let context = before.trim_end_matches(['<', ' ', '\t', '"']);
+            let context = before.trim_end_matches(['<', ' ', '\t', '"', '\r', '\n']);
             let not_a_recipient = [
                 "from:",
                 "from=",
@@ -476,11 +490,31 @@ fn plain_bounce(
                 "sender",
                 "reply-to",
                 "envelope-from",
+                "sent by",
+                "message-id:",
+                "message id:",
+                "in-reply-to:",
+                "references:",
             ]
             .iter()
             .any(|w| context.ends_with(w));
             if not_a_recipient {
                 excluded.push(m.as_str().trim_end_matches('.').to_ascii_lowercase());
+            }
+            // "Your message / To: list@..." (Exchange, GroupWise) quotes the message's own To:
+            // that mention is not a failed recipient (the address may still be one where the
+            // notice names it again).
+            // So does a `To:` header line of a returned message given without a marker.
+            let line_start = notice[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+            let line_head = notice[line_start..m.start()]
+                .trim_start()
+                .to_ascii_lowercase();
+            // And `Received: ... for <x>;`, a header line of a returned message.
+            if (context.ends_with("to:") && before.contains("your message"))
+                || line_head.starts_with("to:")
+                || context.ends_with(" for")
+            {
+                quoted.push(m.start());
             }
         }
         for m in address_regex().find_iter(notice) {
@@ -488,12 +522,25 @@ fn plain_bounce(
             let lower_a = a.to_ascii_lowercase();
             let local = lower_a.split('@').next().unwrap_or("");
             if excluded.contains(&lower_a)
+                || looks_like_message_id(local)
                 || matches!(local, "mailer-daemon" | "postmaster" | "root" | "daemon")
                 || recipients.iter().any(|(_, r)| r.eq_ignore_ascii_case(&a))
+                || quoted_only.iter().any(|(_, r)| r.eq_ignore_ascii_case(&a))
             {
                 continue;
             }
-            recipients.push((m.start(), a));
+            if quoted.contains(&m.start()) {
+                quoted_only.push((m.start(), a));
+            } else {
+                recipients.push((m.start(), a));
+            }
+        }
+        // A quoted `To:` is the recipient only when the notice names no other address.
+        if recipients.is_empty() {
+            recipients = quoted_only;
+        } else {
+            // A quoted address named again elsewhere is a recipient there.
+            recipients.sort_by_key(|(pos, _)| *pos);
         }
     }
     if recipients.is_empty() {
@@ -544,6 +591,47 @@ fn plain_bounce(
     Ok(events)
 }
 
+/// The addresses on `Message-ID:`, `In-Reply-To:`, `References:` (and `X-` variants) lines
+/// anywhere in `text`, lowercased: the IDs of messages, which look like addresses.
+fn message_id_addresses(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_header = false;
+    for line in text.lines() {
+        let lower = line.trim_start().to_ascii_lowercase();
+        let starts = [
+            "message-id:",
+            "in-reply-to:",
+            "references:",
+            "x-message-id:",
+            "original-message-id:",
+        ]
+        .iter()
+        .any(|h| lower.starts_with(h));
+        // A folded header goes on on lines that start with white space.
+        in_header = starts || (in_header && line.starts_with([' ', '\t']));
+        if in_header {
+            out.extend(
+                address_regex()
+                    .find_iter(line)
+                    .map(|m| m.as_str().trim_end_matches('.').to_ascii_lowercase()),
+            );
+        }
+    }
+    out
+}
+
+/// Whether a local part looks like a message ID's left side rather than a mailbox: 12 or more
+/// characters of hex digits, dots, dashes and underscores with a digit among them
+/// (`66681288.e06d1.3824794`, `0AE85451-E088-48AE-804E-1F4B713B6C63`). Numeric mailboxes (QQ's)
+/// have at most 11 digits.
+fn looks_like_message_id(local: &str) -> bool {
+    local.len() >= 12
+        && local.bytes().any(|b| b.is_ascii_digit())
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b'-' | b'_'))
+}
+
 /// A damaged SES notification: the type and the recipients read from the JSON text itself.
 fn ses_fragments(text: &str, date: Option<i64>) -> Option<Vec<RawEvent>> {
     let class = if text.contains("\"notificationType\":\"Complaint\"") {
@@ -573,7 +661,11 @@ fn reply_line(text: &str) -> Option<String> {
         if find_reply_code(line).is_some() && line.len() > 4 {
             let mut s = line.trim().to_owned();
             for next in lines.iter().skip(i + 1).take(2) {
-                if next.starts_with([' ', '\t']) && !next.trim().is_empty() {
+                // A continuation, unless it starts another reply.
+                if next.starts_with([' ', '\t'])
+                    && !next.trim().is_empty()
+                    && find_reply_code(next).is_none()
+                {
                     s.push(' ');
                     s.push_str(next.trim());
                 }
@@ -629,5 +721,62 @@ mod tests {
         assert!(parse_message(msg.as_bytes())
             .unwrap_err()
             .contains("not a bounce"));
+    }
+}
+
+#[cfg(test)]
+mod recipient_tests {
+    use super::*;
+
+    fn plain(body: &str) -> Vec<RawEvent> {
+        let msg = format!(
+            "From: MAILER-DAEMON@mx.example.org\r\nTo: sender@shop.example\r\nSubject: Undeliverable\r\nMessage-ID: <20240101.1234ABCD@mx.example.org>\r\n\r\n{body}"
+        );
+        parse_message(msg.as_bytes()).unwrap()
+    }
+
+    fn recipients(body: &str) -> Vec<String> {
+        plain(body).into_iter().map(|e| e.recipient).collect()
+    }
+
+    #[test]
+    fn message_ids_are_not_recipients() {
+        let r = recipients(
+            "The following address failed:\n  kijitora@example.jp: 550 5.1.1 User unknown\n\nMessage-ID: <66681288.e06d1.3824794@df.example.jp>\nReferences: <0AE85451-E088-48AE-804E-1F4B713B6C63@example.jp>\n<000000000000000000@example.org>\n",
+        );
+        assert_eq!(r, ["kijitora@example.jp"]);
+    }
+
+    #[test]
+    fn quoted_senders_and_headers_are_not_recipients() {
+        // GroupWise / Exchange: "Your message To: list@..." quotes the message, and the
+        // notice names the failed recipient again.
+        let r = recipients(
+            "Your message\n  To:      list@example.org\n  Subject: Hi\ndid not reach the following recipient(s):\nkijitora@example.com on Thu, 9 May 2005\n    550 5.1.1 The recipient name is not recognized\n",
+        );
+        assert_eq!(r, ["kijitora@example.com"]);
+        let r = recipients(
+            "A message sent by <sender@shop.example> to kijitora@example.jp could not be delivered.\n550 5.1.1 unknown user\n",
+        );
+        assert_eq!(r, ["kijitora@example.jp"]);
+        let r = recipients(
+            "kijitora@neko.example.jp: 550 Domain does not exist\n\n------- Returned Message --------\nReceived: from mx by relay with SMTP id 1\n    for <shironeko@example.co.jp>; Thu, 29 Apr 1999\nTo: \"Kijitora\" <kijitora@example.jp>\n",
+        );
+        assert_eq!(r, ["kijitora@neko.example.jp"]);
+    }
+
+    #[test]
+    fn one_recipients_words_are_not_applied_to_another() {
+        let msg = "From: MAILER-DAEMON@mx.example.org\r\nTo: sender@shop.example\r\nSubject: Delivery Status Notification\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n    gone@example.org: 550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown\r\n    full@example.org: 552 5.2.2 <full@example.org>: Recipient address rejected: Mailbox full\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\nFinal-Recipient: rfc822; full@example.org\r\nAction: failed\r\nStatus: 5.2.2\r\n--b--\r\n";
+        let events = parse_message(msg.as_bytes()).unwrap();
+        let classes: Vec<(String, EventClass)> =
+            events.into_iter().map(|e| (e.recipient, e.class)).collect();
+        assert_eq!(
+            classes,
+            [
+                ("gone@example.org".to_owned(), EventClass::Dead),
+                ("full@example.org".to_owned(), EventClass::RecipientSoft)
+            ]
+        );
     }
 }

@@ -373,7 +373,10 @@ mod tests {
         .unwrap();
         let run = |t: Target, name: &str| {
             let n = export(&input, t, dir.path(), name).unwrap();
-            (n.rows, std::fs::read_to_string(dir.path().join(name)).unwrap())
+            (
+                n.rows,
+                std::fs::read_to_string(dir.path().join(name)).unwrap(),
+            )
         };
         assert_eq!(
             run(Target::Ses, "ses.csv"),
