@@ -26,6 +26,9 @@ pub enum Command {
     /// Read bounce logs, DSNs, ARF reports, ESP events and suppression lists, and print each
     /// parsed, classified event as one JSON object per line.
     Bounces(BouncesArgs),
+    /// Show the lists bundled with mailscrub (disposable domains, role names, providers): how
+    /// many entries, where they come from, how to pass a newer one.
+    Lists,
     /// Work with a suppression file.
     Suppression {
         #[command(subcommand)]

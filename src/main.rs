@@ -65,6 +65,13 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Resolve(args) => resolve(args),
         Command::Bounces(args) => bounces(args),
+        Command::Lists => (|| -> Result<()> {
+            let mut out = io::stdout().lock();
+            for (name, n, source) in address::bundled_lists() {
+                writeln!(out, "{name}: {n} entries: {source}")?;
+            }
+            Ok(())
+        })(),
         Command::Suppression {
             action: SuppressionCommand::Export(args),
         } => export(args),

@@ -652,3 +652,18 @@ fn a_stray_nul_costs_one_row_and_binary_files_say_what_they_are() {
     let out = dir.clean(&[&utf16]).code(exit::INPUT);
     assert_contains(&out.stderr, "UTF-16");
 }
+
+#[test]
+fn the_bundled_disposable_list_flags_and_lists_says_what_is_bundled() {
+    let dir = TestDir::new();
+    let out = dir
+        .cmd(&["check", "ann@0-mail.com", "bo@mailinator.com"])
+        .ok();
+    for line in out.stdout.lines() {
+        assert_contains(line, "\"disposable\"");
+    }
+    let out = dir.cmd(&["lists"]).ok();
+    assert_contains(&out.stdout, "disposable-email-domains");
+    assert_contains(&out.stdout, "CC0");
+    assert_contains(&out.stdout, "--disposable-domains");
+}

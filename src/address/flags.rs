@@ -20,6 +20,30 @@ pub struct FlagLists {
     id: u64,
 }
 
+/// The bundled public list of disposable domains (CC0; source and date in its header).
+pub const BUNDLED_DISPOSABLE: &str = include_str!("data/disposable-email-domains.txt");
+
+/// The lists built into mailscrub, for `mailscrub lists`: name, entries, where it comes from.
+pub fn bundled_lists() -> Vec<(&'static str, usize, &'static str)> {
+    vec![
+        (
+            "disposable domains",
+            FlagLists::builtin().disposable.len(),
+            "disposable-email-domains/disposable-email-domains at commit a6458931 (2026-08-21), CC0 1.0, plus mailscrub's own list of long-lived services; add a newer file with --disposable-domains FILE",
+        ),
+        (
+            "role local parts",
+            entries(include_str!("role.txt")).count(),
+            "mailscrub's own list (RFC 2142 mailbox names and common role addresses)",
+        ),
+        (
+            "mailbox providers (typo suggestions)",
+            entries(include_str!("providers.txt")).count(),
+            "mailscrub's own list of large consumer mailbox providers",
+        ),
+    ]
+}
+
 /// The next id for a disposable list changed by [`FlagLists::add_disposable`].
 static NEXT_LIST_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
@@ -56,6 +80,7 @@ impl FlagLists {
                 .map(str::to_owned)
                 .collect(),
             disposable: entries(include_str!("disposable.txt"))
+                .chain(entries(BUNDLED_DISPOSABLE))
                 .map(str::to_owned)
                 .collect(),
             id: 0,

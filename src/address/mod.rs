@@ -16,7 +16,7 @@ mod key;
 mod repair;
 mod syntax;
 
-pub use flags::{suggest_domain, FlagLists};
+pub use flags::{bundled_lists, suggest_domain, FlagLists};
 pub use key::dedupe_key;
 
 use crate::record::{Flags, Reason, Repairs};
