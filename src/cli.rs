@@ -141,6 +141,10 @@ pub struct AddressArgs {
     /// A file of extra disposable domains, one per line.
     #[arg(long, value_name = "FILE")]
     pub disposable_domains: Option<PathBuf>,
+    /// A newer copy of IANA's top-level domain list (tlds-alpha-by-domain.txt) instead of the
+    /// bundled one.
+    #[arg(long, value_name = "FILE")]
+    pub tld_list: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

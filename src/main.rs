@@ -152,6 +152,13 @@ fn address_options(args: &AddressArgs) -> Result<(AddressRules, FlagLists)> {
             .map_err(|e| usage(format!("--disposable-domains {}: {e}", path.display())))?;
         lists.add_disposable(&text);
     }
+    if let Some(path) = &args.tld_list {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| usage(format!("--tld-list {}: {e}", path.display())))?;
+        lists
+            .set_tlds(&text)
+            .map_err(|e| usage(format!("--tld-list {}: {e}", path.display())))?;
+    }
     Ok((rules, lists))
 }
 

@@ -121,11 +121,13 @@ pub enum Reason {
     NoConsent,
     /// `--ascii-only`: the address has a Unicode local part, which the target service refuses.
     NonAscii,
+    /// The domain's top-level domain does not exist (IANA's root zone list).
+    UnknownTld,
 }
 
 impl Reason {
     /// Every reason, in report order.
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::Syntax,
         Reason::ReservedDomain,
         Reason::Nxdomain,
@@ -140,6 +142,7 @@ impl Reason {
         Reason::OptOut,
         Reason::NoConsent,
         Reason::NonAscii,
+        Reason::UnknownTld,
     ];
 
     /// The stable name.
@@ -159,6 +162,7 @@ impl Reason {
             Reason::OptOut => "opt_out",
             Reason::NoConsent => "no_consent",
             Reason::NonAscii => "non_ascii",
+            Reason::UnknownTld => "unknown_tld",
         }
     }
 }

@@ -259,7 +259,7 @@ fn address_rules_repairs_and_flags() {
         \"  Ann Lee <Ann.Lee@Corp-Mail.COM> \"\n\
         mailto:bo@corp-mail.com\n\
         info@corp-mail.com\n\
-        cy@gmial.com\n\
+        cy@gmal.com\n\
         di@mailinator.com\n\
         eve@bücher.de\n\
         no-at-sign.corp-mail.com\n\
@@ -288,8 +288,8 @@ fn address_rules_repairs_and_flags() {
     assert_eq!(by_email.len(), 6, "{by_email:?}");
     assert_eq!(by_email["Ann.Lee@corp-mail.com"][1], "ok");
     assert_eq!(by_email["info@corp-mail.com"][3], "role");
-    assert_eq!(by_email["cy@gmial.com"][3], "typo");
-    assert_eq!(by_email["cy@gmial.com"][4], "cy@gmail.com");
+    assert_eq!(by_email["cy@gmal.com"][3], "typo");
+    assert_eq!(by_email["cy@gmal.com"][4], "cy@gmail.com");
     assert_eq!(by_email["di@mailinator.com"][3], "disposable");
     assert!(by_email.contains_key("eve@bücher.de"));
     let suppressed: BTreeMap<String, Vec<String>> = dir.csv("out/suppression.csv")[1..]
@@ -553,7 +553,7 @@ fn check_prints_one_json_object_per_address() {
         "check",
         " Ann@Bücher.DE ",
         "bad..dots@corp-mail.com",
-        "sales@gmial.com",
+        "sales@gmal.com",
     ]);
     assert_code(&out, 0);
     let lines: Vec<serde_json::Value> = out
@@ -666,4 +666,33 @@ fn the_bundled_disposable_list_flags_and_lists_says_what_is_bundled() {
     assert_contains(&out.stdout, "disposable-email-domains");
     assert_contains(&out.stdout, "CC0");
     assert_contains(&out.stdout, "--disposable-domains");
+}
+
+/// The set of top-level domains is closed and public: an address whose TLD does not exist is
+/// suppressed as unknown_tld, even with --no-dns, the typo suggestion in the detail.
+#[test]
+fn an_address_whose_tld_does_not_exist_is_suppressed() {
+    let dir = TestDir::new();
+    let input = dir.write(
+        "l.csv",
+        "email\nann@hotmail.con\nusername@domain.com\u{a9}\nbo@example.museum\ncy@corp-mail.xyz\n",
+    );
+    dir.clean(&[&input]).ok();
+    let s = dir.csv("out/suppression.csv");
+    let reasons: Vec<(&str, &str)> = s[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("ann@hotmail.con", "unknown_tld"),
+            ("username@domain.com\u{a9}", "unknown_tld")
+        ]
+    );
+    assert_contains(&s[1][2], "did you mean hotmail.com");
+    // A newer list (here: one that knows .con) is taken as given.
+    let tlds = dir.write("tlds.txt", "# test\nCOM\nCON\nMUSEUM\nXYZ\n");
+    dir.clean(&[&input]).args(&["--tld-list", &tlds]).ok();
+    assert_eq!(dir.report("out")["reasons"]["unknown_tld"], 1);
 }

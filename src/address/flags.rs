@@ -14,11 +14,22 @@ use crate::record::Flags;
 pub struct FlagLists {
     roles: FxHashSet<String>,
     disposable: FxHashSet<String>,
+    /// The top-level domains of the DNS root zone, lowercased.
+    tlds: std::sync::Arc<FxHashSet<String>>,
     /// Which disposable list this is: 0 for the built-in one, a number of its own once domains
     /// are added. The per-thread domain cache keeps each domain's answer with the id it was
     /// found under, so that lists of different content never share an answer.
     id: u64,
 }
+
+/// IANA's list of top-level domains (version 2024110800), lowercased.
+static BUILTIN_TLDS: LazyLock<std::sync::Arc<FxHashSet<String>>> = LazyLock::new(|| {
+    std::sync::Arc::new(
+        entries(include_str!("data/tlds-alpha-by-domain.txt"))
+            .map(str::to_ascii_lowercase)
+            .collect(),
+    )
+});
 
 /// The bundled public list of disposable domains (CC0; source and date in its header).
 pub const BUNDLED_DISPOSABLE: &str = include_str!("data/disposable-email-domains.txt");
@@ -30,6 +41,11 @@ pub fn bundled_lists() -> Vec<(&'static str, usize, &'static str)> {
             "disposable domains",
             FlagLists::builtin().disposable.len(),
             "disposable-email-domains/disposable-email-domains at commit a6458931 (2026-08-21), CC0 1.0, plus mailscrub's own list of long-lived services; add a newer file with --disposable-domains FILE",
+        ),
+        (
+            "top-level domains",
+            BUILTIN_TLDS.len(),
+            "IANA's root zone list, version 2024110800 (2024-11-08); give a newer copy with --tld-list FILE",
         ),
         (
             "role local parts",
@@ -83,8 +99,28 @@ impl FlagLists {
                 .chain(entries(BUNDLED_DISPOSABLE))
                 .map(str::to_owned)
                 .collect(),
+            tlds: BUILTIN_TLDS.clone(),
             id: 0,
         }
+    }
+
+    /// Replaces the top-level domains with those of `text` (IANA's format: one a line, `#`
+    /// comments). An error when it holds none.
+    pub fn set_tlds(&mut self, text: &str) -> Result<(), String> {
+        let tlds: FxHashSet<String> = entries(text).map(str::to_ascii_lowercase).collect();
+        if tlds.is_empty() {
+            return Err("no top-level domain in the file".to_owned());
+        }
+        self.tlds = std::sync::Arc::new(tlds);
+        Ok(())
+    }
+
+    /// Whether `tld` (ASCII, any case) is a top-level domain of the root zone.
+    pub fn tld_exists(&self, tld: &str) -> bool {
+        if tld.bytes().any(|b| b.is_ascii_uppercase()) {
+            return self.tlds.contains(&tld.to_ascii_lowercase());
+        }
+        self.tlds.contains(tld)
     }
 
     /// Adds disposable domains, one per line (`#` starts a comment), to the built-in list.

@@ -124,6 +124,9 @@ pub fn validate(text: &str, rules: &AddressRules, lists: &FlagLists) -> Result<V
     if reserved {
         return Err(self::reserved(ascii_domain));
     }
+    if !ascii_domain.starts_with('[') && !lists.tld_exists(last_label(ascii_domain)) {
+        return Err(unknown_tld(ascii_domain));
+    }
     check_provider(local, ascii_domain, provider)?;
 
     last_gate(local, &ascii_address, rules, domain_ok)?;
@@ -552,6 +555,17 @@ fn has(text: &str, needle: &[u8]) -> bool {
     text.as_bytes().windows(needle.len()).any(|w| w == needle)
 }
 
+fn unknown_tld(ascii: &str) -> Problem {
+    let tld = last_label(ascii);
+    let hint = super::flags::typo_of(ascii)
+        .map(|d| format!("; did you mean {d}?"))
+        .unwrap_or_default();
+    Problem {
+        reason: Reason::UnknownTld,
+        detail: format!("{ascii}: .{tld} is not a top-level domain of the DNS root zone{hint}"),
+    }
+}
+
 fn reserved(ascii: &str) -> Problem {
     Problem {
         reason: Reason::ReservedDomain,
@@ -754,7 +768,7 @@ mod tests {
 
     #[test]
     fn unsafe_unicode_is_rejected_but_plain_unicode_is_not() {
-        ok("用户@例子.广告");
+        ok("用户@例子.中国");
         ok("josé.garcía@correo.es");
         assert!(bad("ab\u{200b}c@d.com").detail.contains("U+200B"));
         assert!(bad("abc@d\u{202e}moc.com").detail.contains("U+202E"));

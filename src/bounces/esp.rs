@@ -531,8 +531,9 @@ pub fn csv_kind(header: &[String]) -> Option<CsvList> {
 
 /// Reasons of mailscrub's own suppression file that are derived again from the list and DNS on
 /// every run: carrying them forward would make a fixed domain or address stay suppressed forever.
-const RECOMPUTED_REASONS: [&str; 7] = [
+const RECOMPUTED_REASONS: [&str; 8] = [
     "syntax",
+    "unknown_tld",
     "non_ascii",
     "reserved_domain",
     "nxdomain",

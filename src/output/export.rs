@@ -165,7 +165,7 @@ const EXPORTED_REASONS: [&str; 12] = [
 ];
 
 /// The reasons a service could refuse or that do not concern a mailbox.
-const LEFT_OUT_REASONS: [&str; 3] = ["syntax", "reserved_domain", "non_ascii"];
+const LEFT_OUT_REASONS: [&str; 4] = ["syntax", "reserved_domain", "non_ascii", "unknown_tld"];
 
 /// Rows per SES import job.
 pub const SES_MAX_ROWS: usize = 100_000;

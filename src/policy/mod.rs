@@ -139,7 +139,7 @@ mod tests {
             d => panic!("{d:?}"),
         }
         assert_eq!(
-            decide(&checked("info@gmial.com"), None, None),
+            decide(&checked("info@gmal.com"), None, None),
             Decision::Keep {
                 flags: Flags::ROLE | Flags::TYPO
             }
