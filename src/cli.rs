@@ -233,6 +233,10 @@ pub struct CleanArgs {
     pub bounces: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub bounce_read: BounceReadArgs,
+    /// Keep the soft-bounce runs in FILE from night to night (JSON lines, written atomically
+    /// with the outputs): without it, a rule over several days needs every night's logs again.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Soft-bounce points (at most one a day) that suppress an address.
     #[arg(long, default_value_t = defaults::SOFT_THRESHOLD, value_name = "N")]
     pub soft_threshold: u32,

@@ -53,6 +53,8 @@ pub struct BounceConfig {
     /// Also write suppressed addresses that are not on tonight's list, so that the suppression
     /// file fed back tomorrow still holds them.
     pub carry_forward: bool,
+    /// The state file that keeps soft-bounce runs from night to night (see [`crate::state`]).
+    pub state: Option<PathBuf>,
 }
 
 impl Config {

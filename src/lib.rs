@@ -34,6 +34,7 @@ pub mod policy;
 pub mod record;
 pub mod report;
 mod run;
+pub mod state;
 
 pub use config::{BounceConfig, Config};
 pub use output::{ANNOTATION_COLUMNS, DUPLICATE_COLUMNS, REJECT_COLUMNS, SUPPRESSION_COLUMNS};
@@ -63,6 +64,9 @@ pub enum Error {
     /// The run would remove an unusual share of its rows: it stopped without writing anything.
     #[error("{0}")]
     Guard(String),
+    /// The state file cannot be used.
+    #[error(transparent)]
+    State(#[from] state::StateError),
     /// mailscrub's own accounting does not add up: a bug, never the input's fault.
     #[error("internal error: {0}")]
     Internal(String),
@@ -98,7 +102,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => exit::USAGE,
-            Error::Input(_) | Error::Bounces(_) => exit::INPUT,
+            Error::Input(_) | Error::Bounces(_) | Error::State(_) => exit::INPUT,
             Error::Output(_) => exit::OUTPUT,
             Error::Dns(_) => exit::OTHER,
             Error::Busy(_) => exit::BUSY,

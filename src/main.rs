@@ -252,7 +252,7 @@ fn clean(args: CleanArgs) -> Result<()> {
     config.provider_rules = args.provider_rules;
     config.profile.write_duplicates = args.write_duplicates;
     config.progress = !args.quiet && io::stderr().is_terminal();
-    if !args.bounces.is_empty() {
+    if !args.bounces.is_empty() || args.state.is_some() {
         if args.soft_threshold == 0
             || !(args.soft_window_days.is_finite() && args.soft_window_days > 0.0)
         {
@@ -268,6 +268,7 @@ fn clean(args: CleanArgs) -> Result<()> {
                 window: (args.soft_window_days * 86_400.0) as i64,
             },
             carry_forward: !args.no_carry_forward,
+            state: args.state.clone(),
         });
     }
     config.dns = if args.no_dns {

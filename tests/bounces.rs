@@ -717,3 +717,67 @@ fn esp_exports_as_evidence() {
     assert!(!s.contains_key("fresh@corp-mail.net"));
     assert_contains(&out.stderr, "people.csv looks like a subscriber list");
 }
+
+/// Night after night with only that night's log and last night's suppression file, as the
+/// nightly example runs: a mailbox full for days in a row reaches the threshold with --state,
+/// and never without it.
+#[test]
+fn the_state_file_carries_soft_bounces_across_nights() {
+    let dir = TestDir::new();
+    let list = dir.write("list.csv", "email\nfull@corp-mail.net\nok@corp-mail.net\n");
+    let night = |day: u32, with_state: bool, out: &str| {
+        let log = dir.write(
+            &format!("mail-{day}.log"),
+            format!("Aug {day:2} 11:00:00 mx1 postfix/smtp[1]: A{day}: to=<full@corp-mail.net>, relay=mx.corp-mail.net[192.0.2.10]:25, delay=1, dsn=5.2.2, status=bounced (host mx.corp-mail.net said: 552 5.2.2 Mailbox full)\n"),
+        );
+        let mut run = dir
+            .clean(&[&list])
+            .out(out)
+            .bounces(&log)
+            .as_of(&format!("2024-08-{day:02}T23:00:00Z"))
+            .args(&["--postfix-year", "2024"]);
+        // Last night's suppression file, as the nightly example feeds it back.
+        let last_night = dir.join(out).join("suppression.csv");
+        if last_night.exists() {
+            run = run.bounces(&last_night.display().to_string());
+        }
+        if with_state {
+            run = run.args(&["--state", "state.jsonl"]);
+        }
+        run.ok();
+        let s = read_csv(&dir.join(out).join("suppression.csv"), b',');
+        s.iter().any(|r| r[0] == "full@corp-mail.net")
+    };
+    let without: Vec<bool> = (1..=7).map(|d| night(d, false, "plain")).collect();
+    assert_eq!(without, [false; 7], "each night alone is one point");
+    let with: Vec<bool> = (1..=7).map(|d| night(d, true, "kept")).collect();
+    assert_eq!(with, [false, false, false, false, true, true, true]);
+    let state = std::fs::read_to_string(dir.join("state.jsonl")).unwrap();
+    assert!(state.starts_with("{\"mailscrub_state\":1"), "{state}");
+
+    // Another output folder's state, a newer version's, or a damaged one is refused.
+    let out = dir
+        .clean(&[&list])
+        .out("elsewhere")
+        .args(&["--state", "state.jsonl"])
+        .code(3);
+    assert_contains(&out.stderr, "another output folder");
+    let newer = state.replacen("\"mailscrub_state\":1", "\"mailscrub_state\":9", 1);
+    dir.write("newer.jsonl", newer);
+    let out = dir
+        .clean(&[&list])
+        .out("kept")
+        .args(&["--state", "newer.jsonl"])
+        .code(3);
+    assert_contains(&out.stderr, "newer mailscrub");
+    let mut damaged = state.lines().next().unwrap().to_owned();
+    damaged.push_str("\n{\"email\":\n");
+    dir.write("damaged.jsonl", damaged);
+    let out = dir
+        .clean(&[&list])
+        .out("kept")
+        .args(&["--state", "damaged.jsonl"])
+        .code(3);
+    assert_contains(&out.stderr, "damaged at line 2");
+    assert_contains(&out.stderr, "move the file away");
+}

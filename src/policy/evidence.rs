@@ -172,6 +172,74 @@ pub fn fold(events: &[BounceEvent], as_of: i64, rule: SoftRule) -> Histories<'_>
     Histories::new(out)
 }
 
+/// One address's current run of soft bounces, for the state file that carries it to the next
+/// night.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoftStreak<'e> {
+    /// The address's key.
+    pub key: DedupeKey,
+    /// The address, as normalised.
+    pub recipient: &'e str,
+    /// The days (Unix days) counted in the current run, oldest first.
+    pub days: Vec<i64>,
+    /// When the last soft bounce came.
+    pub last_at: i64,
+    /// Its status (enhanced code), when it had one.
+    pub last_status: Option<&'e str>,
+}
+
+/// Every address's current run of soft bounces as of `as_of`: the days counted since the run
+/// last restarted, for the addresses the history does not suppress. A run whose last bounce is
+/// older than the window before `as_of` has ended and is left out.
+pub fn soft_streaks(events: &[BounceEvent], as_of: i64, rule: SoftRule) -> Vec<SoftStreak<'_>> {
+    let mut keys: Vec<(DedupeKey, i64, usize)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.timestamp.is_some_and(|t| t <= as_of))
+        .map(|(i, e)| (e.key, e.timestamp.unwrap_or(i64::MIN), i))
+        .collect();
+    keys.par_sort_unstable();
+    let order: Vec<&BounceEvent> = keys.iter().map(|&(_, _, i)| &events[i]).collect();
+    let mut out = Vec::new();
+    for group in order.chunk_by(|a, b| a.key == b.key) {
+        if fold_one(group, rule).verdict.is_some() {
+            continue;
+        }
+        let mut days: Vec<i64> = Vec::new();
+        let mut last: Option<&BounceEvent> = None;
+        for e in group {
+            let t = e.timestamp.unwrap_or(i64::MIN);
+            match e.class {
+                EventClass::Delivered => {
+                    days.clear();
+                    last = None;
+                }
+                EventClass::RecipientSoft => {
+                    if last.is_some_and(|l| t - l.timestamp.unwrap_or(t) > rule.window) {
+                        days.clear();
+                    }
+                    let day = t.div_euclid(86_400);
+                    if days.last() != Some(&day) {
+                        days.push(day);
+                    }
+                    last = Some(e);
+                }
+                _ => {}
+            }
+        }
+        if let Some(l) = last.filter(|l| as_of - l.timestamp.unwrap_or(0) <= rule.window) {
+            out.push(SoftStreak {
+                key: l.key,
+                recipient: &l.recipient,
+                days,
+                last_at: l.timestamp.unwrap_or(0),
+                last_status: l.status.as_deref(),
+            });
+        }
+    }
+    out
+}
+
 #[derive(Default)]
 struct State<'a> {
     complaint: Option<&'a BounceEvent>,

@@ -9,7 +9,7 @@ pub mod dns_guard;
 pub mod drop_guard;
 pub mod evidence;
 
-pub use evidence::{Histories, History, HistoryVerdict, SoftRule};
+pub use evidence::{Histories, History, HistoryVerdict, SoftRule, SoftStreak};
 
 use std::borrow::Cow;
 

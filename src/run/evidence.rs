@@ -6,12 +6,35 @@ use crate::dedupe::KeyFilter;
 use crate::policy::{self, Histories};
 use crate::Error;
 
-/// Reads the bounce inputs, when `--bounces` was given.
-pub fn read(bounces: Option<&BounceConfig>) -> Result<Option<(&BounceConfig, Ingested)>, Error> {
+/// Reads the bounce inputs, when `--bounces` was given, and the state file's soft bounces.
+pub fn read<'c>(
+    bounces: Option<&'c BounceConfig>,
+    out: &std::path::Path,
+) -> Result<Option<(&'c BounceConfig, Ingested)>, Error> {
     let Some(b) = bounces else {
         return Ok(None);
     };
-    Ok(Some((b, bounces::ingest(&b.paths, &b.options)?)))
+    let mut ingested = bounces::ingest(&b.paths, &b.options)?;
+    if let Some(path) = &b.state {
+        ingested.events.extend(crate::state::load(path, out)?);
+    }
+    Ok(Some((b, ingested)))
+}
+
+/// Writes the state file, when there is one: the soft-bounce runs standing tonight.
+pub fn save_state(
+    ingested: Option<&(&BounceConfig, Ingested)>,
+    out: &std::path::Path,
+) -> Result<(), Error> {
+    let Some((b, i)) = ingested else {
+        return Ok(());
+    };
+    let Some(path) = &b.state else {
+        return Ok(());
+    };
+    let streaks = policy::evidence::soft_streaks(&i.events, b.options.as_of, b.soft);
+    crate::state::save(path, out, b.options.as_of, &streaks)?;
+    Ok(())
 }
 
 /// The events folded per address.

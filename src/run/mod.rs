@@ -51,7 +51,7 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
     };
     let seen = rows::presize_dedupe(&opened);
     let t = Instant::now();
-    let ingested = evidence::read(config.bounces.as_ref())?;
+    let ingested = evidence::read(config.bounces.as_ref(), &config.out_dir)?;
     let history = ingested.as_ref().map(|(b, i)| evidence::fold(i, b));
     timings.history_seconds = t.elapsed().as_secs_f64();
     let dns = config.dns.as_ref().map(dns::start).transpose()?;
@@ -114,6 +114,7 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
     // The bounce section is summarised, and the events freed, on a helper thread while the
     // outputs are flushed to disk.
     drop(history);
+    evidence::save_state(ingested.as_ref(), &config.out_dir)?;
     let neutralised = outputs.neutralised();
     let (committed, bounces) = std::thread::scope(|scope| {
         let summary = ingested.map(|(b, i)| {
