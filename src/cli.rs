@@ -29,11 +29,28 @@ pub enum Command {
     /// Show the lists bundled with mailscrub (disposable domains, role names, providers): how
     /// many entries, where they come from, how to pass a newer one.
     Lists,
+    /// Show the settings a `clean` run would use and where each comes from (command line,
+    /// config file, default): `mailscrub config --print -- --config nightly.toml`.
+    Config(ConfigArgs),
     /// Work with a suppression file.
     Suppression {
         #[command(subcommand)]
         action: SuppressionCommand,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Print the effective settings.
+    #[arg(long, required = true)]
+    pub print: bool,
+    /// The `clean` options to describe (after `--`), `--config FILE` included.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CLEAN_ARGS"
+    )]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +172,10 @@ pub struct CleanArgs {
     /// The folder for the outputs (created if missing).
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,
+    /// Read settings from a TOML file: every option of this command as a key (dns_timeout = 2,
+    /// bounces = [...], inputs = [...]); the command line wins over the file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Field delimiter: `,` `;` `tab` `|` or any single character (detected when not given).
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,

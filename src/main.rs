@@ -3,6 +3,7 @@
 //! be written, 1 anything else.
 
 mod cli;
+mod config_file;
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -53,7 +54,20 @@ fn main() -> ExitCode {
             default_hook(info);
         }
     }));
-    let cli = match Cli::try_parse() {
+    // A `clean` with `--config FILE`: the file's settings go under the command line's.
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "clean") {
+        if let Some(path) = config_file::config_path(&argv) {
+            match config_file::merge(std::path::Path::new(&path), &argv) {
+                Ok(merged) => argv = merged.argv,
+                Err(e) => {
+                    eprintln!("mailscrub: error: {e:#}");
+                    return ExitCode::from(exit::USAGE);
+                }
+            }
+        }
+    }
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -75,6 +89,13 @@ fn main() -> ExitCode {
         Command::Suppression {
             action: SuppressionCommand::Export(args),
         } => export(args),
+        Command::Config(args) => (|| -> Result<()> {
+            let mut clean_argv: Vec<std::ffi::OsString> = vec!["mailscrub".into(), "clean".into()];
+            clean_argv.extend(args.args);
+            let text = config_file::print(clean_argv).map_err(|e| usage(format!("{e:#}")))?;
+            io::stdout().lock().write_all(text.as_bytes())?;
+            Ok(())
+        })(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -696,3 +696,48 @@ fn an_address_whose_tld_does_not_exist_is_suppressed() {
     dir.clean(&[&input]).args(&["--tld-list", &tlds]).ok();
     assert_eq!(dir.report("out")["reasons"]["unknown_tld"], 1);
 }
+
+/// `--config FILE`: every option as a key; the command line wins; an unknown key names the
+/// nearest; `config --print` says where each setting came from.
+#[test]
+fn a_config_file_under_the_command_line() {
+    let dir = TestDir::new();
+    dir.write(
+        "l.csv",
+        "email,name\nann@corp-mail.com,=1+1\nbo@corp-mail.com,Bo\n",
+    );
+    dir.write(
+        "nightly.toml",
+        "inputs = [\"l.csv\"]\nout = \"out\"\nno_dns = true\nannotate = true\nspreadsheet_safe = true\nmax_drop_share = 0.7\n",
+    );
+    dir.cmd(&["clean", "--config", "nightly.toml"]).ok();
+    let rows = dir.csv("out/clean.csv");
+    assert_eq!(rows[0].len(), 6, "annotate from the file");
+    assert_eq!(rows[1][1], "'=1+1", "spreadsheet_safe from the file");
+    // The command line wins: another output folder.
+    dir.cmd(&["clean", "--config", "nightly.toml", "--out", "cli-out"])
+        .ok();
+    assert!(dir.join("cli-out/clean.csv").exists());
+    let out = dir
+        .cmd(&[
+            "config",
+            "--print",
+            "--",
+            "--config",
+            "nightly.toml",
+            "--max-drop-share",
+            "0.9",
+        ])
+        .ok();
+    assert_contains(&out.stdout, "annotate = true    # config file");
+    assert_contains(&out.stdout, "max_drop_share = 0.9    # command line");
+    assert_contains(&out.stdout, "soft_threshold = 5    # default");
+    dir.write("bad.toml", "inputs = [\"l.csv\"]\nsoft_treshold = 3\n");
+    let out = dir
+        .cmd(&["clean", "--config", "bad.toml", "--out", "x", "--no-dns"])
+        .code(exit::USAGE);
+    assert_contains(
+        &out.stderr,
+        "unknown key \"soft_treshold\"; did you mean \"soft_threshold\"",
+    );
+}
