@@ -15,9 +15,20 @@ pub struct Cli {
     pub command: Command,
 }
 
+const CLEAN_EXAMPLES: &str = "Examples:
+  mailscrub clean list.csv --out out
+      one list; DNS from /etc/resolv.conf; outputs in out/
+  mailscrub clean export.csv --out out --no-dns --bounces mail.log --bounces unsubscribed.csv
+      with bounce and unsubscribe evidence, without DNS
+  mailscrub clean subscribers-*.csv.gz --config nightly.toml --quiet
+      the nightly job: settings in a TOML file (mailscrub config --print shows them)
+  mailscrub clean crm.csv --out out --columns email,first_name --split-rows 100000 --ascii-only
+      a file for a CRM import";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Clean one or more lists into a clean list, a suppression file, rejects and a report.
+    #[command(after_help = CLEAN_EXAMPLES)]
     Clean(Box<CleanArgs>),
     /// Check addresses (arguments, or stdin one per line) and print one JSON object per line.
     Check(CheckArgs),
@@ -32,6 +43,14 @@ pub enum Command {
     /// Show the settings a `clean` run would use and where each comes from (command line,
     /// config file, default): `mailscrub config --print -- --config nightly.toml`.
     Config(ConfigArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `mailscrub man > mailscrub.1`.
+    Man,
     /// Work with a suppression file.
     Suppression {
         #[command(subcommand)]
@@ -65,7 +84,7 @@ pub struct ExportArgs {
     #[arg(value_name = "SUPPRESSION_CSV")]
     pub input: PathBuf,
     /// The service: ses, sendgrid, mailgun, postmark or csv.
-    #[arg(long, value_name = "SERVICE")]
+    #[arg(long, value_name = "SERVICE", value_parser = ["ses", "sendgrid", "mailgun", "postmark", "csv"])]
     pub to: String,
     /// Where to write (default: suppression-SERVICE.csv, or .jsonl for postmark, beside the input).
     #[arg(long, short, value_name = "FILE")]
@@ -129,7 +148,7 @@ pub struct DnsArgs {
     #[arg(long, default_value_t = defaults::DNS_BREAKER, value_name = "N")]
     pub dns_breaker: usize,
     /// DNS client: wire (mailscrub's pipelined client) or hickory (hickory-resolver).
-    #[arg(long, default_value = "wire", value_name = "ENGINE")]
+    #[arg(long, default_value = "wire", value_name = "ENGINE", value_parser = ["wire", "hickory"])]
     pub dns_engine: String,
     /// Distrust the run's DNS verdicts (keep everyone, warn) when more than this share of the
     /// rows that reached DNS would be removed by DNS alone, or a large domain comes back dead;
@@ -167,51 +186,57 @@ pub struct AddressArgs {
 #[derive(Debug, Args)]
 pub struct CleanArgs {
     /// Input files (CSV, optionally .gz or .zst); `-` reads stdin.
-    #[arg(required = true, value_name = "INPUT")]
+    #[arg(required = true, value_name = "INPUT", help_heading = "Inputs")]
     pub inputs: Vec<String>,
     /// The folder for the outputs (created if missing).
-    #[arg(long, short, value_name = "DIR")]
+    #[arg(long, short, value_name = "DIR", help_heading = "Outputs")]
     pub out: PathBuf,
     /// Read settings from a TOML file: every option of this command as a key (dns_timeout = 2,
     /// bounces = [...], inputs = [...]); the command line wins over the file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "The run")]
     pub config: Option<PathBuf>,
     /// Field delimiter: `,` `;` `tab` `|` or any single character (detected when not given).
-    #[arg(long, value_name = "CHAR")]
+    #[arg(long, value_name = "CHAR", help_heading = "Inputs")]
     pub delimiter: Option<String>,
     /// The email column: a header name, or a column number counted from 1.
-    #[arg(long, value_name = "NAME|INDEX")]
+    #[arg(long, value_name = "NAME|INDEX", help_heading = "Inputs")]
     pub email_column: Option<String>,
     /// Another opt-out column (repeatable): rows whose NAME holds one of VALUES (default yes,
     /// true, 1, y, x) are suppressed as opt_out. Known columns (Email Opt Out,
     /// EMAIL_BLACKLISTED, Accepts Email Marketing, ...) are read without it.
-    #[arg(long, value_name = "NAME[=VALUES]")]
+    #[arg(long, value_name = "NAME[=VALUES]", help_heading = "Inputs")]
     pub consent_column: Vec<String>,
     /// Keep only rows whose COLUMN holds one of VALUES (default yes, true, 1, y, x): the others
     /// are suppressed as no_consent (double opt-in lists).
-    #[arg(long, value_name = "COLUMN[=VALUES]")]
+    #[arg(long, value_name = "COLUMN[=VALUES]", help_heading = "Inputs")]
     pub require_opt_in: Option<String>,
     /// The inputs have no header row: the first row is data.
-    #[arg(long)]
+    #[arg(long, help_heading = "Inputs")]
     pub no_header: bool,
     /// Add mailscrub_status, mailscrub_reason, mailscrub_flags, mailscrub_suggestion columns.
-    #[arg(long)]
+    #[arg(long, help_heading = "Outputs")]
     pub annotate: bool,
     /// Output columns of the clean list, in order: header names, mailscrub_* names, or numbers
     /// from 1 (comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "COL,...")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "COL,...",
+        help_heading = "CRM export"
+    )]
     pub columns: Option<Vec<String>>,
     /// Rename an output column (repeatable).
-    #[arg(long, value_name = "OLD=NEW")]
+    #[arg(long, value_name = "OLD=NEW", help_heading = "CRM export")]
     pub rename: Vec<String>,
     /// Prefix cells that start with = + - @ tab or CR with a quote in CSV outputs (formula
     /// injection); the email column is never changed.
-    #[arg(long)]
+    #[arg(long, help_heading = "CRM export")]
     pub spreadsheet_safe: bool,
     /// Output formats: csv, parquet, or csv,parquet. Parquet writes clean.parquet,
     /// suppression.parquet and rejects.parquet (suppression.csv and rejects.csv are always
     /// written: the next night's run reads suppression.csv).
     #[arg(
+        help_heading = "Outputs",
         long,
         value_delimiter = ',',
         default_value = "csv",
@@ -220,66 +245,66 @@ pub struct CleanArgs {
     pub format: Vec<String>,
     /// How internationalised domains are written in the clean list: keep (as the input wrote
     /// them), ascii (punycode) or unicode.
-    #[arg(long, value_enum, default_value_t = IdnFormArg::Keep, value_name = "FORM")]
+    #[arg(long, value_enum, default_value_t = IdnFormArg::Keep, value_name = "FORM", help_heading = "Addresses")]
     pub idn_form: IdnFormArg,
     /// For services that refuse Unicode addresses (Mailchimp's import guidelines say so):
     /// domains in punycode, and addresses with a Unicode local part suppressed as non_ascii.
-    #[arg(long)]
+    #[arg(long, help_heading = "Addresses")]
     pub ascii_only: bool,
     /// Line ends of the CSV clean lists: input (as the input, with its BOM when it had one),
     /// lf or crlf (no BOM).
-    #[arg(long, value_enum, default_value_t = LineEndsArg::Input, value_name = "ENDS")]
+    #[arg(long, value_enum, default_value_t = LineEndsArg::Input, value_name = "ENDS", help_heading = "Outputs")]
     pub line_ends: LineEndsArg,
     /// In the Parquet clean list of a CSV input, type each column (integer, float, boolean, date,
     /// timestamp) when every one of its values fits; default: strings.
-    #[arg(long)]
+    #[arg(long, help_heading = "Outputs")]
     pub infer_types: bool,
     /// Split the clean list into files of at most N rows, each with the header.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = "CRM export")]
     pub split_rows: Option<u64>,
     /// Dedupe with provider aliasing: Gmail dots and +tags, googlemail.com, +tags at providers
     /// that document them.
-    #[arg(long)]
+    #[arg(long, help_heading = "Addresses")]
     pub provider_rules: bool,
     /// Also write duplicates.csv (file, line, email of every duplicate row).
-    #[arg(long)]
+    #[arg(long, help_heading = "Outputs")]
     pub write_duplicates: bool,
     /// No progress bars and no summary on stderr.
-    #[arg(long, short)]
+    #[arg(long, short, help_heading = "The run")]
     pub quiet: bool,
     /// Bounce and feedback evidence, one path per --bounces (repeat it): a file or folder of
     /// DSNs, mbox, Maildir, Postfix/Exim logs, SES/SendGrid/Mailgun/Postmark exports, ESP
     /// unsubscribed/cleaned exports, unsubscribe lists, earlier suppression files.
-    #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
+    #[arg(long, value_name = "PATH", action = clap::ArgAction::Append, help_heading = "Bounces")]
     pub bounces: Vec<std::path::PathBuf>,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Bounces")]
     pub bounce_read: BounceReadArgs,
     /// Keep the soft-bounce runs in FILE from night to night (JSON lines, written atomically
     /// with the outputs): without it, a rule over several days needs every night's logs again.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Bounces")]
     pub state: Option<PathBuf>,
     /// Soft-bounce points (at most one a day) that suppress an address.
-    #[arg(long, default_value_t = defaults::SOFT_THRESHOLD, value_name = "N")]
+    #[arg(long, default_value_t = defaults::SOFT_THRESHOLD, value_name = "N", help_heading = "Bounces")]
     pub soft_threshold: u32,
     /// Soft bounces older than this many days before the next one no longer count.
-    #[arg(long, default_value_t = defaults::SOFT_WINDOW_DAYS, value_name = "DAYS")]
+    #[arg(long, default_value_t = defaults::SOFT_WINDOW_DAYS, value_name = "DAYS", help_heading = "Bounces")]
     pub soft_window_days: f64,
     /// Stop without writing anything when more than this share of the rows would be removed
     /// (suppressed, duplicates, rejected); 1 turns the guard off.
-    #[arg(long, default_value_t = defaults::MAX_DROP_SHARE, value_name = "SHARE")]
+    #[arg(long, default_value_t = defaults::MAX_DROP_SHARE, value_name = "SHARE", help_heading = "The run")]
     pub max_drop_share: f64,
     /// Do not copy suppressed addresses that are not on the list into suppression.csv.
-    #[arg(long)]
+    #[arg(long, help_heading = "Bounces")]
     pub no_carry_forward: bool,
     /// Skip the DNS stage (no domain is suppressed for a DNS reason).
-    #[arg(long, conflicts_with_all = ["servers", "dns_cache"])]
+    #[arg(long, conflicts_with_all = ["servers", "dns_cache"], help_heading = "DNS")]
     pub no_dns: bool,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "DNS")]
     pub dns: DnsArgs,
     /// Rows per batch handed to the worker threads.
-    #[arg(long, default_value_t = defaults::BATCH_ROWS, value_name = "N", hide = true)]
+    #[arg(long, default_value_t = defaults::BATCH_ROWS, value_name = "N", hide = true, help_heading = "The run")]
     pub batch_rows: usize,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Addresses")]
     pub address: AddressArgs,
 }
 

@@ -89,6 +89,16 @@ fn main() -> ExitCode {
         Command::Suppression {
             action: SuppressionCommand::Export(args),
         } => export(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "mailscrub", &mut io::stdout());
+            Ok(())
+        }
+        Command::Man => (|| -> Result<()> {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut io::stdout().lock())?;
+            Ok(())
+        })(),
         Command::Config(args) => (|| -> Result<()> {
             let mut clean_argv: Vec<std::ffi::OsString> = vec!["mailscrub".into(), "clean".into()];
             clean_argv.extend(args.args);

@@ -741,3 +741,26 @@ fn a_config_file_under_the_command_line() {
         "unknown key \"soft_treshold\"; did you mean \"soft_threshold\"",
     );
 }
+
+#[test]
+fn the_cli_teaches_groups_examples_completions_and_a_man_page() {
+    let dir = TestDir::new();
+    let help = dir.cmd(&["clean", "--help"]).ok().stdout;
+    for heading in [
+        "Inputs:",
+        "Addresses:",
+        "DNS:",
+        "Bounces:",
+        "Outputs:",
+        "CRM export:",
+        "The run:",
+        "Examples:",
+    ] {
+        assert_contains(&help, heading);
+    }
+    assert_contains(&help, "[possible values: wire, hickory]");
+    let bash = dir.cmd(&["completions", "bash"]).ok().stdout;
+    assert_contains(&bash, "_mailscrub()");
+    let man = dir.cmd(&["man"]).ok().stdout;
+    assert_contains(&man, ".TH mailscrub 1");
+}
