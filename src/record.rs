@@ -46,6 +46,9 @@ bitflags::bitflags! {
         const DNS_UNKNOWN = 1 << 4;
         /// Soft bounces on record, below the suppression threshold.
         const SOFT_BOUNCES = 1 << 5;
+        /// A consumer mailbox provider (Gmail, Outlook.com, Yahoo, ...): B2B lists treat such
+        /// addresses as personal, not as a company's.
+        const FREE_PROVIDER = 1 << 6;
     }
 }
 
@@ -61,13 +64,14 @@ pub const REPAIR_NAMES: [(Repairs, &str); 7] = [
 ];
 
 /// Stable names, in bit order, used in JSON, CSV and the report.
-pub const FLAG_NAMES: [(Flags, &str); 6] = [
+pub const FLAG_NAMES: [(Flags, &str); 7] = [
     (Flags::ROLE, "role"),
     (Flags::DISPOSABLE, "disposable"),
     (Flags::TYPO, "typo"),
     (Flags::SMTPUTF8, "smtputf8"),
     (Flags::DNS_UNKNOWN, "dns_unknown"),
     (Flags::SOFT_BOUNCES, "soft_bounces"),
+    (Flags::FREE_PROVIDER, "free_provider"),
 ];
 
 /// The names of the set bits of `repairs`.

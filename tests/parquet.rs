@@ -96,6 +96,7 @@ fn csv_input_to_typed_parquet_outputs() {
             "mailscrub_flag_smtputf8",
             "mailscrub_flag_dns_unknown",
             "mailscrub_flag_soft_bounces",
+            "mailscrub_flag_free_provider",
             "mailscrub_suggestion"
         ])
     );
@@ -106,13 +107,13 @@ fn csv_input_to_typed_parquet_outputs() {
         .map(|t| t.as_str().unwrap())
         .collect();
     assert_eq!(&types[..6], ["string"; 6], "CSV columns are strings");
-    assert_eq!(&types[6..12], ["bool"; 6], "flags are booleans");
+    assert_eq!(&types[6..13], ["bool"; 7], "flags are booleans");
     assert_eq!(clean["rows_as_lists"][0][1], "Ann@corp-mail.net");
     assert_eq!(
         clean["rows_as_lists"][1][6], "True",
         "info@ is a role account"
     );
-    assert_eq!(clean["rows_as_lists"][1][12], "info@gmail.com");
+    assert_eq!(clean["rows_as_lists"][1][13], "info@gmail.com");
     assert_eq!(clean["codec"], "ZSTD");
     let s = &v["suppression"];
     assert_eq!(s["rows"], 2);

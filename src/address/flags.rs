@@ -173,6 +173,9 @@ pub fn flag(checked: &mut Checked, lists: &FlagLists, typo_of: Option<&str>, dis
     if !local.is_ascii() {
         flags |= Flags::SMTPUTF8;
     }
+    if PROVIDERS.1.contains(checked.ascii_domain()) {
+        flags |= Flags::FREE_PROVIDER;
+    }
     let suggestion = typo_of.map(|better| format!("{local}@{better}"));
     if suggestion.is_some() {
         flags |= Flags::TYPO;

@@ -214,9 +214,13 @@ mod tests {
         let c = run("someone@mailinator.com");
         assert!(c.flags.contains(Flags::DISPOSABLE));
         let c = run("someone@mail.com");
-        assert!(
-            c.flags.is_empty(),
+        assert_eq!(
+            c.flags,
+            Flags::FREE_PROVIDER,
             "mail.com is a real provider, not a typo of gmail.com"
         );
+        assert!(!run("someone@corp-mail.com")
+            .flags
+            .contains(Flags::FREE_PROVIDER));
     }
 }
