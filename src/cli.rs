@@ -289,6 +289,10 @@ pub struct CleanArgs {
     /// Soft bounces older than this many days before the next one no longer count.
     #[arg(long, default_value_t = defaults::SOFT_WINDOW_DAYS, value_name = "DAYS", help_heading = "Bounces")]
     pub soft_window_days: f64,
+    /// Append a summary of the run to FILE (JSON lines) and warn when tonight departs from the
+    /// last 30 runs (suppressions 3x the median, half the rows, a surge of sender-side events).
+    #[arg(long, value_name = "FILE", help_heading = "The run")]
+    pub history: Option<PathBuf>,
     /// Stop without writing anything when more than this share of the rows would be removed
     /// (suppressed, duplicates, rejected); 1 turns the guard off.
     #[arg(long, default_value_t = defaults::MAX_DROP_SHARE, value_name = "SHARE", help_heading = "The run")]

@@ -36,6 +36,8 @@ pub struct Config {
     /// The share of rows a run may remove before it stops without writing anything; 1 turns
     /// the guard off.
     pub max_drop_share: f64,
+    /// A JSON-lines file that keeps one summary per run, for trends across nights.
+    pub history: Option<PathBuf>,
     /// Which files are written and the clean list's columns, names, splitting and spreadsheet
     /// safety.
     pub profile: ExportProfile,
@@ -73,6 +75,7 @@ impl Config {
             bounces: None,
             profile: ExportProfile::default(),
             max_drop_share: crate::defaults::MAX_DROP_SHARE,
+            history: None,
         }
     }
 }

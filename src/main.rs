@@ -235,6 +235,7 @@ fn clean(args: CleanArgs) -> Result<()> {
         ));
     }
     config.max_drop_share = args.max_drop_share;
+    config.history = args.history.clone();
     config.profile.annotate = args.annotate;
     config.profile.columns = args.columns.clone();
     for r in &args.rename {

@@ -781,3 +781,39 @@ fn the_state_file_carries_soft_bounces_across_nights() {
     assert_contains(&out.stderr, "damaged at line 2");
     assert_contains(&out.stderr, "move the file away");
 }
+
+/// --history keeps one line per run and warns when tonight departs from the recent runs.
+#[test]
+fn history_across_nights_warns_on_a_surge() {
+    let dir = TestDir::new();
+    let mut normal = String::from("email\n");
+    for i in 0..200 {
+        normal.push_str(&format!("u{i}@corp-mail.net\n"));
+    }
+    let list = dir.write("list.csv", &normal);
+    let quiet_log = dir.write("quiet.log", "");
+    for _ in 0..4 {
+        let out = dir
+            .clean(&[&list])
+            .bounces(&quiet_log)
+            .args(&["--history", "history.jsonl"])
+            .ok();
+        assert!(!out.stderr.contains("trend:"), "{}", out.stderr);
+    }
+    // Tonight a file of 60 unsubscribes arrives by mistake.
+    let mut unsub = String::from("email\n");
+    for i in 0..60 {
+        unsub.push_str(&format!("u{i}@corp-mail.net\n"));
+    }
+    let unsub = dir.write("unsubscribes.csv", unsub);
+    let out = dir
+        .clean(&[&list])
+        .bounces(&unsub)
+        .args(&["--history", "history.jsonl"])
+        .ok();
+    assert_contains(&out.stderr, "trend: 60 new suppressions tonight");
+    assert!(dir.report("out")["warnings"].to_string().contains("trend:"));
+    let lines = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 5);
+    assert_contains(lines.lines().last().unwrap(), "\"new_suppressions\":60");
+}

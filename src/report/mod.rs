@@ -8,6 +8,7 @@
 pub mod assemble;
 pub mod bounces;
 pub mod dns;
+pub mod history;
 mod progress;
 
 pub use progress::Progress;

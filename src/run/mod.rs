@@ -16,7 +16,7 @@ use crate::dns::{self, DomainStatus};
 use crate::files::generation::Generation;
 use crate::policy::{dns_guard, drop_guard};
 use crate::report::assemble::{self, Finished};
-use crate::report::{dns as dns_report, Progress, Report, Timings};
+use crate::report::{dns as dns_report, history, Progress, Report, Timings};
 use crate::{Config, Error};
 
 /// Runs `clean` as configured and returns its report (also written to `report.json`). The
@@ -30,6 +30,9 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     match run_into(config, generation.dir()) {
         Ok((report, names)) => {
             generation.publish(&names)?;
+            if let Some(path) = &config.history {
+                history::append(path, &history::Summary::of(&report))?;
+            }
             Ok(report)
         }
         Err(e) => {
@@ -132,7 +135,7 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
     }
     timings.total_seconds = t0.elapsed().as_secs_f64();
     timings.commit_seconds = t.elapsed().as_secs_f64();
-    let report = assemble::report(Finished {
+    let mut report = assemble::report(Finished {
         started_at,
         inputs: &shapes,
         tally: &tally,
@@ -144,6 +147,18 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
         bounces,
         timings,
     });
+    if let Some(path) = &config.history {
+        let (recent, damaged) = history::recent(path);
+        report
+            .warnings
+            .extend(history::warnings(&recent, &history::Summary::of(&report)));
+        if damaged > 0 {
+            report.warnings.push(format!(
+                "history {}: {damaged} line(s) could not be read and were skipped",
+                path.display()
+            ));
+        }
+    }
     crate::output::write_report(dir, &report)?;
     Ok((report, published))
 }
