@@ -27,6 +27,10 @@ bitflags::bitflags! {
         /// The cell held several addresses (`a@x ::: b@y`, `a@x; b@y`, `a@x, b@y`): the first
         /// was taken.
         const MULTIPLE_ADDRESSES = 1 << 6;
+        /// Unicode written another way was brought to its normal form: a local part to NFC, a
+        /// domain's full-width or compatibility characters mapped (UTS 46), so two spellings of
+        /// one address are one address.
+        const UNICODE_NORMALISED = 1 << 7;
     }
 }
 
@@ -53,7 +57,7 @@ bitflags::bitflags! {
 }
 
 /// Stable names, in bit order, used in JSON, CSV and the report.
-pub const REPAIR_NAMES: [(Repairs, &str); 7] = [
+pub const REPAIR_NAMES: [(Repairs, &str); 8] = [
     (Repairs::TRIMMED, "trimmed"),
     (Repairs::MAILTO, "mailto_prefix"),
     (Repairs::DISPLAY_NAME, "display_name"),
@@ -61,6 +65,7 @@ pub const REPAIR_NAMES: [(Repairs, &str); 7] = [
     (Repairs::DOMAIN_CASE, "domain_lowercased"),
     (Repairs::ROOT_DOT, "root_dot"),
     (Repairs::MULTIPLE_ADDRESSES, "multiple_addresses"),
+    (Repairs::UNICODE_NORMALISED, "unicode_normalised"),
 ];
 
 /// Stable names, in bit order, used in JSON, CSV and the report.

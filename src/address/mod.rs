@@ -90,7 +90,19 @@ impl Checked {
 
 /// Repairs, validates and flags one raw address.
 pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
-    let repaired = repair::repair(raw);
+    let mut repaired = repair::repair(raw);
+    // Two spellings of one Unicode local part (composed, decomposed) are one address: NFC.
+    let nfc: String;
+    if !repaired.text.is_ascii() {
+        use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+        if is_nfc_quick(repaired.text.chars()) != IsNormalized::Yes {
+            nfc = repaired.text.nfc().collect();
+            if nfc != repaired.text {
+                repaired.text = &nfc;
+                repaired.repairs |= Repairs::UNICODE_NORMALISED;
+            }
+        }
+    }
     let (mut checked, typo_of, disposable) = match syntax::validate(repaired.text, rules, lists) {
         Ok(valid) => (
             Checked {

@@ -175,19 +175,63 @@ fn check_local(local: &str, rules: &AddressRules) -> Result<(), Problem> {
     if has(local, b"..") {
         return Err(syntax("two dots in a row in the local part"));
     }
-    for c in local.chars() {
+    for (i, c) in local.chars().enumerate() {
         let ok = if c.is_ascii() {
             c == '.' || is_atext(c as u8)
         } else {
-            !c.is_whitespace()
+            !c.is_whitespace() && !is_refused_in_local(c, i == 0)
         };
         if !ok {
             return Err(syntax(format!(
-                "character {c:?} is not allowed in a local part"
+                "character {c:?} (U+{:04X}) is not allowed in a local part",
+                c as u32
             )));
         }
     }
     Ok(())
+}
+
+/// Code points RFC 6532 addresses should not hold (as python-email-validator refuses them):
+/// private use, unassigned, surrogates, format characters, line and paragraph separators,
+/// noncharacters, and a combining mark with nothing to combine with.
+fn is_refused_in_local(c: char, first: bool) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    let noncharacter = matches!(c as u32, 0xFDD0..=0xFDEF) || (c as u32) & 0xFFFE == 0xFFFE;
+    let category = c.general_category();
+    noncharacter
+        || matches!(
+            category,
+            G::PrivateUse
+                | G::Unassigned
+                | G::Surrogate
+                | G::Format
+                | G::LineSeparator
+                | G::ParagraphSeparator
+                | G::Control
+        )
+        || (first
+            && matches!(
+                category,
+                G::NonspacingMark | G::SpacingMark | G::EnclosingMark
+            ))
+}
+
+/// Whether `c` may stand in a domain's U-label (IDNA2008, RFC 5892, in short): letters,
+/// digits and combining marks; not symbols (emoji), punctuation or spaces.
+fn is_idna2008_valid(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    c.is_ascii_lowercase()
+        || c.is_ascii_digit()
+        || c == '-'
+        || matches!(
+            c.general_category(),
+            G::LowercaseLetter
+                | G::OtherLetter
+                | G::ModifierLetter
+                | G::NonspacingMark
+                | G::SpacingMark
+                | G::DecimalNumber
+        )
 }
 
 /// A usable domain's lowercased ASCII form, its Unicode form when it differs, and the repairs
@@ -434,12 +478,42 @@ fn normalise_domain(
     }
     let ascii = &out[start..];
     check_labels(ascii)?;
+    for label in ascii.split('.') {
+        // RFC 5891 §4.2.3.1: "--" in the third and fourth positions is reserved for an ACE
+        // prefix, and "xn--" is the only one.
+        if label.get(2..4) == Some("--") && !label.starts_with("xn--") {
+            return Err(syntax(format!(
+                "label {label:?} has \"--\" in the third and fourth positions, reserved for \"xn--\" (RFC 5891)"
+            )));
+        }
+    }
     if !has(ascii, b"xn--") {
+        if !domain.is_ascii() {
+            // A full-width or compatibility spelling mapped to ASCII (UTS 46): said, not silent.
+            *repairs |= Repairs::UNICODE_NORMALISED;
+        }
         return Ok(None);
     }
     let (unicode, result) = idna::domain_to_unicode(ascii);
     if result.is_err() {
         return Err(syntax(format!("domain {ascii:?} holds invalid punycode")));
+    }
+    if let Some(c) = unicode.chars().find(|&c| c != '.' && !is_idna2008_valid(c)) {
+        return Err(syntax(format!(
+            "domain {ascii:?}: {c:?} (U+{:04X}) is not allowed in a domain name (IDNA2008)",
+            c as u32
+        )));
+    }
+    if !domain.is_ascii() {
+        use unicode_normalization::UnicodeNormalization;
+        let written: String = domain
+            .trim_end_matches('.')
+            .nfc()
+            .flat_map(char::to_lowercase)
+            .collect();
+        if written != unicode {
+            *repairs |= Repairs::UNICODE_NORMALISED;
+        }
     }
     Ok(Some(unicode).filter(|u| u != ascii))
 }
@@ -807,5 +881,69 @@ mod tests {
         assert_eq!(v.address, "Ann@corp.com");
         assert!(v.repairs.contains(Repairs::ROOT_DOT));
         assert!(v.repairs.contains(Repairs::DOMAIN_CASE));
+    }
+}
+
+#[cfg(test)]
+mod unicode_tests {
+    use super::super::{check, AddressRules, FlagLists};
+    use crate::record::Repairs;
+
+    fn valid(s: &str) -> bool {
+        check(s, &AddressRules::default(), &FlagLists::builtin()).is_valid()
+    }
+
+    #[test]
+    fn idna2008_refuses_what_uts46_would_map() {
+        assert!(
+            !valid("me@yy--0.com"),
+            "-- in the third and fourth positions"
+        );
+        assert!(!valid("user@😀.la"));
+        assert!(
+            !valid("user@xn--ls8h.la"),
+            "an xn-- label that decodes to an emoji"
+        );
+        assert!(!valid("a@xn--zz.com"), "not a valid U-label");
+        assert!(valid("a@bücher.de") && valid("a@xn--bcher-kva.de"));
+    }
+
+    #[test]
+    fn unsafe_code_points_in_the_local_part() {
+        for s in [
+            "\u{301}a@corp-mail.com",
+            "a\u{e000}@corp-mail.com",
+            "a\u{10fdef}@corp-mail.com",
+            "a\u{fdef}@corp-mail.com",
+            "a\u{2028}b@corp-mail.com",
+            "a\u{2029}b@corp-mail.com",
+            "a\u{378}@corp-mail.com",
+        ] {
+            assert!(!valid(s), "{s:?}");
+        }
+        assert!(valid("jos\u{e9}@corp-mail.com"));
+        assert!(valid("\u{7528}\u{6237}@corp-mail.com"));
+    }
+
+    #[test]
+    fn two_spellings_are_one_address_and_mapping_is_a_repair() {
+        let rules = AddressRules::default();
+        let lists = FlagLists::builtin();
+        let composed = check("jos\u{e9}@corp-mail.com", &rules, &lists);
+        let decomposed = check("jose\u{301}@corp-mail.com", &rules, &lists);
+        assert_eq!(composed.address, decomposed.address);
+        assert_eq!(
+            crate::address::dedupe_key(&composed, false),
+            crate::address::dedupe_key(&decomposed, false)
+        );
+        assert!(decomposed.repairs.contains(Repairs::UNICODE_NORMALISED));
+        assert!(!composed.repairs.contains(Repairs::UNICODE_NORMALISED));
+        let wide = check(
+            "a@\u{ff47}\u{ff4d}\u{ff41}\u{ff49}\u{ff4c}.com",
+            &rules,
+            &lists,
+        );
+        assert_eq!(wide.address, "a@gmail.com");
+        assert!(wide.repairs.contains(Repairs::UNICODE_NORMALISED));
     }
 }
