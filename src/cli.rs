@@ -101,6 +101,10 @@ pub struct BounceReadArgs {
     /// would lie in the future are taken from the year before).
     #[arg(long, value_name = "YEAR")]
     pub postfix_year: Option<i32>,
+    /// Extra classification rules tried before the built-in ones: one a line, TEXT<TAB>CLASS
+    /// (dead, recipient_soft, sender_side, transient), `#` comments.
+    #[arg(long, value_name = "FILE")]
+    pub bounce_rules: Option<PathBuf>,
     /// Go on when an evidence file has no readable record (it is named in the report);
     /// without it such a file stops the run (exit 3).
     #[arg(long)]
@@ -116,6 +120,9 @@ pub struct BouncesArgs {
     /// Files or folders (Maildir, mbox, .eml, logs, JSON, CSV; .gz read transparently).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<std::path::PathBuf>,
+    /// Add to each event the rule that decided its class.
+    #[arg(long)]
+    pub explain: bool,
     #[command(flatten)]
     pub read: BounceReadArgs,
 }

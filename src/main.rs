@@ -345,6 +345,13 @@ fn bounce_options(
     rules: AddressRules,
     provider_rules: bool,
 ) -> Result<mailscrub::bounces::BounceOptions> {
+    if let Some(path) = &args.bounce_rules {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| usage(format!("--bounce-rules {}: {e}", path.display())))?;
+        let rules = mailscrub::bounces::classify::parse_user_rules(&text)
+            .map_err(|e| usage(format!("--bounce-rules {}: {e}", path.display())))?;
+        mailscrub::bounces::classify::set_user_rules(rules);
+    }
     let format = match &args.bounce_format {
         Some(name) => Some(mailscrub::bounces::Format::from_name(name).ok_or_else(|| {
             usage(format!(
@@ -412,6 +419,19 @@ fn export(args: ExportArgs) -> Result<()> {
     }
 }
 
+/// The rule that decided an event's class: the classifier's, or the report's own fields when
+/// the format says (an ARF report is a complaint, a DSN's Action delivered is a delivery).
+fn explain(e: &mailscrub::bounces::BounceEvent) -> String {
+    use mailscrub::bounces::classify::{classify_explained, Enhanced};
+    let status = e.status.as_deref().and_then(Enhanced::parse);
+    let (class, rule) = classify_explained(e.smtp_code, status, &e.diagnostic);
+    if class == e.class {
+        rule.to_string()
+    } else {
+        format!("the report's own fields ({} format)", e.format.name())
+    }
+}
+
 fn bounces(args: BouncesArgs) -> Result<()> {
     // Reading to look: a file with nothing readable is reported, never an error.
     let options = mailscrub::bounces::BounceOptions {
@@ -422,7 +442,13 @@ fn bounces(args: BouncesArgs) -> Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     for e in &ingested.events {
-        serde_json::to_writer(&mut out, e)?;
+        if args.explain {
+            let mut v = serde_json::to_value(e)?;
+            v["rule"] = explain(e).into();
+            serde_json::to_writer(&mut out, &v)?;
+        } else {
+            serde_json::to_writer(&mut out, e)?;
+        }
         out.write_all(b"\n")?;
     }
     out.flush()?;

@@ -817,3 +817,40 @@ fn history_across_nights_warns_on_a_surge() {
     assert_eq!(lines.lines().count(), 5);
     assert_contains(lines.lines().last().unwrap(), "\"new_suppressions\":60");
 }
+
+/// `--bounce-rules` adds rules tried first; `bounces --explain` says which rule decided.
+#[test]
+fn user_rules_and_explain() {
+    let dir = TestDir::new();
+    let rules = dir.write(
+        "rules.tsv",
+        "# our relay's own words\nmailbox is sleeping\tdead\tsays so since 2020\n",
+    );
+    let log = dir.write(
+        "mail.log",
+        "Aug 12 10:00:00 mx postfix/smtp[1]: A1: to=<a@corp-mail.net>, relay=x, dsn=5.0.0, status=bounced (host x said: 550 mailbox is sleeping)\n\
+         Aug 12 10:00:01 mx postfix/smtp[1]: A2: to=<b@corp-mail.net>, relay=x, dsn=5.1.1, status=bounced (host x said: 550 5.1.1 user unknown)\n",
+    );
+    let explain = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec![
+            "bounces",
+            log.as_str(),
+            "--postfix-year",
+            "2024",
+            "--explain",
+        ];
+        args.extend_from_slice(extra);
+        events_of(&dir, &args)
+    };
+    let plain = explain(&[]);
+    assert_ne!(
+        plain[0]["class"], "dead",
+        "no built-in rule knows these words"
+    );
+    assert_contains(plain[1]["rule"].as_str().unwrap(), "status code 5.1.1");
+    let with = explain(&["--bounce-rules", &rules]);
+    assert_eq!(with[0]["class"], "dead");
+    assert_contains(with[0]["rule"].as_str().unwrap(), "user rule at line 2");
+    let bad = dir.write("bad.tsv", "some words\tgone\n");
+    dir.cmd(&["bounces", &log, "--bounce-rules", &bad]).code(2);
+}

@@ -366,17 +366,131 @@ const GENERAL_TEXTS: &[(&str, EventClass)] = &[
     ("rejected", EventClass::SenderSide),
 ];
 
-fn by_text(text: &str) -> Option<EventClass> {
+/// Which rule decided a class, for `mailscrub bounces --explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// A rule of the user's `--bounce-rules` file (its line).
+    User(usize, String),
+    /// The enhanced status code alone (RFC 3463 and the providers' published codes).
+    Code(Enhanced),
+    /// A text that overrules a code saying dead.
+    Overrule(Enhanced, &'static str),
+    /// A temporary (4.x.x) code: never more than a soft bounce.
+    Temporary(Enhanced),
+    /// A provider's text.
+    ProviderText(&'static str),
+    /// A general text.
+    GeneralText(&'static str),
+    /// The basic reply code.
+    ReplyCode(u16),
+    /// Nothing matched: the default of the code's class.
+    Default,
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let code = |e: &Enhanced| format!("{}.{}.{}", e.class, e.subject, e.detail);
+        match self {
+            Rule::User(line, pattern) => write!(f, "user rule at line {line}: {pattern:?}"),
+            Rule::Code(e) => write!(f, "status code {} (RFC 3463 / provider codes)", code(e)),
+            Rule::Overrule(e, t) => write!(f, "text {t:?} overrules status code {}", code(e)),
+            Rule::Temporary(e) => write!(f, "temporary status code {}", code(e)),
+            Rule::ProviderText(t) => write!(f, "provider text {t:?}"),
+            Rule::GeneralText(t) => write!(f, "text {t:?}"),
+            Rule::ReplyCode(c) => write!(f, "reply code {c}"),
+            Rule::Default => write!(f, "no rule matched: the default"),
+        }
+    }
+}
+
+/// A user's rule: a lowercase text and the class it gives.
+#[derive(Debug, Clone)]
+pub struct UserRule {
+    /// The text, lowercased.
+    pub pattern: String,
+    /// The class.
+    pub class: EventClass,
+    /// The line of the rules file.
+    pub line: usize,
+}
+
+static USER_RULES: std::sync::OnceLock<Vec<UserRule>> = std::sync::OnceLock::new();
+
+/// Reads a `--bounce-rules` file: one rule a line, `TEXT<TAB>CLASS` (optionally a third field,
+/// why, for the reader), `#` comments; CLASS is one of dead, recipient_soft, sender_side,
+/// transient. User rules are tried first, before the status code.
+pub fn parse_user_rules(text: &str) -> Result<Vec<UserRule>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let mut fields = line.split('\t');
+        let pattern = fields.next().unwrap_or("").trim().to_lowercase();
+        let class = match fields.next().map(str::trim) {
+            Some("dead") => EventClass::Dead,
+            Some("recipient_soft") => EventClass::RecipientSoft,
+            Some("sender_side") => EventClass::SenderSide,
+            Some("transient") => EventClass::Transient,
+            other => {
+                return Err(format!(
+                    "line {line_no}: class {:?}: give dead, recipient_soft, sender_side or transient after a tab",
+                    other.unwrap_or("")
+                ))
+            }
+        };
+        if pattern.is_empty() {
+            return Err(format!("line {line_no}: an empty text matches everything"));
+        }
+        out.push(UserRule {
+            pattern,
+            class,
+            line: line_no,
+        });
+    }
+    Ok(out)
+}
+
+/// Installs the user's rules for this process (`--bounce-rules`); the first call wins.
+pub fn set_user_rules(rules: Vec<UserRule>) {
+    let _ = USER_RULES.set(rules);
+}
+
+fn by_text(text: &str) -> Option<(EventClass, Rule)> {
     let lower = text.to_lowercase();
     PROVIDER_TEXTS
         .iter()
-        .chain(GENERAL_TEXTS)
         .find(|(needle, _)| lower.contains(needle))
-        .map(|(_, class)| *class)
+        .map(|(t, class)| (*class, Rule::ProviderText(t)))
+        .or_else(|| {
+            GENERAL_TEXTS
+                .iter()
+                .find(|(needle, _)| lower.contains(needle))
+                .map(|(t, class)| (*class, Rule::GeneralText(t)))
+        })
 }
 
 /// Classifies a failure from its basic SMTP reply code, enhanced status code and text.
 pub fn classify(smtp_code: Option<u16>, status: Option<Enhanced>, text: &str) -> EventClass {
+    classify_explained(smtp_code, status, text).0
+}
+
+/// [`classify`], and the rule that decided. The order: the user's rules, the status code
+/// (with the texts that overrule a dead one, and a temporary code's cap), the provider texts,
+/// the general texts, the reply code, the default.
+pub fn classify_explained(
+    smtp_code: Option<u16>,
+    status: Option<Enhanced>,
+    text: &str,
+) -> (EventClass, Rule) {
+    if let Some(rules) = USER_RULES.get().filter(|r| !r.is_empty()) {
+        let lower = text.to_lowercase();
+        if let Some(r) = rules.iter().find(|r| lower.contains(&r.pattern)) {
+            return (r.class, Rule::User(r.line, r.pattern.clone()));
+        }
+    }
     if let Some(e) = status {
         match by_enhanced(e) {
             ByCode::Decided(EventClass::Dead) => {
@@ -384,32 +498,38 @@ pub fn classify(smtp_code: Option<u16>, status: Option<Enhanced>, text: &str) ->
                 return OVERRULE_DEAD
                     .iter()
                     .find(|(needle, _)| lower.contains(needle))
-                    .map_or(EventClass::Dead, |(_, class)| *class);
+                    .map_or((EventClass::Dead, Rule::Code(e)), |(t, class)| {
+                        (*class, Rule::Overrule(e, t))
+                    });
             }
-            ByCode::Decided(class) => return class,
+            ByCode::Decided(class) => return (class, Rule::Code(e)),
             ByCode::Ambiguous(default) => {
                 if e.class == 4 {
                     // A temporary failure never suppresses, whatever the text says, except the
                     // soft classes the text can name (a full mailbox).
                     return match by_text(text) {
-                        Some(EventClass::RecipientSoft) => EventClass::RecipientSoft,
-                        _ => EventClass::Transient,
+                        Some((EventClass::RecipientSoft, rule)) => {
+                            (EventClass::RecipientSoft, rule)
+                        }
+                        _ => (EventClass::Transient, Rule::Temporary(e)),
                     };
                 }
-                return by_text(text).unwrap_or(default);
+                return by_text(text).unwrap_or((default, Rule::Code(e)));
             }
         }
     }
     let text_class = by_text(text);
     match smtp_code {
-        Some(c) if (200..300).contains(&c) => EventClass::Delivered,
+        Some(c) if (200..300).contains(&c) => (EventClass::Delivered, Rule::ReplyCode(c)),
         Some(c) if (400..500).contains(&c) => match text_class {
-            Some(EventClass::RecipientSoft) => EventClass::RecipientSoft,
-            _ => EventClass::Transient,
+            Some((EventClass::RecipientSoft, rule)) => (EventClass::RecipientSoft, rule),
+            _ => (EventClass::Transient, Rule::ReplyCode(c)),
         },
         // 500-504: the receiver did not understand the sender's SMTP (RFC 5321 §4.2.2).
-        Some(c) if (500..=504).contains(&c) => text_class.unwrap_or(EventClass::SenderSide),
-        _ => text_class.unwrap_or(EventClass::RecipientSoft),
+        Some(c) if (500..=504).contains(&c) => {
+            text_class.unwrap_or((EventClass::SenderSide, Rule::ReplyCode(c)))
+        }
+        _ => text_class.unwrap_or((EventClass::RecipientSoft, Rule::Default)),
     }
 }
 

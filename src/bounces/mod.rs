@@ -357,6 +357,13 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     None
 }
 
+impl Format {
+    /// The format's name, as `--bounce-format` takes it.
+    pub fn name(self) -> &'static str {
+        format_name(self)
+    }
+}
+
 fn format_name(f: Format) -> &'static str {
     match f {
         Format::Eml => "eml",
