@@ -297,8 +297,46 @@ mod tests {
         assert!(!is_legacy_temp("clean.csv"));
         assert!(!is_legacy_temp(".my-notes.txt.tmp"));
         assert!(!is_legacy_temp(".clean.csv"));
+        assert!(
+            !is_legacy_temp(".clean.txt.AbC123.tmp"),
+            "not a CSV or Parquet output"
+        );
         assert!(is_run_id(&run_id()), "{}", run_id());
         assert!(!is_run_id("keep-me"));
+        assert!(!is_run_id("20261201T101500000Z-1-zzzzzzzz"));
+        assert!(!is_run_id("20261201T101500000Z-a-0a0b0c0d"));
+        assert!(!is_run_id("x-1-0a0b0c0d"));
+        assert!(!is_run_id("20261201T101500000Z-1-0a0b0c"));
+    }
+
+    #[test]
+    fn a_new_run_clears_what_interrupted_runs_left_but_not_the_current_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let g = Generation::begin(out).unwrap();
+        std::fs::write(g.dir().join("clean.csv"), "first").unwrap();
+        g.publish(&["clean.csv".to_owned()]).unwrap();
+        let runs = out.join(STATE_DIR).join("runs");
+        let stale = runs.join("20200101T000000000Z-1-0a0b0c0d");
+        std::fs::create_dir(&stale).unwrap();
+        std::fs::create_dir(runs.join("not-a-run")).unwrap();
+        std::fs::write(out.join(".report.json.AbC123.tmp"), "half").unwrap();
+        let g = Generation::begin(out).unwrap();
+        assert!(!stale.exists(), "an interrupted run's folder");
+        assert!(
+            runs.join("not-a-run").exists(),
+            "nothing that is not mailscrub's"
+        );
+        assert!(!out.join(".report.json.AbC123.tmp").exists());
+        assert_eq!(
+            std::fs::read_to_string(out.join("clean.csv")).unwrap(),
+            "first",
+            "the current run stays readable while the next one writes"
+        );
+        assert!(g.id().len() > 20 && g.dir().ends_with(g.id()));
+        let dir_of_new = g.dir().to_path_buf();
+        g.abandon();
+        assert!(!dir_of_new.exists(), "an abandoned run leaves nothing");
     }
 
     #[test]

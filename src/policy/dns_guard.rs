@@ -80,6 +80,11 @@ mod tests {
         // Small domains say nothing.
         let d = [("tiny.com", Nxdomain, 5), ("corp.com", Mx, 3)];
         assert_eq!(distrust(d, 0.4), None);
+        // Large in rows but a small share of a big list: not one of the large domains.
+        let mut big: Vec<(&str, MailRoute, u64)> = vec![("gone.example", Nxdomain, 25)];
+        big.push(("gmail.com", Mx, 9_000));
+        big.push(("outlook.com", Mx, 975));
+        assert_eq!(distrust(big, 0.4), None);
         // Off.
         let d = [("gmail.com", Nxdomain, 500)];
         assert_eq!(distrust(d, 1.0), None);

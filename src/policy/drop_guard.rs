@@ -65,5 +65,10 @@ mod tests {
         // Off, and too few rows to judge.
         assert_eq!(too_many_dropped(&counts(1000, 1000, 0, 0), 1.0), None);
         assert_eq!(too_many_dropped(&counts(10, 10, 0, 0), 0.5), None);
+        assert!(too_many_dropped(&counts(MIN_ROWS, MIN_ROWS, 0, 0), 0.5).is_some());
+        assert_eq!(
+            too_many_dropped(&counts(MIN_ROWS - 1, MIN_ROWS - 1, 0, 0), 0.5),
+            None
+        );
     }
 }

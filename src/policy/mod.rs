@@ -147,6 +147,25 @@ mod tests {
     }
 
     #[test]
+    fn soft_points_under_the_threshold_flag_a_kept_row() {
+        let soft = History {
+            verdict: None,
+            soft_score: 2,
+        };
+        match decide(&checked("ann@corp-mail.com"), Some(&soft), None) {
+            Decision::Keep { flags } => assert_eq!(flags, Flags::SOFT_BOUNCES),
+            d => panic!("{d:?}"),
+        }
+        let none = History::default();
+        assert_eq!(
+            decide(&checked("ann@corp-mail.com"), Some(&none), None),
+            Decision::Keep {
+                flags: Flags::empty()
+            }
+        );
+    }
+
+    #[test]
     fn dead_routes_suppress_and_unknown_keeps() {
         let c = checked("ann@corp.com");
         for class in [
