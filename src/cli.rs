@@ -37,6 +37,9 @@ pub enum Command {
     /// Read bounce logs, DSNs, ARF reports, ESP events and suppression lists, and print each
     /// parsed, classified event as one JSON object per line.
     Bounces(BouncesArgs),
+    /// Show what a run would detect in each file (format, compression, delimiter, header, email
+    /// column with sample values, consent columns, rows) without writing anything.
+    Inspect(InspectArgs),
     /// Show the lists bundled with mailscrub (disposable domains, role names, providers): how
     /// many entries, where they come from, how to pass a newer one.
     Lists,
@@ -56,6 +59,22 @@ pub enum Command {
         #[command(subcommand)]
         action: SuppressionCommand,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The files, as `clean` would read them.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// As `clean --delimiter`.
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// As `clean --email-column`.
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub email_column: Option<String>,
+    /// As `clean --no-header`.
+    #[arg(long)]
+    pub no_header: bool,
 }
 
 #[derive(Debug, Args)]
@@ -258,6 +277,9 @@ pub struct CleanArgs {
     /// domains in punycode, and addresses with a Unicode local part suppressed as non_ascii.
     #[arg(long, help_heading = "Addresses")]
     pub ascii_only: bool,
+    /// The clean lists' delimiter (`,` `;` `tab` `|` or any character), when not the input's.
+    #[arg(long, value_name = "CHAR", help_heading = "Outputs")]
+    pub out_delimiter: Option<String>,
     /// Line ends of the CSV clean lists: input (as the input, with its BOM when it had one),
     /// lf or crlf (no BOM).
     #[arg(long, value_enum, default_value_t = LineEndsArg::Input, value_name = "ENDS", help_heading = "Outputs")]

@@ -79,6 +79,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Resolve(args) => resolve(args),
         Command::Bounces(args) => bounces(args),
+        Command::Inspect(args) => inspect(args),
         Command::Lists => (|| -> Result<()> {
             let mut out = io::stdout().lock();
             for (name, n, source) in address::bundled_lists() {
@@ -254,6 +255,9 @@ fn clean(args: CleanArgs) -> Result<()> {
     }
     config.profile.split_rows = args.split_rows;
     config.profile.infer_types = args.infer_types;
+    if let Some(d) = &args.out_delimiter {
+        config.profile.out_delimiter = Some(parse_delimiter(d)?);
+    }
     config.profile.idn_form = match args.idn_form {
         cli::IdnFormArg::Keep => mailscrub::output::shape::IdnForm::Keep,
         cli::IdnFormArg::Ascii => mailscrub::output::shape::IdnForm::Ascii,
@@ -417,6 +421,96 @@ fn export(args: ExportArgs) -> Result<()> {
         }
         Err(ExportError::Output(e)) => Err(Error::Output(e).into()),
     }
+}
+
+/// `mailscrub inspect`: what a run would detect, file by file; nothing is written.
+fn inspect(args: cli::InspectArgs) -> Result<()> {
+    let mut options = mailscrub::input::CsvOptions {
+        has_header: !args.no_header,
+        ..Default::default()
+    };
+    if let Some(d) = &args.delimiter {
+        options.delimiter = Some(parse_delimiter(d)?);
+    }
+    if let Some(col) = &args.email_column {
+        options.email_column = match col.parse::<usize>() {
+            Ok(i) if i > 0 => EmailColumn::Index(i),
+            _ => EmailColumn::Name(col.clone()),
+        };
+    }
+    let mut out = io::stdout().lock();
+    for path in &args.inputs {
+        let mut opened = mailscrub::input::open(path, &options, 64, |r| r).map_err(Error::Input)?;
+        let layout = &opened.layout;
+        writeln!(out, "{}:", opened.name)?;
+        writeln!(
+            out,
+            "  format {}, compression {}",
+            opened.format,
+            opened.compression.as_str()
+        )?;
+        if opened.format == "csv" {
+            let d = match layout.delimiter {
+                b'\t' => "tab".to_owned(),
+                d => format!("{:?}", d as char),
+            };
+            writeln!(
+                out,
+                "  delimiter {d}, line ends {}, BOM {}",
+                if layout.crlf { "CRLF" } else { "LF" },
+                if layout.bom { "yes" } else { "no" }
+            )?;
+        }
+        let header: Vec<String> = layout
+            .headers
+            .as_ref()
+            .map(|h| {
+                h.iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if header.is_empty() {
+            writeln!(out, "  no header: {} columns", layout.columns)?;
+        } else {
+            writeln!(
+                out,
+                "  header: {} columns: {}",
+                header.len(),
+                header.join(", ")
+            )?;
+        }
+        let name = header
+            .get(layout.email_column)
+            .map(|h| format!(" {h:?}"))
+            .unwrap_or_default();
+        writeln!(out, "  email column {}{name}", layout.email_column + 1)?;
+        for note in &layout.notes {
+            writeln!(out, "    note: {note}")?;
+        }
+        for c in &layout.consent {
+            writeln!(
+                out,
+                "  consent column {:?}: a row stops when it holds {:?}",
+                c.name, c.values
+            )?;
+        }
+        match opened.expected_rows() {
+            Some(n) => writeln!(out, "  about {n} rows")?,
+            None => writeln!(out, "  rows: unknown until read (compressed or stdin)")?,
+        }
+        if let mailscrub::input::RowSource::Csv(reader) = &mut opened.rows {
+            let mut batch = reader.batch();
+            if reader.read(&mut batch).unwrap_or(false) {
+                let samples: Vec<String> = (0..batch.len().min(5))
+                    .filter_map(|i| batch.fields(i).get(layout.email_column))
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect();
+                writeln!(out, "  sample values: {}", samples.join(", "))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The rule that decided an event's class: the classifier's, or the report's own fields when

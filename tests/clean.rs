@@ -770,3 +770,35 @@ fn the_cli_teaches_groups_examples_completions_and_a_man_page() {
     let man = dir.cmd(&["man"]).ok().stdout;
     assert_contains(&man, ".TH mailscrub 1");
 }
+
+#[test]
+fn inspect_says_what_a_run_would_detect_and_writes_nothing() {
+    let dir = TestDir::new();
+    let input = dir.write(
+        "g.csv",
+        "Name;E-mail 1 - Label;E-mail 1 - Value;Email Opt Out\r\nAnn;* Home;ann@corp-mail.com;0\r\nBo;* Work;bo@corp-mail.com;1\r\n",
+    );
+    let out = dir.cmd(&["inspect", &input]).ok();
+    for said in [
+        "delimiter ';'",
+        "line ends CRLF",
+        "email column 3 \"E-mail 1 - Value\"",
+        "chosen over \"E-mail 1 - Label\"",
+        "consent column \"Email Opt Out\"",
+        "sample values: ann@corp-mail.com, bo@corp-mail.com",
+    ] {
+        assert_contains(&out.stdout, said);
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert_eq!(
+        names.len(),
+        2,
+        "the input and the harness's resolv.conf, nothing written"
+    );
+    // --out-delimiter
+    dir.clean(&[&input])
+        .args(&["--out-delimiter", "tab", "--max-drop-share", "1"])
+        .ok();
+    let text = std::fs::read_to_string(dir.join("out/clean.csv")).unwrap();
+    assert!(text.starts_with("Name\tE-mail 1 - Label\t"), "{text}");
+}

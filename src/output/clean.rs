@@ -138,7 +138,7 @@ pub fn plan(
                 LineEnds::Crlf => (true, false),
             };
             let style = CsvStyle {
-                delimiter: first.layout.delimiter,
+                delimiter: profile.out_delimiter.unwrap_or(first.layout.delimiter),
                 crlf,
                 bom,
             };
@@ -315,6 +315,7 @@ impl CleanList {
     ) -> bool {
         let layout = &members[0].layout;
         !profile.spreadsheet_safe
+            && profile.out_delimiter.is_none_or(|d| d == layout.delimiter)
             && members
                 .iter()
                 .all(|o| o.layout.delimiter == layout.delimiter)

@@ -32,6 +32,8 @@ pub struct ExportProfile {
     pub infer_types: bool,
     /// Line ends (and BOM) of the CSV clean lists.
     pub line_ends: LineEnds,
+    /// The delimiter of the CSV clean lists, when not the input's.
+    pub out_delimiter: Option<u8>,
     /// The form of an internationalised domain in the clean list's email column.
     pub idn_form: IdnForm,
     /// Suppress addresses that cannot be written in ASCII (a Unicode local part) as
@@ -54,6 +56,7 @@ impl Default for ExportProfile {
             parquet: false,
             infer_types: false,
             line_ends: LineEnds::Input,
+            out_delimiter: None,
             idn_form: IdnForm::Keep,
             ascii_only: false,
             annotate: false,
