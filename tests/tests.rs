@@ -8,5 +8,6 @@ mod clean;
 mod commit;
 mod dns;
 mod exports;
+mod html;
 mod parquet;
 mod props;

@@ -290,6 +290,17 @@ impl Outputs {
     }
 }
 
+/// Writes `report.html` into `dir`, atomically (`history`: the last runs, tonight's last).
+pub fn write_report_html(
+    dir: &Path,
+    report: &crate::report::Report,
+    history: &[crate::report::history::Summary],
+) -> Result<(), OutputError> {
+    let html = crate::report::html::render(report, history);
+    crate::files::write_atomic(dir, "report.html", html.as_bytes())?;
+    Ok(())
+}
+
 /// Writes `report.json` into `dir`, atomically.
 pub fn write_report(dir: &Path, report: &crate::report::Report) -> Result<(), OutputError> {
     let json = serde_json::to_vec_pretty(report)

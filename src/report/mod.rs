@@ -9,6 +9,7 @@ pub mod assemble;
 pub mod bounces;
 pub mod dns;
 pub mod history;
+pub mod html;
 mod progress;
 
 pub use progress::Progress;

@@ -129,6 +129,7 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
     });
     let mut committed = committed?;
     committed.files.push("report.json".to_owned());
+    committed.files.push("report.html".to_owned());
     let published = committed.files.clone();
     if let Some(path) = config.dns.as_ref().and_then(|d| d.cache_file.as_ref()) {
         committed.files.push(path.display().to_string());
@@ -147,18 +148,21 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
         bounces,
         timings,
     });
+    let mut recent = Vec::new();
     if let Some(path) = &config.history {
-        let (recent, damaged) = history::recent(path);
-        report
-            .warnings
-            .extend(history::warnings(&recent, &history::Summary::of(&report)));
+        let (runs, damaged) = history::recent(path);
+        let tonight = history::Summary::of(&report);
+        report.warnings.extend(history::warnings(&runs, &tonight));
         if damaged > 0 {
             report.warnings.push(format!(
                 "history {}: {damaged} line(s) could not be read and were skipped",
                 path.display()
             ));
         }
+        recent = runs;
+        recent.push(tonight);
     }
+    crate::output::write_report_html(dir, &report, &recent)?;
     crate::output::write_report(dir, &report)?;
     Ok((report, published))
 }
