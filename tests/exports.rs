@@ -348,3 +348,20 @@ fn idn_addresses_keep_their_form() {
     );
     assert_eq!(dir.report("out")["reasons"]["non_ascii"], 1);
 }
+
+/// Layouts the reference notes mark as assumed (no public export found): Klaviyo, Pardot,
+/// Mautic. Their consent columns are honoured as the known ones are.
+#[test]
+fn assumed_layouts_klaviyo_pardot_mautic() {
+    let dir = TestDir::new();
+    let klaviyo = "Email,Phone Number,First Name,Last Name,Email Marketing Consent\n\
+ann@corp-mail.net,,Ann,Lee,SUBSCRIBED\n\
+bo@corp-mail.net,,Bo,Ng,UNSUBSCRIBED\n";
+    let r = scrub(&dir, "klaviyo.csv", klaviyo.as_bytes(), "Email", 1);
+    assert_eq!(r["reasons"]["opt_out"], 1);
+    let pardot = "\"Id\",\"Email\",\"First Name\",\"Opted Out\"\n\"1\",\"ann@corp-mail.net\",\"Ann\",\"false\"\n\"2\",\"bo@corp-mail.net\",\"Bo\",\"true\"\n";
+    let r = scrub(&dir, "pardot.csv", pardot.as_bytes(), "Email", 1);
+    assert_eq!(r["reasons"]["opt_out"], 1);
+    let mautic = "id,firstname,lastname,email,points\n1,Ann,Lee,ann@corp-mail.net,0\n2,Bo,Ng,bo@corp-mail.net,5\n";
+    scrub(&dir, "mautic.csv", mautic.as_bytes(), "email", 2);
+}

@@ -56,7 +56,9 @@ const EMAIL_HEADERS: [&str; 14] = [
     "emailadresse",
 ];
 
-fn squash(name: &[u8]) -> String {
+/// A header name as it is compared: letters and digits only, lowercased (`E-mail 1 - Value`
+/// -> `email1value`).
+fn header_key(name: &[u8]) -> String {
     String::from_utf8_lossy(name)
         .chars()
         .filter(|c| c.is_alphanumeric())
@@ -283,18 +285,12 @@ fn header_and_content_column(
 
 /// The columns whose names say "email" (or, failing that, "recipient" / "address"), best first.
 fn named_columns(header: &csv::ByteRecord) -> Vec<usize> {
-    let squashed: Vec<String> = header.iter().map(squash).collect();
+    let keys: Vec<String> = header.iter().map(header_key).collect();
     let mut out: Vec<usize> = Vec::new();
-    let exact = EMAIL_HEADERS.iter().flat_map(|wanted| {
-        squashed
-            .iter()
-            .enumerate()
-            .filter(move |(_, h)| h == wanted)
-    });
-    let containing = squashed
+    let exact = EMAIL_HEADERS
         .iter()
-        .enumerate()
-        .filter(|(_, h)| h.contains("email"));
+        .flat_map(|wanted| keys.iter().enumerate().filter(move |(_, h)| h == wanted));
+    let containing = keys.iter().enumerate().filter(|(_, h)| h.contains("email"));
     for (i, _) in exact.chain(containing) {
         if !out.contains(&i) {
             out.push(i);
@@ -302,7 +298,7 @@ fn named_columns(header: &csv::ByteRecord) -> Vec<usize> {
     }
     if out.is_empty() {
         for wanted in ["recipient", "address"] {
-            out.extend(squashed.iter().position(|h| h == wanted));
+            out.extend(keys.iter().position(|h| h == wanted));
         }
     }
     out
@@ -368,18 +364,18 @@ pub(super) fn header_column_for(
             .position(|h| h.eq_ignore_ascii_case(n.trim()))
             .ok_or_else(|| no_column(format!("no column named {n:?}; the header has {names:?}"))),
         EmailColumn::Detect => {
-            let squashed: Vec<String> = header.iter().map(squash).collect();
+            let keys: Vec<String> = header.iter().map(header_key).collect();
             for wanted in EMAIL_HEADERS {
-                if let Some(i) = squashed.iter().position(|h| h == wanted) {
+                if let Some(i) = keys.iter().position(|h| h == wanted) {
                     return Ok(i);
                 }
             }
-            if let Some(i) = squashed.iter().position(|h| h.contains("email")) {
+            if let Some(i) = keys.iter().position(|h| h.contains("email")) {
                 return Ok(i);
             }
             // Weaker names, only when nothing says "email".
             for wanted in ["recipient", "address"] {
-                if let Some(i) = squashed.iter().position(|h| h == wanted) {
+                if let Some(i) = keys.iter().position(|h| h == wanted) {
                     return Ok(i);
                 }
             }
