@@ -71,6 +71,11 @@ static PROVIDERS: LazyLock<(Vec<&'static str>, FxHashSet<&'static str>)> = LazyL
     (list, set)
 });
 
+/// Whether `ascii_domain` is a consumer mailbox provider's (found with the domain's other facts).
+pub(super) fn is_free_provider(ascii_domain: &str) -> bool {
+    PROVIDERS.1.contains(ascii_domain)
+}
+
 /// The likely intended domain when `ascii_domain` looks like a typo of a large provider's.
 /// Called once per distinct domain per thread (the result lives in the domain cache of
 /// `syntax`), because the edit-distance search is the costliest part of checking an address.
@@ -112,6 +117,8 @@ impl FlagLists {
             return Err("no top-level domain in the file".to_owned());
         }
         self.tlds = std::sync::Arc::new(tlds);
+        // The per-thread domain cache keeps list answers under this id.
+        self.id = NEXT_LIST_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
@@ -161,7 +168,13 @@ impl FlagLists {
 
 /// Sets `checked.flags`, and `checked.suggestion` from the domain's likely intended form
 /// (`typo_of`); both `typo_of` and `disposable` were found with the domain's other facts.
-pub fn flag(checked: &mut Checked, lists: &FlagLists, typo_of: Option<&str>, disposable: bool) {
+pub fn flag(
+    checked: &mut Checked,
+    lists: &FlagLists,
+    typo_of: Option<&str>,
+    disposable: bool,
+    free_provider: bool,
+) {
     let local = checked.local_part();
     let mut flags = Flags::empty();
     if lists.is_role(local) {
@@ -173,7 +186,7 @@ pub fn flag(checked: &mut Checked, lists: &FlagLists, typo_of: Option<&str>, dis
     if !local.is_ascii() {
         flags |= Flags::SMTPUTF8;
     }
-    if PROVIDERS.1.contains(checked.ascii_domain()) {
+    if free_provider {
         flags |= Flags::FREE_PROVIDER;
     }
     let suggestion = typo_of.map(|better| format!("{local}@{better}"));

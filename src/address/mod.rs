@@ -103,34 +103,42 @@ pub fn check(raw: &str, rules: &AddressRules, lists: &FlagLists) -> Checked {
             }
         }
     }
-    let (mut checked, typo_of, disposable) = match syntax::validate(repaired.text, rules, lists) {
-        Ok(valid) => (
-            Checked {
-                at: valid.at,
-                address: valid.address,
-                ascii: valid.ascii_address,
-                repairs: repaired.repairs | valid.repairs,
-                flags: Flags::empty(),
-                suggestion: None,
-                problem: None,
-            },
-            valid.typo_of,
-            valid.disposable,
-        ),
-        Err(problem) => {
-            let at = repaired.text.rfind('@').unwrap_or(repaired.text.len());
-            return Checked {
-                ascii: None,
-                address: repaired.text.to_owned(),
-                at,
-                repairs: repaired.repairs,
-                flags: Flags::empty(),
-                suggestion: None,
-                problem: Some(problem),
-            };
-        }
-    };
-    flags::flag(&mut checked, lists, typo_of.as_deref(), disposable);
+    let (mut checked, typo_of, disposable, free_provider) =
+        match syntax::validate(repaired.text, rules, lists) {
+            Ok(valid) => (
+                Checked {
+                    at: valid.at,
+                    address: valid.address,
+                    ascii: valid.ascii_address,
+                    repairs: repaired.repairs | valid.repairs,
+                    flags: Flags::empty(),
+                    suggestion: None,
+                    problem: None,
+                },
+                valid.typo_of,
+                valid.disposable,
+                valid.free_provider,
+            ),
+            Err(problem) => {
+                let at = repaired.text.rfind('@').unwrap_or(repaired.text.len());
+                return Checked {
+                    ascii: None,
+                    address: repaired.text.to_owned(),
+                    at,
+                    repairs: repaired.repairs,
+                    flags: Flags::empty(),
+                    suggestion: None,
+                    problem: Some(problem),
+                };
+            }
+        };
+    flags::flag(
+        &mut checked,
+        lists,
+        typo_of.as_deref(),
+        disposable,
+        free_provider,
+    );
     checked
 }
 

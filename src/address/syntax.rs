@@ -32,6 +32,8 @@ pub struct Valid {
     pub typo_of: Option<Box<str>>,
     /// The domain, or a parent of it, is on the disposable list.
     pub disposable: bool,
+    /// The domain is a consumer mailbox provider's.
+    pub free_provider: bool,
 }
 
 fn syntax(detail: impl Into<String>) -> Problem {
@@ -112,6 +114,8 @@ pub fn validate(text: &str, rules: &AddressRules, lists: &FlagLists) -> Result<V
         typo_of,
         provider,
         disposable,
+        unknown_tld,
+        free_provider,
     } = seen;
     let ascii_domain = &ascii_address[at + 1..];
 
@@ -124,8 +128,8 @@ pub fn validate(text: &str, rules: &AddressRules, lists: &FlagLists) -> Result<V
     if reserved {
         return Err(self::reserved(ascii_domain));
     }
-    if !ascii_domain.starts_with('[') && !lists.tld_exists(last_label(ascii_domain)) {
-        return Err(unknown_tld(ascii_domain));
+    if unknown_tld {
+        return Err(self::unknown_tld(ascii_domain, typo_of.as_deref()));
     }
     check_provider(local, ascii_domain, provider)?;
 
@@ -148,6 +152,7 @@ pub fn validate(text: &str, rules: &AddressRules, lists: &FlagLists) -> Result<V
         repairs,
         typo_of,
         disposable,
+        free_provider,
     })
 }
 
@@ -251,6 +256,15 @@ struct DomainFacts {
     typo_of: Option<Box<str>>,
     /// The mailbox-name rule of a large provider's domain.
     provider: Option<ProviderRule>,
+    /// A consumer mailbox provider's domain.
+    free_provider: bool,
+}
+
+/// What a domain is on the run's lists (which `--disposable-domains` and `--tld-list` change).
+#[derive(Clone, Copy, Default)]
+struct Listed {
+    disposable: bool,
+    unknown_tld: bool,
 }
 
 impl DomainFacts {
@@ -274,12 +288,15 @@ impl DomainFacts {
             Ok((ascii, ..)) => (false, EmailAddress::is_valid_domain(ascii), None, None),
             Err(_) => (false, false, None, None),
         };
+        let free_provider =
+            matches!(&form, Ok((ascii, ..)) if super::flags::is_free_provider(ascii));
         DomainFacts {
             form,
             reserved,
             gate_ok,
             typo_of,
             provider,
+            free_provider,
         }
     }
 }
@@ -293,12 +310,14 @@ struct DomainSeen {
     typo_of: Option<Box<str>>,
     provider: Option<ProviderRule>,
     disposable: bool,
+    unknown_tld: bool,
+    free_provider: bool,
 }
 
 impl DomainFacts {
     /// The ASCII form and what a row takes from the facts (with the row's own `repairs` added),
     /// or why the domain cannot be used.
-    fn for_row(&self, repairs: Repairs, disposable: bool) -> Result<(&str, DomainSeen), Problem> {
+    fn for_row(&self, repairs: Repairs, listed: Listed) -> Result<(&str, DomainSeen), Problem> {
         let (ascii, unicode, own) = self.form.as_ref().map_err(Clone::clone)?;
         Ok((
             ascii,
@@ -309,16 +328,23 @@ impl DomainFacts {
                 gate_ok: self.gate_ok,
                 typo_of: self.typo_of.clone(),
                 provider: self.provider,
-                disposable,
+                disposable: listed.disposable,
+                unknown_tld: listed.unknown_tld,
+                free_provider: self.free_provider,
             },
         ))
     }
 
-    /// Whether `lists` holds the domain or a parent of it (false for an unusable domain).
-    fn disposable(&self, lists: &FlagLists) -> bool {
-        self.form
-            .as_ref()
-            .is_ok_and(|(ascii, ..)| lists.is_disposable(ascii))
+    /// Whether `lists` holds the domain or a parent of it as disposable, and whether its TLD
+    /// is unknown (false for an unusable domain or an IP literal).
+    fn listed(&self, lists: &FlagLists) -> Listed {
+        match &self.form {
+            Ok((ascii, ..)) => Listed {
+                disposable: lists.is_disposable(ascii),
+                unknown_tld: !ascii.starts_with('[') && !lists.tld_exists(last_label(ascii)),
+            },
+            Err(_) => Listed::default(),
+        }
     }
 }
 
@@ -340,9 +366,9 @@ struct DomainCache {
 struct Slot {
     index: u32,
     quick: Option<Quick>,
-    /// Whether the domain is disposable on the list `list` (see `FlagLists::id`): the answer
-    /// rides along with the slot, so a row asks no hash set of its own.
-    disposable: bool,
+    /// What the domain is on the lists `list` (see `FlagLists::id`): the answer rides along
+    /// with the slot, so a row asks no hash set of its own.
+    listed: Listed,
     list: u64,
 }
 
@@ -352,6 +378,7 @@ struct Slot {
 struct Quick {
     repairs: Repairs,
     gate_ok: bool,
+    free_provider: bool,
 }
 
 impl DomainFacts {
@@ -363,6 +390,7 @@ impl DomainFacts {
                 Some(Quick {
                     repairs: *repairs,
                     gate_ok: self.gate_ok,
+                    free_provider: self.free_provider,
                 })
             }
             _ => None,
@@ -388,8 +416,8 @@ fn domain_seen(
     repairs: Repairs,
     ascii: Option<&mut String>,
 ) -> Result<DomainSeen, Problem> {
-    let from = |facts: &DomainFacts, disposable: bool, ascii: Option<&mut String>| {
-        let (form, seen) = facts.for_row(repairs, disposable)?;
+    let from = |facts: &DomainFacts, listed: Listed, ascii: Option<&mut String>| {
+        let (form, seen) = facts.for_row(repairs, listed)?;
         if let Some(out) = ascii {
             out.push_str(form);
         }
@@ -397,14 +425,14 @@ fn domain_seen(
     };
     if domain.starts_with('[') {
         let facts = DomainFacts::of(domain, rules);
-        return from(&facts, facts.disposable(lists), ascii);
+        return from(&facts, facts.listed(lists), ascii);
     }
     let key = xxh3_128(domain.as_bytes());
     DOMAINS.with_borrow_mut(|cache| {
         let DomainCache { slots, facts } = cache;
         if let Some(slot) = slots.get_mut(&key) {
             if slot.list != lists.id() {
-                slot.disposable = facts[slot.index as usize].disposable(lists);
+                slot.listed = facts[slot.index as usize].listed(lists);
                 slot.list = lists.id();
             }
             if let (Some(quick), None) = (slot.quick, &ascii) {
@@ -415,10 +443,12 @@ fn domain_seen(
                     gate_ok: quick.gate_ok,
                     typo_of: None,
                     provider: None,
-                    disposable: slot.disposable,
+                    disposable: slot.listed.disposable,
+                    unknown_tld: slot.listed.unknown_tld,
+                    free_provider: quick.free_provider,
                 });
             }
-            return from(&facts[slot.index as usize], slot.disposable, ascii);
+            return from(&facts[slot.index as usize], slot.listed, ascii);
         }
         if facts.len() >= DOMAIN_CACHE_LIMIT {
             slots.clear();
@@ -428,12 +458,12 @@ fn domain_seen(
         let slot = Slot {
             index: facts.len() as u32,
             quick: new.quick(),
-            disposable: new.disposable(lists),
+            listed: new.listed(lists),
             list: lists.id(),
         };
         slots.insert(key, slot);
         facts.push(new);
-        from(&facts[slot.index as usize], slot.disposable, ascii)
+        from(&facts[slot.index as usize], slot.listed, ascii)
     })
 }
 
@@ -629,9 +659,10 @@ fn has(text: &str, needle: &[u8]) -> bool {
     text.as_bytes().windows(needle.len()).any(|w| w == needle)
 }
 
-fn unknown_tld(ascii: &str) -> Problem {
+/// `typo_of`: the likely intended domain, found with the domain's other facts.
+fn unknown_tld(ascii: &str, typo_of: Option<&str>) -> Problem {
     let tld = last_label(ascii);
-    let hint = super::flags::typo_of(ascii)
+    let hint = typo_of
         .map(|d| format!("; did you mean {d}?"))
         .unwrap_or_default();
     Problem {
