@@ -214,9 +214,14 @@ pub struct CleanArgs {
     /// Input files (CSV, optionally .gz or .zst); `-` reads stdin.
     #[arg(required = true, value_name = "INPUT", help_heading = "Inputs")]
     pub inputs: Vec<String>,
-    /// The folder for the outputs (created if missing).
+    /// The folder for the outputs (created if missing); `-` writes the clean list to stdout,
+    /// the other outputs to --side-dir.
     #[arg(long, short, value_name = "DIR", help_heading = "Outputs")]
     pub out: PathBuf,
+    /// With `--out -`: the folder for the suppression file, rejects and report (the clean list
+    /// is kept there too, so the evidence of the run is complete).
+    #[arg(long, value_name = "DIR", help_heading = "Outputs")]
+    pub side_dir: Option<PathBuf>,
     /// Read settings from a TOML file: every option of this command as a key (dns_timeout = 2,
     /// bounces = [...], inputs = [...]); the command line wins over the file.
     #[arg(long, value_name = "FILE", help_heading = "The run")]

@@ -208,7 +208,26 @@ fn parse_delimiter(text: &str) -> Result<u8> {
 
 fn clean(args: CleanArgs) -> Result<()> {
     let (rules, lists) = address_options(&args.address)?;
-    let mut config = Config::new(args.inputs, args.out);
+    let to_stdout = args.out.as_os_str() == "-";
+    let out_dir = match (&args.side_dir, to_stdout) {
+        (Some(side), true) => side.clone(),
+        (None, true) => bail!(usage(
+            "--out - writes the clean list to stdout: give --side-dir DIR for the suppression \
+             file, rejects and report"
+                .to_owned()
+        )),
+        (Some(_), false) => bail!(usage(
+            "--side-dir goes with --out - (the clean list on stdout)".to_owned()
+        )),
+        (None, false) => args.out.clone(),
+    };
+    if to_stdout && (args.split_rows.is_some() || args.format.iter().any(|f| f.trim() != "csv")) {
+        bail!(usage(
+            "--out - writes one CSV clean list: leave out --split-rows and --format parquet"
+                .to_owned()
+        ));
+    }
+    let mut config = Config::new(args.inputs, out_dir);
     config.rules = rules;
     config.lists = lists;
     config.csv.has_header = !args.no_header;
@@ -326,7 +345,37 @@ fn clean(args: CleanArgs) -> Result<()> {
             report.identity
         );
     }
+    if to_stdout {
+        clean_list_to_stdout(&report, &config.out_dir)?;
+    }
     Ok(())
+}
+
+/// `--out -`: the run's one clean list, read back from the side folder once the outputs have
+/// switched, so stdout never carries rows of a run that did not finish.
+fn clean_list_to_stdout(
+    report: &mailscrub::report::Report,
+    side_dir: &std::path::Path,
+) -> Result<()> {
+    let [list] = report.clean_outputs.as_slice() else {
+        bail!(usage(format!(
+            "--out -: the inputs have different columns, so {} clean lists were written to {}; \
+             give inputs of one layout, or --columns",
+            report.clean_outputs.len(),
+            side_dir.display()
+        )));
+    };
+    let path = side_dir.join(&list.file);
+    let mut file = std::fs::File::open(&path)
+        .map_err(|e| anyhow::anyhow!("--out -: {}: {e}", path.display()))?;
+    let mut stdout = io::stdout().lock();
+    let copied = io::copy(&mut file, &mut stdout).and_then(|_| stdout.flush());
+    match copied {
+        // A reader that stops early (`| head`) is not an error of the run.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("--out -: writing to stdout: {e}")),
+        Ok(()) => Ok(()),
+    }
 }
 
 fn parse_as_of(text: &str) -> Result<i64> {

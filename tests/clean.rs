@@ -802,3 +802,75 @@ fn inspect_says_what_a_run_would_detect_and_writes_nothing() {
     let text = std::fs::read_to_string(dir.join("out/clean.csv")).unwrap();
     assert!(text.starts_with("Name\tE-mail 1 - Label\t"), "{text}");
 }
+
+#[test]
+fn out_dash_writes_the_clean_list_to_stdout_and_the_evidence_to_side_dir() {
+    let dir = TestDir::new();
+    let input = dir.write(
+        "list.csv",
+        "id,email,note\r\n1,ann@corp-mail.com,\"quoted, kept\"\r\n2,not-an-address,x\r\n\
+         3,bo@corp-mail.com,y\r\n4,ANN@corp-mail.com,dup\r\n",
+    );
+    let normal = dir.clean(&[&input]).ok();
+    assert!(
+        normal.stdout.is_empty(),
+        "nothing on stdout without --out -"
+    );
+    let expected = std::fs::read_to_string(dir.join("out/clean.csv")).unwrap();
+
+    let piped = dir
+        .clean(&[&input])
+        .out("-")
+        .args(&["--side-dir", "side"])
+        .ok();
+    assert_eq!(
+        piped.stdout, expected,
+        "stdout is the clean list, byte for byte"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("side/clean.csv")).unwrap(),
+        expected
+    );
+    for side in ["rejects.csv", "report.json", "suppression.csv"] {
+        assert!(dir.join("side").join(side).exists(), "{side} in --side-dir");
+    }
+    let report = dir.report("side");
+    assert_identity(&report);
+    assert_eq!(report["rows_in"], 4);
+    assert_eq!(report["kept"], 2);
+    assert_eq!(report["duplicates"], 1);
+    assert!(!dir.join("-").exists(), "no folder named -");
+
+    // Each misuse is refused before anything is read or written.
+    for (args, said) in [
+        (&[][..], "give --side-dir"),
+        (
+            &["--side-dir", "s2", "--format", "parquet"][..],
+            "one CSV clean list",
+        ),
+        (
+            &["--side-dir", "s2", "--split-rows", "1"][..],
+            "one CSV clean list",
+        ),
+    ] {
+        let out = dir.clean(&[&input]).out("-").args(args).code(exit::USAGE);
+        assert_contains(&out.stderr, said);
+        assert!(out.stdout.is_empty());
+    }
+    assert!(!dir.join("s2").exists());
+    let out = dir
+        .clean(&[&input])
+        .args(&["--side-dir", "s2"])
+        .code(exit::USAGE);
+    assert_contains(&out.stderr, "--side-dir goes with --out -");
+
+    // Inputs of two layouts make two clean lists: stdout cannot hold both.
+    let other = dir.write("other.csv", "email,name\ncy@corp-mail.com,Cy\n");
+    let out = dir
+        .clean(&[&input, &other])
+        .out("-")
+        .args(&["--side-dir", "s3"])
+        .code(exit::USAGE);
+    assert_contains(&out.stderr, "2 clean lists were written to s3");
+    assert!(out.stdout.is_empty());
+}
