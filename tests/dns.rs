@@ -521,3 +521,27 @@ fn servfail_and_loss_are_retried() {
         "{unknown:?}"
     );
 }
+
+#[test]
+fn the_progress_line_counts_domains_answered_of_asked() {
+    let dns = server();
+    let config = mailscrub::dns::DnsConfig {
+        servers: vec![dns.addr],
+        timeout: Some(std::time::Duration::from_millis(500)),
+        ..mailscrub::dns::DnsConfig::default()
+    };
+    let (resolver, _) = mailscrub::dns::start(&config).unwrap();
+    assert_eq!(resolver.progress(), (0, 0, 0), "nothing asked yet");
+    let domains = ["good-mx.com", "implicit.com", "nxdomain-here.com"];
+    for d in domains {
+        resolver.submit(d.to_owned());
+    }
+    for d in domains {
+        resolver.book().wait(d);
+    }
+    assert_eq!(resolver.progress(), (3, 3, 0));
+    // A domain answered already is not asked again, and not counted again.
+    resolver.submit("good-mx.com".to_owned());
+    assert_eq!(resolver.progress(), (3, 3, 0));
+    resolver.finish();
+}

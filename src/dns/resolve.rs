@@ -60,6 +60,16 @@ impl DomainBook {
         }
     }
 
+    /// How many domains have an answer.
+    pub fn len(&self) -> usize {
+        self.answers.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether no domain has an answer yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Every answer, for the cache file.
     pub fn snapshot(&self) -> Vec<Arc<DomainStatus>> {
         let answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
@@ -89,6 +99,7 @@ struct Shared {
     book: Arc<DomainBook>,
     counters: Arc<Counters>,
     resolved: AtomicU64,
+    asked: AtomicU64,
     unanswered_in_a_row: AtomicUsize,
     tripped: AtomicBool,
     breaker_after: usize,
@@ -139,6 +150,7 @@ impl BulkResolver {
             book,
             counters,
             resolved: AtomicU64::new(0),
+            asked: AtomicU64::new(0),
             unanswered_in_a_row: AtomicUsize::new(0),
             tripped: AtomicBool::new(false),
             breaker_after: config.breaker_after.max(1),
@@ -177,6 +189,7 @@ impl BulkResolver {
             return;
         }
         if let Some(tx) = &self.tx {
+            self.shared.asked.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = tx.send(domain) {
                 // The worker is gone; answer so that no one waits forever.
                 let domain = e.0;
@@ -185,6 +198,14 @@ impl BulkResolver {
                     .insert(DomainStatus::unknown(&domain, "the DNS worker stopped"));
             }
         }
+    }
+
+    /// For the progress line: domains answered this run (not from the cache), domains asked,
+    /// domains answered from the cache.
+    pub fn progress(&self) -> (u64, u64, u64) {
+        let answered = (self.shared.book.len() as u64).saturating_sub(self.from_cache);
+        let asked = self.shared.asked.load(Ordering::Relaxed);
+        (answered.min(asked), asked, self.from_cache)
     }
 
     /// Waits for every submitted domain and returns what was done.

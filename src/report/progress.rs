@@ -1,6 +1,8 @@
-//! Progress bars on stderr, one per input, measured in bytes read from disk (compressed bytes
-//! for a compressed file, so the bar reaches its end with the file). Hidden when the caller says
-//! so: the binary turns them off when stderr is not a terminal (cron) or with `--quiet`.
+//! Progress on stderr: one bar per input, measured in bytes read from disk (compressed bytes
+//! for a compressed file, so the bar reaches its end with the file), and one line per phase
+//! (bounce evidence, rows with rows/s, DNS domains answered of those asked, writing). Hidden when
+//! the caller says so: the binary turns it off when stderr is not a terminal (cron) or with
+//! `--quiet`.
 
 use std::io::Read;
 
@@ -106,9 +108,81 @@ impl Progress {
         Box::new(Resumed::new(bar, reader, RESUME_AFTER))
     }
 
+    /// A line for one phase, `name` in front of what [`Phase::say`] tells.
+    pub fn phase(&self, name: &str) -> Phase {
+        self.line(name, "{prefix:8} {spinner} {msg}")
+    }
+
+    /// The rows line: rows decided, rows per second, time since the line started.
+    pub fn rows(&self) -> Phase {
+        self.line(
+            "rows",
+            "{prefix:8} {spinner} {human_pos} rows, {rows_per_sec} rows/s {msg} ({elapsed})",
+        )
+    }
+
+    fn line(&self, name: &str, template: &str) -> Phase {
+        let bar = ProgressBar::new_spinner().with_prefix(name.to_owned());
+        let style = ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .with_key(
+                "rows_per_sec",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{}", indicatif::HumanCount(state.per_sec() as u64));
+                },
+            );
+        bar.set_style(style);
+        let bar = self.multi.add(bar);
+        if self.enabled {
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        }
+        Phase { bar }
+    }
+
     /// Removes all bars (before the summary is printed).
     pub fn finish(&self) {
         let _ = self.multi.clear();
+    }
+}
+
+/// One phase's line (hidden when progress is off; it still counts, which the tests read).
+pub struct Phase {
+    bar: ProgressBar,
+}
+
+impl Phase {
+    /// Replaces what the line says.
+    pub fn say(&self, message: impl Into<String>) {
+        self.bar.set_message(message.into());
+    }
+
+    /// Adds `n` to the line's count (rows).
+    pub fn add(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    /// The DNS line's words: `answered` of `asked` distinct domains, `cached` from the cache.
+    pub fn dns(&self, answered: u64, asked: u64, cached: u64) {
+        let mut said = format!("{answered} of {asked} domains answered");
+        if cached > 0 {
+            said.push_str(&format!(", {cached} from the cache"));
+        }
+        self.say(said);
+    }
+
+    /// Stops the clock and leaves the line with `message`.
+    pub fn done(&self, message: impl Into<String>) {
+        self.bar.finish_with_message(message.into());
+    }
+
+    /// The count so far.
+    pub fn count(&self) -> u64 {
+        self.bar.position()
+    }
+
+    /// What the line says now.
+    pub fn message(&self) -> String {
+        self.bar.message()
     }
 }
 
@@ -136,5 +210,21 @@ mod tests {
             bar.elapsed()
         );
         assert_eq!(bar.position(), 20);
+    }
+
+    #[test]
+    fn phase_lines_count_and_tell() {
+        let progress = Progress::new(false);
+        let rows = progress.rows();
+        rows.add(1000);
+        rows.add(24);
+        assert_eq!(rows.count(), 1024);
+        let dns = progress.phase("dns");
+        dns.dns(3, 10, 0);
+        assert_eq!(dns.message(), "3 of 10 domains answered");
+        dns.dns(10, 10, 4);
+        assert_eq!(dns.message(), "10 of 10 domains answered, 4 from the cache");
+        dns.done("done");
+        assert_eq!(dns.message(), "done");
     }
 }

@@ -47,21 +47,40 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
     let started_at = chrono::Utc::now();
     let t0 = Instant::now();
     let progress = Progress::new(config.progress);
-    let opened = rows::open_inputs(config, &progress)?;
+    let inputs = rows::open(config, &progress)?;
     let mut timings = Timings {
         open_seconds: t0.elapsed().as_secs_f64(),
         ..Timings::default()
     };
-    let seen = rows::presize_dedupe(&opened);
     let t = Instant::now();
+    let evidence_line = config.bounces.as_ref().map(|b| {
+        let line = progress.phase("bounces");
+        line.say(format!("reading {} path(s)", b.paths.len()));
+        line
+    });
     let ingested = evidence::read(config.bounces.as_ref(), &config.out_dir)?;
+    if let (Some(line), Some((_, i))) = (&evidence_line, &ingested) {
+        line.done(format!(
+            "{} file(s), {} events",
+            i.sources.len(),
+            i.events.len()
+        ));
+    }
     let history = ingested.as_ref().map(|(b, i)| evidence::fold(i, b));
     timings.history_seconds = t.elapsed().as_secs_f64();
     let dns = config.dns.as_ref().map(dns::start).transpose()?;
     let resolver = dns.as_ref().map(|(r, _)| r);
 
     let t = Instant::now();
-    let first = rows::pass(config, dir, opened, seen, history.as_ref(), resolver, None)?;
+    let first = rows::pass(
+        config,
+        dir,
+        inputs,
+        history.as_ref(),
+        resolver,
+        None,
+        &progress,
+    )?;
     let distrusted = config.dns.as_ref().and_then(|c| {
         let domains = first
             .domains
@@ -81,10 +100,17 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
             }
             drop(first);
             let unknown = DomainStatus::unknown("", format!("DNS not trusted in this run: {why}"));
-            let opened = rows::open_inputs(config, &progress)?;
-            let seen = rows::presize_dedupe(&opened);
+            let inputs = rows::open(config, &progress)?;
             let history = history.as_ref();
-            rows::pass(config, dir, opened, seen, history, resolver, Some(unknown))?
+            rows::pass(
+                config,
+                dir,
+                inputs,
+                history,
+                resolver,
+                Some(unknown),
+                &progress,
+            )?
         }
     };
     let rows::Done {
@@ -101,7 +127,6 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
     if let Some(why) = drop_guard::too_many_dropped(&tally.total(), config.max_drop_share) {
         return Err(Error::Guard(stopped_message(&why, &shapes, &tally)));
     }
-    progress.finish();
     let dns_section = match (config.dns.as_ref(), dns) {
         (Some(c), Some((resolver, loaded))) => {
             let stats = dns::finish(c, resolver)?;
@@ -119,6 +144,8 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
     drop(history);
     evidence::save_state(ingested.as_ref(), &config.out_dir)?;
     let neutralised = outputs.neutralised();
+    let writing = progress.phase("writing");
+    writing.say("flushing the outputs to disk");
     let (committed, bounces) = std::thread::scope(|scope| {
         let summary = ingested.map(|(b, i)| {
             scope.spawn(move || crate::report::bounces::build(&i, &b.options, b.soft, carried))
@@ -128,6 +155,7 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
         (committed, summary)
     });
     let mut committed = committed?;
+    writing.done(format!("{} file(s) written", committed.files.len()));
     committed.files.push("report.json".to_owned());
     committed.files.push("report.html".to_owned());
     let published = committed.files.clone();
@@ -164,6 +192,7 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
     }
     crate::output::write_report_html(dir, &report, &recent)?;
     crate::output::write_report(dir, &report)?;
+    progress.finish();
     Ok((report, published))
 }
 

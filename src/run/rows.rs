@@ -37,8 +37,20 @@ pub struct Done {
     pub carry_forward_seconds: f64,
 }
 
-/// Opens every input, with a progress bar each.
-pub fn open_inputs(config: &Config, progress: &Progress) -> Result<Vec<OpenedInput>, Error> {
+/// The inputs of one pass, opened, and their dedupe set being built.
+pub struct Inputs {
+    opened: Vec<OpenedInput>,
+    seen: JoinHandle<KeySet>,
+}
+
+/// Opens every input (a progress bar each) and starts building the dedupe set for them.
+pub fn open(config: &Config, progress: &Progress) -> Result<Inputs, Error> {
+    let opened = open_inputs(config, progress)?;
+    let seen = presize_dedupe(&opened);
+    Ok(Inputs { opened, seen })
+}
+
+fn open_inputs(config: &Config, progress: &Progress) -> Result<Vec<OpenedInput>, Error> {
     let mut opened = Vec::with_capacity(config.inputs.len());
     for path in &config.inputs {
         let size = std::fs::metadata(path).ok().map(|m| m.len());
@@ -51,7 +63,7 @@ pub fn open_inputs(config: &Config, progress: &Progress) -> Result<Vec<OpenedInp
 
 /// The dedupe set, sized once for the rows expected (capped at 32M keys: beyond that it grows)
 /// on a thread of its own, so that it is built while the bounce history loads.
-pub fn presize_dedupe(opened: &[OpenedInput]) -> JoinHandle<KeySet> {
+fn presize_dedupe(opened: &[OpenedInput]) -> JoinHandle<KeySet> {
     let expected: u64 = opened.iter().filter_map(OpenedInput::expected_rows).sum();
     std::thread::spawn(move || KeySet::with_capacity(expected.min(32_000_000) as usize))
 }
@@ -61,12 +73,21 @@ pub fn presize_dedupe(opened: &[OpenedInput]) -> JoinHandle<KeySet> {
 pub fn pass(
     config: &Config,
     dir: &std::path::Path,
-    opened: Vec<OpenedInput>,
-    seen: JoinHandle<KeySet>,
+    inputs: Inputs,
     history: Option<&Folded>,
     resolver: Option<&BulkResolver>,
     distrust: Option<DomainStatus>,
+    progress: &Progress,
 ) -> Result<Done, Error> {
+    let Inputs { opened, seen } = inputs;
+    let rows_line = progress.rows();
+    let dns_line = resolver.map(|_| progress.phase("dns"));
+    let tell_dns = || {
+        if let (Some(line), Some(r)) = (&dns_line, resolver) {
+            let (answered, asked, cached) = r.progress();
+            line.dns(answered, asked, cached);
+        }
+    };
     let mut outputs = Outputs::create(dir, &opened, &config.profile)?;
     let (shapes, sources): (Vec<InputShape>, Vec<_>) = opened
         .into_iter()
@@ -110,8 +131,13 @@ pub fn pass(
             ascii_only: config.profile.ascii_only,
         };
         for batch in batches {
-            decider.batch(batch?)?;
+            let batch = batch?;
+            let n = batch.rows.len() as u64;
+            decider.batch(batch)?;
+            rows_line.add(n);
+            tell_dns();
         }
+        tell_dns();
         let carry = config.bounces.as_ref().is_some_and(|b| b.carry_forward);
         if let (Some(h), true) = (history, carry) {
             let t = Instant::now();
@@ -121,6 +147,10 @@ pub fn pass(
         domains = decider.domains;
         Ok(())
     })?;
+    rows_line.done("");
+    if let Some(line) = &dns_line {
+        line.done(line.message());
+    }
     for (counts, read) in tally.inputs.iter_mut().zip(read) {
         counts.rows_in = read;
     }
