@@ -530,3 +530,105 @@ async fn classify_mx<L: Lookups>(
     }
     status(MailRoute::MxUnroutable, hosts, ttl)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::net::IpAddr;
+
+    use super::*;
+
+    /// Answers from a table: the MX records of the domain and each host's addresses.
+    struct Table {
+        mx: Vec<(u16, Name)>,
+        hosts: HashMap<String, Outcome<Vec<IpAddr>>>,
+    }
+
+    impl Lookups for Table {
+        async fn mx(&self, _: &Name) -> Outcome<Vec<(u16, Name)>> {
+            Outcome::Answer(self.mx.clone(), 300)
+        }
+        async fn addresses(&self, name: &Name) -> Outcome<Vec<IpAddr>> {
+            self.hosts
+                .get(&host_text(name))
+                .cloned()
+                .unwrap_or(Outcome::Failed(format!("asked for {name}")))
+        }
+    }
+
+    fn classify(mx: &[(u16, &str)], hosts: &[(&str, Outcome<Vec<IpAddr>>)]) -> DomainStatus {
+        let table = Table {
+            mx: mx
+                .iter()
+                .map(|(p, n)| (*p, Name::from_ascii(n).unwrap()))
+                .collect(),
+            hosts: hosts
+                .iter()
+                .map(|(h, o)| ((*h).to_owned(), o.clone()))
+                .collect(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(classify_mx(&table, "d.com", table.mx.clone(), 300, 0))
+    }
+
+    fn at(addr: &str) -> Outcome<Vec<IpAddr>> {
+        Outcome::Answer(vec![addr.parse().unwrap()], 60)
+    }
+
+    #[test]
+    fn a_lone_root_exchange_is_a_null_mx() {
+        let s = classify(&[(0, ".")], &[]);
+        assert_eq!(s.class, MailRoute::NullMx);
+        assert_eq!(s.mx[0].host, ".");
+    }
+
+    #[test]
+    fn a_root_exchange_beside_real_ones_is_ignored() {
+        let s = classify(
+            &[(0, "."), (10, "mx.d.com.")],
+            &[("mx.d.com", at("11.22.33.44"))],
+        );
+        assert_eq!(s.class, MailRoute::Mx);
+        let hosts: Vec<_> = s.mx.iter().map(|h| h.host.as_str()).collect();
+        assert_eq!(hosts, ["mx.d.com"], "the root is not a host");
+        assert_eq!(s.ttl, 60, "the lowest TTL");
+    }
+
+    #[test]
+    fn one_public_host_makes_a_route_and_private_ones_do_not() {
+        let public = classify(
+            &[(10, "in.d.com."), (20, "out.d.com.")],
+            &[
+                ("in.d.com", at("10.0.0.5")),
+                ("out.d.com", at("11.22.33.44")),
+            ],
+        );
+        assert_eq!(public.class, MailRoute::Mx);
+        let private = classify(
+            &[(10, "in.d.com."), (20, "lo.d.com.")],
+            &[("in.d.com", at("10.0.0.5")), ("lo.d.com", at("127.0.0.1"))],
+        );
+        assert_eq!(private.class, MailRoute::MxUnroutable);
+        let missing = classify(
+            &[(10, "gone.d.com.")],
+            &[("gone.d.com", Outcome::NxDomain(60))],
+        );
+        assert_eq!(missing.class, MailRoute::MxUnroutable);
+        assert_eq!(missing.mx[0].error.as_deref(), Some("host does not exist"));
+    }
+
+    #[test]
+    fn a_host_that_could_not_be_looked_up_leaves_the_domain_unknown() {
+        let s = classify(
+            &[(10, "in.d.com."), (20, "slow.d.com.")],
+            &[
+                ("in.d.com", at("10.0.0.5")),
+                ("slow.d.com", Outcome::Failed("no answer".to_owned())),
+            ],
+        );
+        assert_eq!(s.class, MailRoute::Unknown);
+        assert_eq!(s.mx.len(), 2, "the hosts are kept as evidence");
+    }
+}
