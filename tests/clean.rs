@@ -874,3 +874,74 @@ fn out_dash_writes_the_clean_list_to_stdout_and_the_evidence_to_side_dir() {
     assert_contains(&out.stderr, "2 clean lists were written to s3");
     assert!(out.stdout.is_empty());
 }
+
+/// Runs `mailscrub ARGS` on a pseudo-terminal (util-linux `script`), returning what the terminal
+/// showed with the escape sequences taken out.
+fn on_a_terminal(dir: &TestDir, args: &str) -> String {
+    let log = dir.join("tty.log");
+    let status = std::process::Command::new("script")
+        .args(["-qfec"])
+        .arg(format!("{} {args}", env!("CARGO_BIN_EXE_mailscrub")))
+        .arg(&log)
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("util-linux `script` runs the binary on a terminal (Debian: bsdutils)");
+    assert!(status.success(), "{status}");
+    let raw = std::fs::read(&log).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters final-letter
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else if c == '\r' {
+            plain.push('\n');
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+#[test]
+fn a_terminal_shows_one_line_per_phase_and_cron_sees_none() {
+    let dir = TestDir::new();
+    let mut list = String::from("email,name\n");
+    for i in 0..1500 {
+        list.push_str(&format!("user{i}@corp-mail.com,U{i}\n"));
+    }
+    dir.write("list.csv", &list);
+    dir.write(
+        "bounces.csv",
+        "email,type,timestamp\nuser1@corp-mail.com,hard,2026-11-30T10:00:00Z\n",
+    );
+    let shown = on_a_terminal(
+        &dir,
+        "clean list.csv --out out --no-dns --bounces bounces.csv --as-of 2026-12-01",
+    );
+    for line in [
+        "list.csv",
+        "bounces    1 file(s), 1 events",
+        "rows       1,500 rows,",
+        "writing    3 file(s) written",
+    ] {
+        assert_contains(&shown, line);
+    }
+    assert_contains(&shown, "1,500 rows from 1 input(s)");
+    let quiet = on_a_terminal(&dir, "clean list.csv --out out --no-dns --quiet");
+    assert!(!quiet.contains("rows,"), "--quiet draws nothing: {quiet}");
+    // Not a terminal (cron, a pipe): the summary only.
+    let piped = dir.clean(&["list.csv"]).ok();
+    assert!(!piped.stderr.contains("rows/s"), "{}", piped.stderr);
+    assert_contains(&piped.stderr, "1,500 rows from 1 input(s)");
+}
