@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use crate::support::{assert_code, assert_contains, exit, read_csv, TestDir};
+use crate::support::{assert_code, assert_contains, assert_contains_all, exit, read_csv, TestDir};
 
 fn emails(dir: &TestDir, file: &str, column: usize) -> Vec<String> {
     dir.csv(file)[1..]
@@ -752,18 +752,19 @@ fn a_config_file_under_the_command_line() {
 fn the_cli_teaches_groups_examples_completions_and_a_man_page() {
     let dir = TestDir::new();
     let help = dir.cmd(&["clean", "--help"]).ok().stdout;
-    for heading in [
-        "Inputs:",
-        "Addresses:",
-        "DNS:",
-        "Bounces:",
-        "Outputs:",
-        "CRM export:",
-        "The run:",
-        "Examples:",
-    ] {
-        assert_contains(&help, heading);
-    }
+    assert_contains_all(
+        &help,
+        &[
+            "Inputs:",
+            "Addresses:",
+            "DNS:",
+            "Bounces:",
+            "Outputs:",
+            "CRM export:",
+            "The run:",
+            "Examples:",
+        ],
+    );
     assert_contains(&help, "[possible values: wire, hickory]");
     let bash = dir.cmd(&["completions", "bash"]).ok().stdout;
     assert_contains(&bash, "_mailscrub()");
@@ -779,16 +780,17 @@ fn inspect_says_what_a_run_would_detect_and_writes_nothing() {
         "Name;E-mail 1 - Label;E-mail 1 - Value;Email Opt Out\r\nAnn;* Home;ann@corp-mail.com;0\r\nBo;* Work;bo@corp-mail.com;1\r\n",
     );
     let out = dir.cmd(&["inspect", &input]).ok();
-    for said in [
-        "delimiter ';'",
-        "line ends CRLF",
-        "email column 3 \"E-mail 1 - Value\"",
-        "chosen over \"E-mail 1 - Label\"",
-        "consent column \"Email Opt Out\"",
-        "sample values: ann@corp-mail.com, bo@corp-mail.com",
-    ] {
-        assert_contains(&out.stdout, said);
-    }
+    assert_contains_all(
+        &out.stdout,
+        &[
+            "delimiter ';'",
+            "line ends CRLF",
+            "email column 3 \"E-mail 1 - Value\"",
+            "chosen over \"E-mail 1 - Label\"",
+            "consent column \"Email Opt Out\"",
+            "sample values: ann@corp-mail.com, bo@corp-mail.com",
+        ],
+    );
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
     assert_eq!(
         names.len(),
@@ -929,14 +931,15 @@ fn a_terminal_shows_one_line_per_phase_and_cron_sees_none() {
         &dir,
         "clean list.csv --out out --no-dns --bounces bounces.csv --as-of 2026-12-01",
     );
-    for line in [
-        "list.csv",
-        "bounces    1 file(s), 1 events",
-        "rows       1,500 rows,",
-        "writing    3 file(s) written",
-    ] {
-        assert_contains(&shown, line);
-    }
+    assert_contains_all(
+        &shown,
+        &[
+            "list.csv",
+            "bounces    1 file(s), 1 events",
+            "rows       1,500 rows,",
+            "writing    3 file(s) written",
+        ],
+    );
     assert_contains(&shown, "1,500 rows from 1 input(s)");
     let quiet = on_a_terminal(&dir, "clean list.csv --out out --no-dns --quiet");
     assert!(!quiet.contains("rows,"), "--quiet draws nothing: {quiet}");

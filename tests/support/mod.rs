@@ -286,6 +286,13 @@ pub fn assert_contains(text: &str, needle: &str) {
     assert!(text.contains(needle), "{needle:?} not found in:\n{text}");
 }
 
+/// Asserts `text` contains each of `needles`.
+pub fn assert_contains_all(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert_contains(text, needle);
+    }
+}
+
 /// The exit codes, as the binary defines them.
 pub mod exit {
     pub const USAGE: i32 = mailscrub::exit::USAGE as i32;
