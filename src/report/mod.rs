@@ -12,7 +12,7 @@ pub mod history;
 pub mod html;
 mod progress;
 
-pub use progress::Progress;
+pub use progress::{Phase, Progress};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
