@@ -151,6 +151,28 @@ mod tests {
     }
 
     #[test]
+    fn the_domain_in_both_forms() {
+        let c = run("ann@bücher.de");
+        assert_eq!(c.domain(), "bücher.de");
+        assert_eq!(c.ascii_domain(), "xn--bcher-kva.de");
+        assert_eq!(run("bo@corp-mail.com").domain(), "corp-mail.com");
+        assert_eq!(run("no-at-sign").domain(), "");
+    }
+
+    #[test]
+    fn a_repair_made_twice_stays_recorded() {
+        // The local part is normalised here, the full-width domain in `syntax`: both record
+        // UNICODE_NORMALISED, and the row keeps it.
+        let c = run("jose\u{301}@\u{ff43}orp-mail.com");
+        assert_eq!(c.address, "jos\u{e9}@corp-mail.com");
+        assert!(
+            c.repairs.contains(Repairs::UNICODE_NORMALISED),
+            "{:?}",
+            c.repairs
+        );
+    }
+
+    #[test]
     fn repairs_are_applied_and_recorded() {
         let c = run("  mailto:Bob.Smith@Acme-Corp.ORG\u{a0}");
         assert_eq!(c.address, "Bob.Smith@acme-corp.org");
