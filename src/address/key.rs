@@ -137,6 +137,23 @@ mod tests {
     }
 
     #[test]
+    fn both_paths_keep_dots_outside_gmail_and_drop_them_at_gmail() {
+        // Lowercase (hashed in place) and mixed case (built in the buffer): dots are kept.
+        assert_eq!(
+            key("Ann.Lee@corp.com", false),
+            xxh3_128(b"ann.lee@corp.com")
+        );
+        assert_ne!(
+            key("Ann.Lee@corp.com", false),
+            key("annlee@corp.com", false)
+        );
+        // At Gmail a lowercase address with dots is never its own key text.
+        assert_eq!(key("a.b@gmail.com", true), xxh3_128(b"ab@gmail.com"));
+        // A non-ASCII local part keeps its dots (Gmail refuses such local parts as syntax).
+        assert_ne!(key("jö.rg@corp.com", true), key("jörg@corp.com", true));
+    }
+
+    #[test]
     fn idn_forms_are_one_key() {
         assert_eq!(key("a@bücher.de", false), key("a@xn--bcher-kva.de", false));
     }
