@@ -108,6 +108,11 @@ impl Progress {
         Box::new(Resumed::new(bar, reader, RESUME_AFTER))
     }
 
+    /// Whether anything is drawn (a terminal, not `--quiet`).
+    pub fn shown(&self) -> bool {
+        self.enabled
+    }
+
     /// A line for one phase, `name` in front of what [`Phase::say`] tells.
     pub fn phase(&self, name: &str) -> Phase {
         self.line(name, "{prefix:8} {spinner} {msg}")

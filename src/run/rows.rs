@@ -81,7 +81,10 @@ pub fn pass(
 ) -> Result<Done, Error> {
     let Inputs { opened, seen } = inputs;
     let rows_line = progress.rows();
-    let dns_line = resolver.map(|_| progress.phase("dns"));
+    // Asking the resolver takes the answers' lock, which its thread needs: only when drawn.
+    let dns_line = resolver
+        .filter(|_| progress.shown())
+        .map(|_| progress.phase("dns"));
     let tell_dns = || {
         if let (Some(line), Some(r)) = (&dns_line, resolver) {
             let (answered, asked, cached) = r.progress();
