@@ -180,18 +180,21 @@ fn address_options(args: &AddressArgs) -> Result<(AddressRules, FlagLists)> {
     };
     let mut lists = FlagLists::builtin();
     if let Some(path) = &args.disposable_domains {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| usage(format!("--disposable-domains {}: {e}", path.display())))?;
+        let text = option_file("--disposable-domains", path)?;
         lists.add_disposable(&text);
     }
     if let Some(path) = &args.tld_list {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| usage(format!("--tld-list {}: {e}", path.display())))?;
+        let text = option_file("--tld-list", path)?;
         lists
             .set_tlds(&text)
             .map_err(|e| usage(format!("--tld-list {}: {e}", path.display())))?;
     }
     Ok((rules, lists))
+}
+
+/// The text of a file named by an option; a bad path is a usage error naming the option.
+fn option_file(flag: &str, path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| usage(format!("{flag} {}: {e}", path.display())))
 }
 
 fn parse_delimiter(text: &str) -> Result<u8> {
@@ -399,8 +402,7 @@ fn bounce_options(
     provider_rules: bool,
 ) -> Result<mailscrub::bounces::BounceOptions> {
     if let Some(path) = &args.bounce_rules {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| usage(format!("--bounce-rules {}: {e}", path.display())))?;
+        let text = option_file("--bounce-rules", path)?;
         let rules = mailscrub::bounces::classify::parse_user_rules(&text)
             .map_err(|e| usage(format!("--bounce-rules {}: {e}", path.display())))?;
         mailscrub::bounces::classify::set_user_rules(rules);
