@@ -159,11 +159,18 @@ impl TestDns {
                 .build()
                 .expect("runtime");
             runtime.block_on(async move {
-                let udp = tokio::net::UdpSocket::bind(bind).await.expect("bind udp");
-                let addr = udp.local_addr().expect("addr");
-                let tcp = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .expect("bind tcp on the same port");
+                // The OS picks a free UDP port; the same TCP port may be taken by another
+                // test's connection, so try again with a fresh UDP port until both are free.
+                let mut attempt = 0;
+                let (udp, tcp, addr) = loop {
+                    let udp = tokio::net::UdpSocket::bind(bind).await.expect("bind udp");
+                    let addr = udp.local_addr().expect("addr");
+                    match tokio::net::TcpListener::bind(addr).await {
+                        Ok(tcp) => break (udp, tcp, addr),
+                        Err(_) if attempt < 50 => attempt += 1,
+                        Err(e) => panic!("no port free for both UDP and TCP after 50 tries: {e}"),
+                    }
+                };
                 let mut server = Server::new(handler);
                 server.register_socket(udp);
                 server.register_listener(tcp, Duration::from_secs(5), 65536);
