@@ -25,6 +25,14 @@ const CLEAN_EXAMPLES: &str = "Examples:
   mailscrub clean crm.csv --out out --columns email,first_name --split-rows 100000 --ascii-only
       a file for a CRM import";
 
+const LINT_EXAMPLES: &str = "Examples:
+  mailscrub lint campaign.eml
+      every check, DNS from /etc/resolv.conf
+  mailscrub lint campaigns/ --no-dns --allow-domain brand-cdn.com
+      a folder of .eml files, without the SPF/DMARC/DKIM key lookups
+  mailscrub lint --explain
+      what each check asks, why, and where the practice is published";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Clean one or more lists into a clean list, a suppression file, rejects and a report.
@@ -40,6 +48,11 @@ pub enum Command {
     /// Show what a run would detect in each file (format, compression, delimiter, header, email
     /// column with sample values, consent columns, rows) without writing anything.
     Inspect(InspectArgs),
+    /// Check campaign messages (.eml files, or folders of them) against the bulk-sender practices
+    /// of Microsoft, Google and Yahoo: sender identity, SPF/DMARC/DKIM, unsubscribe, link
+    /// domains, content. One line per finding; exit code 7 when a message has an error.
+    #[command(after_help = LINT_EXAMPLES)]
+    Lint(LintArgs),
     /// Show the lists bundled with mailscrub (disposable domains, role names, providers): how
     /// many entries, where they come from, how to pass a newer one.
     Lists,
@@ -374,6 +387,29 @@ pub struct CheckArgs {
     pub addresses: Vec<String>,
     #[command(flatten)]
     pub address: AddressArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The messages: .eml files, or folders whose .eml files are read.
+    #[arg(value_name = "MESSAGE", required_unless_present = "explain")]
+    pub messages: Vec<PathBuf>,
+    /// Print each finding as a JSON object, one per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Without messages: list every check with its reason and source. With messages: print
+    /// the reason and source under each warning and error.
+    #[arg(long)]
+    pub explain: bool,
+    /// A domain that links and images may point to besides the message's own one (any
+    /// subdomain counts); once per domain: --allow-domain a.com --allow-domain b.com.
+    #[arg(long = "allow-domain", value_name = "DOMAIN")]
+    pub allow_domains: Vec<String>,
+    /// Skip the checks that ask DNS (SPF, DMARC, DKIM keys).
+    #[arg(long)]
+    pub no_dns: bool,
+    #[command(flatten, next_help_heading = "DNS")]
+    pub dns: DnsArgs,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ pub mod dns;
 pub mod files;
 pub mod guard;
 pub mod input;
+pub mod lint;
 pub mod output;
 pub mod policy;
 pub mod record;
@@ -95,6 +96,8 @@ pub mod exit {
     pub const BUSY: u8 = 5;
     /// The run would have removed an unusual share of its rows and wrote nothing.
     pub const GUARD: u8 = 6;
+    /// `mailscrub lint` found at least one error in a message.
+    pub const LINT: u8 = 7;
 }
 
 impl Error {

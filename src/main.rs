@@ -80,6 +80,7 @@ fn main() -> ExitCode {
         Command::Resolve(args) => resolve(args),
         Command::Bounces(args) => bounces(args),
         Command::Inspect(args) => inspect(args),
+        Command::Lint(args) => lint(args),
         Command::Lists => (|| -> Result<()> {
             let mut out = io::stdout().lock();
             for (name, n, source) in address::bundled_lists() {
@@ -124,6 +125,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<Error>() {
         Some(e) => e.exit_code(),
         None if e.downcast_ref::<UsageError>().is_some() => exit::USAGE,
+        None if e.downcast_ref::<LintFailed>().is_some() => exit::LINT,
         None => exit::OTHER,
     }
 }
@@ -671,6 +673,73 @@ fn dns_config(args: &DnsArgs) -> Result<DnsConfig> {
         cache_max_ttl: std::time::Duration::from_secs(args.dns_cache_max_ttl),
         max_dead_share: args.dns_max_dead_share,
     })
+}
+
+/// Messages with errors: `mailscrub lint`'s failure, exit code 7.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} of {1} message(s) have errors")]
+struct LintFailed(usize, usize);
+
+fn lint(args: cli::LintArgs) -> Result<()> {
+    use mailscrub::lint::{self, Severity};
+    if args.explain && args.messages.is_empty() {
+        let mut out = io::stdout().lock();
+        for c in lint::CHECKS {
+            writeln!(out, "{}", lint::explain(c))?;
+        }
+        return Ok(());
+    }
+    let config = lint::LintConfig {
+        allow_domains: args.allow_domains.clone(),
+        dns: if args.no_dns {
+            None
+        } else {
+            Some(dns_config(&args.dns)?)
+        },
+    };
+    let messages = lint::read_messages(&args.messages).map_err(Error::Input)?;
+    let reports = lint::lint(&messages, &config).map_err(Error::Dns)?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    for r in &reports {
+        for f in &r.findings {
+            if args.json {
+                let json = serde_json::json!({
+                    "file": r.file, "check": f.check, "severity": f.severity, "message": f.message,
+                });
+                serde_json::to_writer(&mut out, &json)?;
+                out.write_all(b"\n")?;
+            } else {
+                writeln!(out, "{}", lint::text_line(&r.file, f))?;
+                if args.explain && f.severity != Severity::Ok {
+                    if let Some(c) = lint::check(f.check) {
+                        writeln!(out, "    why: {}\n    source: {}", c.why, c.source)?;
+                    }
+                }
+            }
+        }
+    }
+    out.flush()?;
+    let count = |s| reports.iter().map(|r| r.count(s)).sum::<usize>();
+    eprintln!(
+        "{} message(s): {} error(s), {} warning(s), {} ok{}",
+        reports.len(),
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Ok),
+        if args.no_dns {
+            " (DNS checks skipped: --no-dns)"
+        } else {
+            ""
+        }
+    );
+    let failed = reports
+        .iter()
+        .filter(|r| r.count(Severity::Error) > 0)
+        .count();
+    if failed > 0 {
+        bail!(LintFailed(failed, reports.len()));
+    }
+    Ok(())
 }
 
 fn resolve(args: ResolveArgs) -> Result<()> {

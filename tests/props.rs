@@ -252,3 +252,49 @@ proptest! {
         }
     }
 }
+
+fn campaign_samples() -> Vec<String> {
+    ["spring-sale.eml", "flash-deal.eml"]
+        .iter()
+        .map(|n| {
+            std::fs::read_to_string(format!(
+                "{}/sample-data/campaigns/{n}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .expect("sample campaign")
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn lint_takes_any_mutation_of_a_campaign(
+        which in 0usize..2, insert in awkward_text(8), at in any::<usize>(),
+        byte_at in any::<usize>(), byte in any::<u8>()
+    ) {
+        use mailscrub::lint::{self, LintConfig, CHECKS};
+        let samples = campaign_samples();
+        let (text, bytes) = mutate(&samples[which], &insert, at, byte_at, byte);
+        let config = LintConfig { allow_domains: vec!["ünï.example".into()], dns: None };
+        let messages = vec![("a.eml".to_owned(), text.into_bytes()), ("b.eml".to_owned(), bytes)];
+        let reports = lint::lint(&messages, &config).expect("no DNS, no error");
+        prop_assert_eq!(reports.len(), 2);
+        for r in &reports {
+            prop_assert!(!r.findings.is_empty());
+            for f in &r.findings {
+                prop_assert!(CHECKS.iter().any(|c| c.name == f.check));
+            }
+        }
+    }
+
+    #[test]
+    fn lint_takes_random_bytes_and_text(bytes in prop::collection::vec(any::<u8>(), 0..2000), text in awkward_text(40)) {
+        use mailscrub::lint::{self, LintConfig};
+        let html = format!("From: {text}\r\nSubject: {text}\r\nContent-Type: text/html\r\n\r\n<a href=\"https://{text}/\">{text}</a><img src=\"//{text}\" width=1 height=1>");
+        let messages = vec![("r.eml".to_owned(), bytes), ("t.eml".to_owned(), html.into_bytes())];
+        let reports = lint::lint(&messages, &LintConfig::default()).expect("no DNS, no error");
+        prop_assert_eq!(reports.len(), 2);
+    }
+}

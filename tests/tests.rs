@@ -9,5 +9,6 @@ mod commit;
 mod dns;
 mod exports;
 mod html;
+mod lint;
 mod parquet;
 mod props;

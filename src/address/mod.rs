@@ -19,6 +19,12 @@ mod syntax;
 pub use flags::{bundled_lists, suggest_domain, FlagLists};
 pub use key::dedupe_key;
 
+/// Whether `ascii_domain` (lowercase, punycode) is a large consumer mailbox provider's
+/// (gmail.com, outlook.com, yahoo.com ...): an address there belongs to a person, not a company.
+pub fn is_consumer_mailbox(ascii_domain: &str) -> bool {
+    flags::is_free_provider(ascii_domain)
+}
+
 use crate::record::{Flags, Reason, Repairs};
 
 /// Options that change what counts as a valid address.

@@ -19,6 +19,7 @@ pub mod cache;
 mod lookups;
 pub mod ranges;
 mod resolve;
+pub mod txt;
 pub mod upstream;
 mod wire;
 
