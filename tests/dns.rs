@@ -269,13 +269,9 @@ fn cache_answers_the_second_run_without_queries() {
 fn resolve_and_clean_use_the_system_configuration_by_default() {
     let dns = server();
     let dir = TestDir::new();
-    let conf = dir.write(
-        "resolv.conf",
-        format!(
-            "search corp.example\nnameserver [{}]:{}\noptions timeout:1 attempts:2 ndots:3\n",
-            dns.addr.ip(),
-            dns.addr.port()
-        ),
+    let conf = dir.resolv_conf(
+        &[dns.addr],
+        "search corp.example\noptions timeout:1 attempts:2 ndots:3\n",
     );
     let out = dir
         .cmd(&[
@@ -338,16 +334,7 @@ fn both_address_families_of_resolv_conf_are_used() {
         // can only come from the second family.
         for (dead, live) in [(hole6, v4.addr), (hole4, v6.addr)] {
             let dir = TestDir::new();
-            let conf = dir.write(
-                "resolv.conf",
-                format!(
-                    "nameserver [{}]:{}\nnameserver [{}]:{}\n",
-                    dead.ip(),
-                    dead.port(),
-                    live.ip(),
-                    live.port()
-                ),
-            );
+            let conf = dir.resolv_conf(&[dead, live], "");
             let out = dir.run(&[
                 "resolve",
                 "--resolv-conf",

@@ -450,14 +450,7 @@ old._domainkey.shop-mail.com. 3600 TXT v=DKIM1; p=
 ";
     let dns = TestDns::start(TEST_ORIGINS, zone, &["faulty-mail.com."], &[]);
     let dir = TestDir::new();
-    let conf = dir.write(
-        "resolv.conf",
-        format!(
-            "nameserver [{}]:{}\noptions timeout:1 attempts:1\n",
-            dns.addr.ip(),
-            dns.addr.port()
-        ),
-    );
+    let conf = dir.resolv_conf(&[dns.addr], "options timeout:1 attempts:1\n");
     let good = dir.write("a-good.eml", Eml::good().bytes());
     let shop = dir.write(
         "b-shop.eml",

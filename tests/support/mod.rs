@@ -52,6 +52,17 @@ impl TestDir {
         path.display().to_string()
     }
 
+    /// Writes `resolv.conf` naming `servers` (in order, `[ip]:port`) with `extra` lines after
+    /// them, and returns its path, for `MAILSCRUB_RESOLV_CONF`: the system-configuration path.
+    pub fn resolv_conf(&self, servers: &[std::net::SocketAddr], extra: &str) -> String {
+        let mut text = String::new();
+        for s in servers {
+            text.push_str(&format!("nameserver [{}]:{}\n", s.ip(), s.port()));
+        }
+        text.push_str(extra);
+        self.write("resolv.conf", text)
+    }
+
     /// Runs `mailscrub args...` in this folder.
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_with_stdin(args, None)
