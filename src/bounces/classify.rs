@@ -262,6 +262,10 @@ const GENERAL_TEXTS: &[(&str, EventClass)] = &[
     ("try again later", EventClass::Transient),
     ("greylist", EventClass::Transient),
     ("graylist", EventClass::Transient),
+    // Postfix's "delivery temporarily suspended: connect to ...": the destination's server was
+    // unreachable, not the account suspended.
+    ("delivery temporarily suspended", EventClass::Transient),
+    ("service not available", EventClass::Transient),
     // dead
     ("user unknown", EventClass::Dead),
     ("nonexistent user", EventClass::Dead),
@@ -682,6 +686,12 @@ mod tests {
             class("421 4.7.28 Our system has detected an unusual rate of unsolicited mail"),
             EventClass::Transient
         );
+        // Postfix could not reach the server: not a suspended account.
+        assert_eq!(
+            class("delivery temporarily suspended: connect to mx.example.com[192.0.2.1]: server refused to talk to me: 421 Service not available, closing transmission channel"),
+            EventClass::Transient
+        );
+        assert_eq!(class("550 Account suspended"), EventClass::RecipientSoft);
         assert_eq!(
             class("554 5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org"),
             EventClass::SenderSide

@@ -15,8 +15,16 @@ use super::classify::{
 };
 use super::event::{squash, truncate, RawEvent};
 
+/// How deep a report forwarded as an attachment is looked for (a bounce forwarded by a
+/// helpdesk, forwarded again).
+const FORWARD_DEPTH: usize = 3;
+
 /// Parses one message.
 pub fn parse_message(bytes: &[u8]) -> Result<Vec<RawEvent>, String> {
+    parse_at(bytes, 0)
+}
+
+fn parse_at(bytes: &[u8], depth: usize) -> Result<Vec<RawEvent>, String> {
     let mail = mailparse::parse_mail(bytes).map_err(|e| format!("not a parseable email: {e}"))?;
     if mail.headers.is_empty() {
         return Err("not an email: no headers".to_owned());
@@ -41,6 +49,11 @@ pub fn parse_message(bytes: &[u8]) -> Result<Vec<RawEvent>, String> {
             return Ok(events);
         }
     }
+    if depth < FORWARD_DEPTH {
+        if let Some(events) = forwarded_report(&parts, depth) {
+            return Ok(events);
+        }
+    }
     if is_auto_reply(&mail) {
         let from = header(&mail, "From")
             .and_then(|f| first_address(&f))
@@ -58,6 +71,33 @@ pub fn parse_message(bytes: &[u8]) -> Result<Vec<RawEvent>, String> {
         }]);
     }
     plain_bounce(&mail, &parts, date)
+}
+
+/// The events of a delivery or feedback report attached as a whole message (`message/rfc822`):
+/// someone forwarded the bounce. Only a report counts: the returned copy of an ordinary message
+/// inside a bounce is not read for recipients.
+fn forwarded_report(parts: &[&ParsedMail], depth: usize) -> Option<Vec<RawEvent>> {
+    const REPORTS: [&str; 3] = [
+        "message/feedback-report",
+        "message/delivery-status",
+        "message/global-delivery-status",
+    ];
+    parts
+        .iter()
+        .filter(|p| p.ctype.mimetype == "message/rfc822")
+        .find_map(|p| {
+            let raw = p.get_body_raw().ok()?;
+            let inner = mailparse::parse_mail(&raw).ok()?;
+            let mut inner_parts = Vec::new();
+            flatten(&inner, &mut inner_parts);
+            let is_report = inner_parts
+                .iter()
+                .any(|q| REPORTS.contains(&q.ctype.mimetype.as_str()));
+            if !is_report {
+                return None;
+            }
+            parse_at(&raw, depth + 1).ok().filter(|e| !e.is_empty())
+        })
 }
 
 fn header(mail: &ParsedMail, name: &str) -> Option<String> {
@@ -115,19 +155,43 @@ fn field<'a>(block: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// `rfc822; <a@b.com>` → `a@b.com`.
+/// `rfc822; <a@b.com>` → `a@b.com`. Exchange's `dda:SMTP=a@b.com` and `SMTP:a@b.com` give
+/// `a@b.com`; an X.400 address gives the RFC 822 address of its `RFC-822=` attribute
+/// (`local(a)domain`, RFC 2156 §4.2), or none.
 fn typed_address(value: &str) -> Option<String> {
-    let v = value.split_once(';').map(|(_, a)| a).unwrap_or(value);
+    let (kind, v) = value.split_once(';').unwrap_or(("rfc822", value));
+    if kind.trim().eq_ignore_ascii_case("x400") {
+        let attr = v.split('/').find_map(|a| {
+            let (k, val) = a.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("rfc-822").then_some(val)
+        })?;
+        let address = attr.trim().replace("(a)", "@");
+        return address.contains('@').then_some(address);
+    }
     let v = v
         .trim()
         .trim_start_matches('<')
         .trim_end_matches('>')
         .trim();
+    let v = without_exchange_prefix(v);
     if v.contains('@') {
         Some(v.to_owned())
     } else {
         None
     }
+}
+
+/// `a@b.com` without Exchange's `dda:SMTP=` or `SMTP=` / `SMTP:` in front (any case).
+fn without_exchange_prefix(address: &str) -> &str {
+    let mut a = address;
+    for prefix in ["dda:", "smtp=", "smtp:"] {
+        if a.get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        {
+            a = &a[prefix.len()..];
+        }
+    }
+    a
 }
 
 /// `smtp; 550 5.1.1 ...` → `550 5.1.1 ...`.
@@ -164,7 +228,11 @@ fn delivery_status(dsn: &ParsedMail, parts: &[&ParsedMail], date: Option<i64>) -
     let human = notice(parts);
     let mut events = Vec::new();
     for block in &blocks {
-        let Some(mut final_rcpt) = field(block, "final-recipient").and_then(typed_address) else {
+        let original = field(block, "original-recipient").and_then(typed_address);
+        let Some(mut final_rcpt) = field(block, "final-recipient")
+            .and_then(typed_address)
+            .or_else(|| original.clone())
+        else {
             continue;
         };
         if final_rcpt.starts_with('@') {
@@ -178,9 +246,7 @@ fn delivery_status(dsn: &ParsedMail, parts: &[&ParsedMail], date: Option<i64>) -
                 None => continue,
             }
         }
-        let recipient = field(block, "original-recipient")
-            .and_then(typed_address)
-            .unwrap_or(final_rcpt);
+        let recipient = original.unwrap_or(final_rcpt);
         let action = field(block, "action")
             .unwrap_or("failed")
             .to_ascii_lowercase();
@@ -471,8 +537,16 @@ fn plain_bounce(
         excluded.extend(message_id_addresses(&text));
         let mut quoted: Vec<usize> = Vec::new();
         let mut quoted_only: Vec<(usize, String)> = Vec::new();
-        for m in address_regex().find_iter(notice) {
-            let before: String = notice[..m.start()]
+        let aliases = generated_from(notice);
+        let found: Vec<(usize, &str)> = address_regex()
+            .find_iter(notice)
+            .map(|m| {
+                let a = without_exchange_prefix(m.as_str());
+                (m.end() - a.len(), a)
+            })
+            .collect();
+        for &(start, address) in &found {
+            let before: String = notice[..start]
                 .chars()
                 .rev()
                 .take(40)
@@ -498,27 +572,34 @@ fn plain_bounce(
             ]
             .iter()
             .any(|w| context.ends_with(w));
-            if not_a_recipient {
-                excluded.push(m.as_str().trim_end_matches('.').to_ascii_lowercase());
+            let generated_from_here = aliases.iter().any(|(_, _, at)| *at == start);
+            if not_a_recipient && !generated_from_here {
+                excluded.push(address.trim_end_matches('.').to_ascii_lowercase());
             }
             // "Your message / To: list@..." (Exchange, GroupWise) quotes the message's own To:
             // that mention is not a failed recipient (the address may still be one where the
             // notice names it again).
             // So does a `To:` header line of a returned message given without a marker.
-            let line_start = notice[..m.start()].rfind('\n').map_or(0, |i| i + 1);
-            let line_head = notice[line_start..m.start()]
-                .trim_start()
-                .to_ascii_lowercase();
+            let line_start = notice[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_head = notice[line_start..start].trim_start().to_ascii_lowercase();
             // And `Received: ... for <x>;`, a header line of a returned message.
             if (context.ends_with("to:") && before.contains("your message"))
                 || line_head.starts_with("to:")
                 || context.ends_with(" for")
             {
-                quoted.push(m.start());
+                quoted.push(start);
             }
         }
-        for m in address_regex().find_iter(notice) {
-            let a = m.as_str().trim_end_matches('.').to_owned();
+        for &(start, address) in &found {
+            if aliases.iter().any(|(_, _, from_at)| *from_at == start) {
+                continue; // the X of "(generated from X)": its alias's mention stands for it
+            }
+            let a = address.trim_end_matches('.');
+            let a = aliases
+                .iter()
+                .find(|(alias, _, _)| alias.eq_ignore_ascii_case(a))
+                .map_or(a, |(_, subscribed, _)| subscribed.as_str())
+                .to_owned();
             let lower_a = a.to_ascii_lowercase();
             let local = lower_a.split('@').next().unwrap_or("");
             if excluded.contains(&lower_a)
@@ -529,10 +610,10 @@ fn plain_bounce(
             {
                 continue;
             }
-            if quoted.contains(&m.start()) {
-                quoted_only.push((m.start(), a));
+            if quoted.contains(&start) {
+                quoted_only.push((start, a));
             } else {
-                recipients.push((m.start(), a));
+                recipients.push((start, a));
             }
         }
         // A quoted `To:` is the recipient only when the notice names no other address.
@@ -575,10 +656,11 @@ fn plain_bounce(
         {
             segment = notice;
         }
-        let failing = failure_part(segment);
+        let cleaned = without_header_lines(segment);
+        let failing = failure_part(&cleaned);
         let smtp_code = find_reply_code(failing);
         let status = find_enhanced(failing);
-        let diagnostic = reply_line(failing).unwrap_or_else(|| squash(segment));
+        let diagnostic = reply_line(failing).unwrap_or_else(|| squash(&cleaned));
         events.push(RawEvent {
             recipient: recipient.clone(),
             timestamp: date,
@@ -589,6 +671,79 @@ fn plain_bounce(
         });
     }
     Ok(events)
+}
+
+/// Aliases and the address each was generated from: Exim's `alias@x (generated from
+/// sub@y)`, Postfix's `<alias@x> (expanded from <sub@y>)`. The subscribed address is the one to
+/// suppress. Each entry: the alias, the subscribed address, where the subscribed one starts.
+fn generated_from(text: &str) -> Vec<(String, String, usize)> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        let addr =
+            r"[A-Za-z0-9._%+=!#$&'*/?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}";
+        regex::Regex::new(&format!(
+            r"(?i)<?({addr})>?\s*\(\s*(?:generated|expanded)\s+from:?\s*<?({addr})>?\s*\)"
+        ))
+        .expect("generated-from pattern")
+    });
+    re.captures_iter(text)
+        .filter_map(|c| {
+            let (alias, from) = (c.get(1)?, c.get(2)?);
+            Some((
+                alias.as_str().to_owned(),
+                from.as_str().to_owned(),
+                from.start(),
+            ))
+        })
+        .collect()
+}
+
+/// `text` without the header lines of a returned message (and their folded continuations):
+/// their values (`X-Mailman-Version: 2.0.13`, dates, IDs) are not replies or status codes.
+fn without_header_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    const HEADERS: &[&str] = &[
+        "received",
+        "date",
+        "message-id",
+        "mime-version",
+        "user-agent",
+        "subject",
+        "references",
+        "in-reply-to",
+        "dkim-signature",
+        "authentication-results",
+        "return-path",
+        "thread-index",
+        "thread-topic",
+        "importance",
+        "precedence",
+        "organization",
+    ];
+    let is_header = |line: &str| {
+        let Some((name, _)) = line.split_once(':') else {
+            return false;
+        };
+        let name = name.to_ascii_lowercase();
+        !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && (name.starts_with("x-")
+                || name.starts_with("content-")
+                || name.starts_with("list-")
+                || name.starts_with("arc-")
+                || HEADERS.contains(&name.as_str()))
+    };
+    if !text.lines().any(is_header) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        skipping = is_header(line) || (skipping && line.starts_with([' ', '\t']));
+        if !skipping {
+            out.push_str(line);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The addresses on `Message-ID:`, `In-Reply-To:`, `References:` (and `X-` variants) lines
@@ -778,5 +933,83 @@ mod recipient_tests {
                 ("full@example.org".to_owned(), EventClass::RecipientSoft)
             ]
         );
+    }
+
+    fn dsn(blocks: &str) -> Vec<RawEvent> {
+        let msg = format!("From: MAILER-DAEMON@mx.example.org\r\nTo: sender@shop.example\r\nSubject: Delivery Status Notification (Failure)\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nDelivery has failed.\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n{blocks}--b--\r\n");
+        parse_message(msg.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn an_x400_final_recipient_gives_way_to_the_rfc822_original() {
+        let e = dsn("Original-Recipient: rfc822;tanaka@example.co.jp\r\nFinal-Recipient: x400; /c=JP/admd= /prmd=EXAMPLE/o=CORP/s=Tanaka/\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n");
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (e[0].recipient.as_str(), e[0].class),
+            ("tanaka@example.co.jp", EventClass::Dead)
+        );
+        // An X.400 address that carries the RFC 822 one in its RFC-822 attribute.
+        let e = dsn("Final-Recipient: x400; /c=US/admd= /prmd=ACME/o=Mail/RFC-822=ann.lee(a)acme-mail.com/\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n");
+        assert_eq!(e[0].recipient, "ann.lee@acme-mail.com");
+    }
+
+    #[test]
+    fn exchange_dda_smtp_prefixes_are_not_part_of_the_address() {
+        let e = dsn("Final-Recipient: rfc822; dda:SMTP=ann.lee@acme-mail.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n");
+        assert_eq!(e[0].recipient, "ann.lee@acme-mail.com");
+        let r = recipients("Delivery to the following recipients failed.\n\n       dda:SMTP=bo.kim@acme-mail.com\n\n#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##\n");
+        assert_eq!(r, ["bo.kim@acme-mail.com"]);
+        let r = recipients(
+            "The recipient SMTP:cy@acme-mail.com was not found: 550 5.1.1 no such user\n",
+        );
+        assert_eq!(r, ["cy@acme-mail.com"]);
+    }
+
+    #[test]
+    fn the_subscribed_address_is_the_one_an_alias_was_generated_from() {
+        // Exim: the local delivery failed for the address an alias expanded to.
+        let r = plain("This message was created automatically by mail delivery software.\n\nA message that you sent could not be delivered to one or more of its\nrecipients. This is a permanent error. The following address(es) failed:\n\n  ann.internal@mbox.acme-mail.com\n    (generated from ann@acme-mail.com)\n    SMTP error from remote mail server after RCPT TO:<ann.internal@mbox.acme-mail.com>:\n    550 5.1.1 User unknown\n");
+        let got: Vec<(&str, EventClass)> =
+            r.iter().map(|e| (e.recipient.as_str(), e.class)).collect();
+        assert_eq!(got, [("ann@acme-mail.com", EventClass::Dead)]);
+        // Postfix: "(expanded from <X>)".
+        let r = recipients("I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n<bo.home@isp-mail.net> (expanded from <bo@acme-mail.com>): host\n    mx.isp-mail.net[192.0.2.7] said: 550 5.1.1 <bo.home@isp-mail.net>:\n    Recipient address rejected: User unknown in local recipient table\n");
+        assert_eq!(r, ["bo@acme-mail.com"]);
+        let r = recipients(
+            "<cy.box@acme-mail.com> (expanded from: cy@acme-mail.com): 550 5.1.1 unknown user\n",
+        );
+        assert_eq!(r, ["cy@acme-mail.com"]);
+    }
+
+    #[test]
+    fn a_dsn_forwarded_as_an_attachment_is_read() {
+        let inner = "From: MAILER-DAEMON@mx.example.org\r\nTo: sender@shop.example\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"in\"\r\n\r\n--in\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n--in\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; gone@acme-mail.com\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n--in--\r\n";
+        let msg = format!("From: Helpdesk <help@shop.example>\r\nTo: lists@shop.example\r\nSubject: Fwd: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"out\"\r\n\r\n--out\r\nContent-Type: text/plain\r\n\r\nForwarding this bounce, see attached. Call me at help@shop.example.\r\n--out\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--out--\r\n");
+        let e = parse_message(msg.as_bytes()).unwrap();
+        let got: Vec<(&str, EventClass)> =
+            e.iter().map(|e| (e.recipient.as_str(), e.class)).collect();
+        assert_eq!(got, [("gone@acme-mail.com", EventClass::Dead)]);
+    }
+
+    #[test]
+    fn an_html_only_notice_is_read() {
+        let msg = "From: postmaster@mail.acme-mail.com\r\nTo: sender@shop.example\r\nSubject: Undeliverable: Autumn sale\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p><b>Your message to <a href=\"mailto:dan@acme-mail.com\">dan@acme-mail.com</a> couldn&#39;t be delivered.</b></p><p>dan wasn't found at acme-mail.com.</p><table><tr><td>Remote server returned</td><td>550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup</td></tr></table></body></html>\r\n";
+        let e = parse_message(msg.as_bytes()).unwrap();
+        let got: Vec<(&str, EventClass)> =
+            e.iter().map(|e| (e.recipient.as_str(), e.class)).collect();
+        assert_eq!(got, [("dan@acme-mail.com", EventClass::Dead)]);
+        assert!(
+            e[0].diagnostic.starts_with("550 5.1.10"),
+            "{}",
+            e[0].diagnostic
+        );
+    }
+
+    #[test]
+    fn header_values_are_not_status_codes() {
+        let e = plain("The following address failed:\n\n  ann@acme-mail.com: mailbox unavailable\n\nX-Mailman-Version: 2.0.13\nX-Mailer: Mailer 4.2.1\nMIME-Version: 1.0\n");
+        assert_eq!(e.len(), 1);
+        assert_ne!(e[0].class, EventClass::Delivered, "{:?}", e[0]);
+        assert_eq!(e[0].status, None);
     }
 }
