@@ -49,6 +49,10 @@ fn parse_at(bytes: &[u8], depth: usize) -> Result<Vec<RawEvent>, String> {
             return Ok(events);
         }
     }
+    let inline = inline_delivery_status(&parts, date);
+    if !inline.is_empty() {
+        return Ok(inline);
+    }
     if depth < FORWARD_DEPTH {
         if let Some(events) = forwarded_report(&parts, depth) {
             return Ok(events);
@@ -218,7 +222,31 @@ fn notice(parts: &[&ParsedMail]) -> String {
 
 fn delivery_status(dsn: &ParsedMail, parts: &[&ParsedMail], date: Option<i64>) -> Vec<RawEvent> {
     let text = String::from_utf8_lossy(&dsn.get_body_raw().unwrap_or_default()).into_owned();
-    let blocks = field_blocks(&text);
+    delivery_fields(&text, parts, date)
+}
+
+/// The per-recipient fields of a delivery report written inline in a text part: a report
+/// whose MIME structure is broken (a boundary line indented by a space) still carries
+/// `Final-Recipient:` / `Action:` / `Status:` blocks, which are better evidence than the prose.
+fn inline_delivery_status(parts: &[&ParsedMail], date: Option<i64>) -> Vec<RawEvent> {
+    for p in parts.iter().filter(|p| p.subparts.is_empty()) {
+        let text = body_text(p);
+        let has_fields = text.lines().any(|l| {
+            l.get(..16)
+                .is_some_and(|h| h.eq_ignore_ascii_case("final-recipient:"))
+        });
+        if has_fields {
+            let events = delivery_fields(&text, parts, date);
+            if !events.is_empty() {
+                return events;
+            }
+        }
+    }
+    Vec::new()
+}
+
+fn delivery_fields(text: &str, parts: &[&ParsedMail], date: Option<i64>) -> Vec<RawEvent> {
+    let blocks = field_blocks(text);
     let per_message: &[(String, String)] = blocks
         .first()
         .filter(|b| field(b, "final-recipient").is_none())
@@ -541,7 +569,8 @@ fn plain_bounce(
         let found: Vec<(usize, &str)> = address_regex()
             .find_iter(notice)
             .map(|m| {
-                let a = without_exchange_prefix(m.as_str());
+                // `'a@b.com'` quotes the address; the quote is not part of it.
+                let a = without_exchange_prefix(m.as_str()).trim_start_matches('\'');
                 (m.end() - a.len(), a)
             })
             .collect();
@@ -1011,5 +1040,27 @@ mod recipient_tests {
         assert_eq!(e.len(), 1);
         assert_ne!(e[0].class, EventClass::Delivered, "{:?}", e[0]);
         assert_eq!(e[0].status, None);
+    }
+
+    #[test]
+    fn a_report_with_a_broken_boundary_is_read_from_its_fields() {
+        // The second boundary is indented, so the whole report reads as one text part.
+        let msg = "From: MAILER-DAEMON@mx.example.org\r\nTo: sender@shop.example\r\nSubject: Returned mail: User unknown\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\r\n\r\n--B1\r\nContent-Type: text/plain\r\n\r\n   ----- The following addresses had delivery problems -----\r\n<gone@acme-mail.com> (unrecoverable error)\r\n\r\n --B1\r\ncontent-type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822;gone@acme-mail.com\r\nAction: failed\r\nStatus: 5.0.0\r\nDiagnostic-Code: smtp; 550 'gone@acme-mail.com' is not a known user\r\n\r\nFinal-Recipient: rfc822;late@acme-mail.com\r\nAction: delayed\r\nStatus: 4.0.0 (acme-mail.com: host name lookup failure)\r\n\r\n--B1--\r\n";
+        let e = parse_message(msg.as_bytes()).unwrap();
+        let got: Vec<(&str, EventClass)> =
+            e.iter().map(|e| (e.recipient.as_str(), e.class)).collect();
+        assert_eq!(
+            got,
+            [
+                ("gone@acme-mail.com", EventClass::Dead),
+                ("late@acme-mail.com", EventClass::Transient)
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_around_an_address_are_not_part_of_it() {
+        let r = recipients("Delivery failed: 550 'gone@acme-mail.com' is not a known user\n");
+        assert_eq!(r, ["gone@acme-mail.com"]);
     }
 }
