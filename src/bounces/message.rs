@@ -142,7 +142,13 @@ fn field_blocks(text: &str) -> Vec<Vec<(String, String)>> {
             continue;
         }
         if let Some((k, v)) = line.split_once(':') {
-            current.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+            let key = k.trim().to_ascii_lowercase();
+            // A field seen twice starts the next recipient's block: some MTAs leave out the
+            // blank line between blocks.
+            if current.iter().any(|(seen, _)| *seen == key) {
+                blocks.push(std::mem::take(&mut current));
+            }
+            current.push((key, v.trim().to_owned()));
         }
     }
     if !current.is_empty() {
@@ -1062,5 +1068,19 @@ mod recipient_tests {
     fn quotes_around_an_address_are_not_part_of_it() {
         let r = recipients("Delivery failed: 550 'gone@acme-mail.com' is not a known user\n");
         assert_eq!(r, ["gone@acme-mail.com"]);
+    }
+
+    #[test]
+    fn recipient_blocks_without_a_blank_line_between_them_are_two() {
+        let e = dsn("Final-Recipient: rfc822; full@acme-mail.com\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 550 5.2.2 Mailbox Full\r\nFinal-Recipient: rfc822; gone@acme-mail.com\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User Unknown\r\n\r\n");
+        let got: Vec<(&str, EventClass)> =
+            e.iter().map(|e| (e.recipient.as_str(), e.class)).collect();
+        assert_eq!(
+            got,
+            [
+                ("full@acme-mail.com", EventClass::RecipientSoft),
+                ("gone@acme-mail.com", EventClass::Dead)
+            ]
+        );
     }
 }
