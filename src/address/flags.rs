@@ -346,4 +346,71 @@ mod tests {
         assert!(lists.is_role("sales+eu"));
         assert!(!lists.is_role("information"));
     }
+
+    #[test]
+    fn the_nearest_provider_wins_and_a_tie_suggests_nothing() {
+        // Two edits are allowed only for names of 11 characters or more.
+        assert_eq!(suggest("hotmial.co.ukk").as_deref(), Some("hotmail.co.uk"));
+        assert_eq!(suggest("gmal.co"), None);
+        // uol.com.br (1 edit) is listed before bol.com.br (2); bol.ctom.br is the reverse.
+        assert_eq!(suggest("uol.ctom.br").as_deref(), Some("uol.com.br"));
+        assert_eq!(suggest("bol.ctom.br").as_deref(), Some("bol.com.br"));
+        // gmail.com, ymail.com and mail.com are all one edit from kmail.com.
+        assert_eq!(suggest("kmail.com"), None);
+    }
+
+    #[test]
+    fn a_name_too_long_for_the_table_is_not_compared() {
+        let long = [b'a'; 64];
+        assert_eq!(osa_within(&long, &long, 1), None);
+        assert_eq!(osa_within(b"abcd", b"ab", 1), None, "lengths two apart");
+    }
+
+    #[test]
+    fn a_bare_top_level_domain_on_a_list_flags_nothing() {
+        let mut lists = FlagLists::builtin();
+        lists.add_disposable("# a list that names a whole TLD\ntk\n\nthrowaway.example\n");
+        assert!(
+            !lists.is_disposable("free.tk"),
+            "parents are looked up down to two labels"
+        );
+        assert!(lists.is_disposable("throwaway.example"));
+        assert!(lists.is_disposable("a.b.throwaway.example"));
+        assert!(!lists.is_disposable(""), "the comment line is not an entry");
+        assert!(!lists.is_disposable("# a list that names a whole TLD"));
+    }
+
+    #[test]
+    fn the_tld_list_is_replaced_whole_and_must_name_one() {
+        let mut lists = FlagLists::builtin();
+        assert!(lists.tld_exists("com") && lists.tld_exists("COM"));
+        assert!(!lists.tld_exists("con"));
+        lists.set_tlds("# Version 2099\n\nZZ\nqq\n").unwrap();
+        assert!(lists.tld_exists("zz") && lists.tld_exists("QQ"));
+        assert!(
+            !lists.tld_exists("com"),
+            "the file replaces the built-in list"
+        );
+        assert!(!lists.tld_exists("# version 2099"));
+        assert!(lists.set_tlds("# nothing\n\n").is_err());
+    }
+
+    #[test]
+    fn the_bundled_lists_are_described() {
+        let lists = bundled_lists();
+        let names: Vec<&str> = lists.iter().map(|(n, _, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                "disposable domains",
+                "top-level domains",
+                "role local parts",
+                "mailbox providers (typo suggestions)"
+            ]
+        );
+        for (name, n, source) in lists {
+            assert!(n > 10, "{name}: {n}");
+            assert!(source.len() > 20, "{name}: {source}");
+        }
+    }
 }
