@@ -352,6 +352,10 @@ pub struct CleanArgs {
     pub no_dns: bool,
     #[command(flatten, next_help_heading = "DNS")]
     pub dns: DnsArgs,
+    /// Clean only part K of N: the rows (and carried-forward suppressions) whose address's
+    /// domain hashes to part K. N runs, one per part, give together one run's outputs.
+    #[arg(long, value_name = "K/N", help_heading = "The run")]
+    pub partition: Option<String>,
     /// Rows per batch handed to the worker threads.
     #[arg(long, default_value_t = defaults::BATCH_ROWS, value_name = "N", hide = true, help_heading = "The run")]
     pub batch_rows: usize,

@@ -41,6 +41,9 @@ pub struct Config {
     /// Which files are written and the clean list's columns, names, splitting and spreadsheet
     /// safety.
     pub profile: ExportProfile,
+    /// `--partition K/N`: only the rows (and carried-forward suppressions) whose address's
+    /// domain falls in this part; `None` is the whole list.
+    pub partition: Option<crate::dedupe::Partition>,
 }
 
 /// Where the bounce history comes from and how it is judged.
@@ -76,6 +79,7 @@ impl Config {
             profile: ExportProfile::default(),
             max_drop_share: crate::defaults::MAX_DROP_SHARE,
             history: None,
+            partition: None,
         }
     }
 }

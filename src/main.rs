@@ -254,6 +254,9 @@ fn clean(args: CleanArgs) -> Result<()> {
         bail!(usage("--batch-rows must be at least 1".to_owned()));
     }
     config.batch_rows = args.batch_rows;
+    if let Some(p) = &args.partition {
+        config.partition = Some(mailscrub::dedupe::Partition::parse(p).map_err(usage)?);
+    }
     if !(args.max_drop_share.is_finite() && args.max_drop_share > 0.0) {
         bail!(usage(
             "--max-drop-share must be a share above 0 (1 turns the guard off)".to_owned()

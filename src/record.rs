@@ -194,4 +194,6 @@ pub enum Verdict {
     Duplicate,
     /// The row itself could not be read; written to the rejects file.
     Reject,
+    /// The row's domain belongs to another part of a `--partition` run: another run decides it.
+    OtherPartition,
 }

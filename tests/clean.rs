@@ -948,3 +948,112 @@ fn a_terminal_shows_one_line_per_phase_and_cron_sees_none() {
     assert!(!piped.stderr.contains("rows/s"), "{}", piped.stderr);
     assert_contains(&piped.stderr, "1,500 rows from 1 input(s)");
 }
+
+/// `--partition K/N`: N runs, one per part, give together what one run gives: every row in
+/// exactly one part, the same clean rows, suppressions (carried-forward ones included), rejects
+/// and duplicates; each part's report accounts for the rows it left to the others.
+#[test]
+fn the_parts_of_a_partitioned_run_add_up_to_one_run() {
+    let dir = TestDir::new();
+    let mut list = String::from("email,name,note\n");
+    for i in 0..3_000 {
+        let domain = format!("company-{}.com", i % 97);
+        match i % 50 {
+            // The same address again, spelt in another case: a duplicate in the same part.
+            7 => list.push_str(&format!(
+                "user{}@COMPANY-{}.COM,dup,\n",
+                i - 1,
+                (i - 1) % 97
+            )),
+            11 => list.push_str(&format!("broken-{i}@@{domain},bad,\n")),
+            13 => list.push_str(&format!("no-at-sign-{i},bad,\n")),
+            17 => list.push_str(&format!("u{i}@bücher-{}.de,idn,\n", i % 5)),
+            19 => list.push_str(&format!("dead{i}@{domain},history,\n")),
+            23 => list.push_str("\"unclosed,quote\n"),
+            _ => list.push_str(&format!("user{i}@{domain},n{i},\"a, b\"\n")),
+        }
+    }
+    let list = dir.write("list.csv", list);
+    let mut history = String::from("email,reason,created\n");
+    for i in 0..400 {
+        // On the list (i % 50 == 19 rows) and carried forward (the others).
+        let local = if i % 2 == 0 {
+            format!("dead{}", i / 2 * 50 + 19)
+        } else {
+            format!("gone{i}")
+        };
+        history.push_str(&format!(
+            "{local}@company-{}.com,bounce,2024-08-01T10:00:00Z\n",
+            (i / 2 * 50 + 19) % 97
+        ));
+    }
+    let history = dir.write("suppressions.csv", history);
+    let run = |out: &str, partition: Option<&str>| {
+        let mut r = dir
+            .clean(&[&list])
+            .out(out)
+            .bounces(&history)
+            .as_of("2024-08-31")
+            .args(&["--max-drop-share", "1"]);
+        if let Some(p) = partition {
+            r = r.args(&["--partition", p]);
+        }
+        r.ok()
+    };
+    run("whole", None);
+    let n = 3;
+    for k in 1..=n {
+        let out = run(&format!("part{k}"), Some(&format!("{k}/{n}")));
+        assert_contains(
+            &out.stderr,
+            "row(s) belong to the other parts of --partition",
+        );
+    }
+    let rows_of = |out: &str, file: &str| -> Vec<Vec<String>> {
+        let path = dir.join(out).join(file);
+        if !path.exists() {
+            return Vec::new();
+        }
+        let mut rows = read_csv(&path, b',');
+        rows.remove(0);
+        rows
+    };
+    for file in ["clean.csv", "suppression.csv", "rejects.csv"] {
+        let mut whole = rows_of("whole", file);
+        let mut parts: Vec<Vec<String>> = (1..=n)
+            .flat_map(|k| rows_of(&format!("part{k}"), file))
+            .collect();
+        whole.sort();
+        parts.sort();
+        assert!(
+            !whole.is_empty(),
+            "{file} is empty: the test proves nothing"
+        );
+        assert_eq!(parts.len(), whole.len(), "{file}: rows");
+        assert_eq!(parts, whole, "{file}: the union of the parts");
+    }
+    let whole = dir.report("whole");
+    let reports: Vec<_> = (1..=n).map(|k| dir.report(&format!("part{k}"))).collect();
+    for key in ["kept", "suppressed", "duplicates", "rejected"] {
+        let sum: u64 = reports.iter().map(|r| r[key].as_u64().unwrap()).sum();
+        assert_eq!(sum, whole[key].as_u64().unwrap(), "{key}");
+        assert!(
+            whole[key].as_u64().unwrap() > 0,
+            "{key}: the test proves nothing"
+        );
+    }
+    for r in &reports {
+        assert_eq!(r["rows_in"], whole["rows_in"], "every part reads every row");
+        assert!(r["identity_holds"].as_bool().unwrap());
+        assert!(r["other_partition"].as_u64().unwrap() > 0);
+        assert_contains(r["identity"].as_str().unwrap(), "+ other partitions");
+    }
+    assert!(whole.get("other_partition").is_none());
+    let carried = |r: &serde_json::Value| r["bounces"]["carried_forward"].as_u64().unwrap();
+    assert!(carried(&whole) > 0, "the test proves nothing about carry-forward");
+    assert_eq!(reports.iter().map(carried).sum::<u64>(), carried(&whole));
+    // A bad part is a usage error.
+    dir.clean(&[&list])
+        .args(&["--partition", "4/3"])
+        .code(exit::USAGE);
+}

@@ -8,11 +8,13 @@
 //! under [`ahead`], in one place.
 
 mod keyset;
+pub mod partition;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 pub use keyset::{KeyFilter, KeySet};
+pub use partition::Partition;
 
 /// A 128-bit hash of a normalised address.
 pub type DedupeKey = u128;

@@ -48,6 +48,8 @@ pub struct Outputs {
     neutralised: u64,
     /// Duplicates pushed (the file is only written with `--write-duplicates`).
     duplicates_seen: u64,
+    /// Rows left to other parts of a `--partition` run (no file: another run writes them).
+    other_partition: u64,
 }
 
 /// What a commit put in place.
@@ -104,6 +106,7 @@ impl Outputs {
             bounds: Vec::new(),
             neutralised: 0,
             duplicates_seen: 0,
+            other_partition: 0,
         })
     }
 
@@ -119,6 +122,7 @@ impl Outputs {
                 .as_ref()
                 .map_or(self.duplicates_seen, AtomicCsv::rows),
             rejected: self.rejects.rows(),
+            other_partition: self.other_partition,
         }
     }
 
@@ -160,6 +164,11 @@ impl Outputs {
             ])?;
         }
         Ok(())
+    }
+
+    /// A row of another part of a `--partition` run: written nowhere here, counted.
+    pub fn other_partition(&mut self) {
+        self.other_partition += 1;
     }
 
     /// A row whose address came earlier (only written with `--write-duplicates`).

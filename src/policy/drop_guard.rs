@@ -15,11 +15,13 @@ pub const MIN_ROWS: u64 = 20;
 
 /// Why the run must stop, or `None`. `counts` are the whole run's.
 pub fn too_many_dropped(counts: &Counts, max_share: f64) -> Option<String> {
-    if max_share >= 1.0 || counts.rows_in < MIN_ROWS {
+    // The rows of this run's part (all rows, without --partition).
+    let rows = counts.rows_in - counts.other_partition;
+    if max_share >= 1.0 || rows < MIN_ROWS {
         return None;
     }
     let dropped = counts.suppressed + counts.duplicates + counts.rejected;
-    let share = dropped as f64 / counts.rows_in as f64;
+    let share = dropped as f64 / rows as f64;
     if share <= max_share {
         return None;
     }
@@ -35,7 +37,7 @@ pub fn too_many_dropped(counts: &Counts, max_share: f64) -> Option<String> {
     Some(format!(
         "{:.0}% of the {} rows would be removed ({largest}), more than --max-drop-share {max_share}",
         share * 100.0,
-        counts.rows_in
+        rows
     ))
 }
 
@@ -50,6 +52,7 @@ mod tests {
             suppressed,
             duplicates,
             rejected,
+            other_partition: 0,
         }
     }
 

@@ -64,8 +64,17 @@ pub fn report(f: Finished) -> Report {
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         identity: format!(
-            "rows_in {} = kept {} + suppressed {} + duplicates {} + rejected {}",
-            counts.rows_in, counts.kept, counts.suppressed, counts.duplicates, counts.rejected
+            "rows_in {} = kept {} + suppressed {} + duplicates {} + rejected {}{}",
+            counts.rows_in,
+            counts.kept,
+            counts.suppressed,
+            counts.duplicates,
+            counts.rejected,
+            if counts.other_partition > 0 {
+                format!(" + other partitions {}", counts.other_partition)
+            } else {
+                String::new()
+            }
         ),
         counts,
         identity_holds,

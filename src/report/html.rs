@@ -49,12 +49,15 @@ fn bars(name: &str, rows: &[(String, u64)], color: &str) -> String {
 fn identity(report: &Report) -> String {
     let c = &report.counts;
     let total = c.rows_in.max(1) as f64;
-    let parts = [
+    let mut parts = vec![
         ("kept", c.kept, "#2e7d32"),
         ("suppressed", c.suppressed, "#c62828"),
         ("duplicates", c.duplicates, "#f9a825"),
         ("rejected", c.rejected, "#6d4c41"),
     ];
+    if c.other_partition > 0 {
+        parts.push(("other partitions", c.other_partition, "#9e9e9e"));
+    }
     let mut s = String::from(
         "<svg data-chart=\"identity\" width=\"640\" height=\"60\" role=\"img\" aria-label=\"accounting\">",
     );

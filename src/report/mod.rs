@@ -37,6 +37,13 @@ pub struct Counts {
     pub duplicates: u64,
     /// Rows written to the rejects file.
     pub rejected: u64,
+    /// Rows left to the other parts of a `--partition` run (0 otherwise).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub other_partition: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Counts {
@@ -47,6 +54,7 @@ impl Counts {
             Verdict::Suppress => self.suppressed += 1,
             Verdict::Duplicate => self.duplicates += 1,
             Verdict::Reject => self.rejected += 1,
+            Verdict::OtherPartition => self.other_partition += 1,
         }
     }
 
@@ -57,7 +65,7 @@ impl Counts {
 
     /// Rows given a verdict.
     pub fn decided(&self) -> u64 {
-        self.kept + self.suppressed + self.duplicates + self.rejected
+        self.kept + self.suppressed + self.duplicates + self.rejected + self.other_partition
     }
 
     fn merge(&mut self, other: &Counts) {
@@ -66,6 +74,7 @@ impl Counts {
         self.suppressed += other.suppressed;
         self.duplicates += other.duplicates;
         self.rejected += other.rejected;
+        self.other_partition += other.other_partition;
     }
 }
 
@@ -293,8 +302,15 @@ impl Report {
             group(c.kept),
             group(c.suppressed),
             group(c.duplicates),
-            group(c.rejected)
+            group(c.rejected),
         );
+        if c.other_partition > 0 {
+            let _ = writeln!(
+                s,
+                "mailscrub: {} row(s) belong to the other parts of --partition and are left to their runs",
+                group(c.other_partition)
+            );
+        }
         let check = if self.identity_holds {
             "holds"
         } else {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::address::Checked;
-use crate::dedupe::{ahead, prefetch, DedupeKey, KeyFilter, KeySet};
+use crate::dedupe::{ahead, prefetch, DedupeKey, KeyFilter, KeySet, Partition};
 use crate::dns::{DomainBook, DomainStatus};
 use crate::files::OutputError;
 use crate::input::parquet::SharedBatch;
@@ -70,6 +70,8 @@ pub struct Decider<'a> {
     pub distrust: Option<Arc<DomainStatus>>,
     /// `--ascii-only`.
     pub ascii_only: bool,
+    /// `--partition K/N`: rows of other parts are only counted.
+    pub partition: Option<Partition>,
 }
 
 impl Decider<'_> {
@@ -149,6 +151,12 @@ impl Decider<'_> {
         text: &RowBatch,
     ) -> Result<Verdict, OutputError> {
         let name = self.names[input].as_str();
+        if let Some(p) = self.partition {
+            if !p.holds_domain(partition_domain(&row)) {
+                self.outputs.other_partition();
+                return Ok(Verdict::OtherPartition);
+            }
+        }
         let (line, checked, key, as_is, ascii_form, consent) = match row {
             Row::Reject { line, error, raw } => {
                 self.outputs.reject(name, line, &error, &raw)?;
@@ -256,17 +264,30 @@ impl Decider<'_> {
         Some(status)
     }
 
-    /// The history's suppressed addresses that no input row carried, pushed to the
-    /// suppression file so that the next run still has them. Returns how many.
+    /// The history's suppressed addresses that no input row carried (in this run's part, with
+    /// `--partition`), pushed to the suppression file so that the next run still has them.
+    /// Returns how many.
     pub fn carry_forward(&mut self, histories: &Histories) -> Result<u64, OutputError> {
         let seen = &self.seen;
+        let partition = self.partition;
         let verdicts: Vec<&HistoryVerdict> = histories
             .par_iter()
             .filter_map(|(key, h)| h.verdict.as_ref().map(|v| (key, v)))
             .filter(|(key, _)| !seen.contains(*key))
             .map(|(_, v)| v)
+            .filter(|v| partition.is_none_or(|p| p.holds_address(&v.deciding.recipient)))
             .collect();
         self.outputs.carry_forward(verdicts)
+    }
+}
+
+/// The domain a row is partitioned by: its address's ASCII domain; for an address that is not
+/// valid, the text after its last `@`; for an unreadable row, none.
+pub fn partition_domain(row: &Row) -> &str {
+    match row {
+        Row::Reject { .. } => "",
+        Row::Address { checked, .. } if checked.is_valid() => checked.ascii_domain(),
+        Row::Address { checked, .. } => checked.address.rsplit_once('@').map_or("", |(_, d)| d),
     }
 }
 

@@ -110,6 +110,7 @@ pub fn pass(
     let mut domains = HashMap::new();
     let (mut carried, mut carry_forward_seconds) = (0, 0.0);
     let checking = Checking {
+        partition: config.partition,
         layouts: &layouts,
         rules: &config.rules,
         lists: &config.lists,
@@ -132,6 +133,7 @@ pub fn pass(
             spare,
             distrust: distrust.map(Arc::new),
             ascii_only: config.profile.ascii_only,
+            partition: config.partition,
         };
         for batch in batches {
             let batch = batch?;

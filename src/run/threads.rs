@@ -14,6 +14,7 @@
 //!
 //! The channels are bounded, so memory stays flat whatever the file size.
 
+use crate::dedupe::Partition;
 use std::collections::HashSet;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -50,6 +51,8 @@ pub struct Checking<'a> {
     pub provider_rules: bool,
     /// The form of IDN domains in the clean list.
     pub idn_form: IdnForm,
+    /// `--partition K/N`: domains of other parts are not asked of DNS.
+    pub partition: Option<Partition>,
 }
 
 /// Runs the rows phase: `inputs` read, checked and handed to `decide` batch by batch, in input
@@ -206,7 +209,7 @@ fn validate_all(
                 arrow: raw.arrow,
             };
             if let Some(resolver) = resolver {
-                submit_domains(&batch, resolver, &mut submitted);
+                submit_domains(&batch, resolver, checking.partition, &mut submitted);
             }
             batch
         });
@@ -218,11 +221,20 @@ fn validate_all(
 
 /// Hands the batch's new domains to the resolver before the batch moves on, so that answers are
 /// on their way while earlier batches are decided.
-fn submit_domains(batch: &CheckedBatch, resolver: &BulkResolver, submitted: &mut HashSet<String>) {
+fn submit_domains(
+    batch: &CheckedBatch,
+    resolver: &BulkResolver,
+    partition: Option<Partition>,
+    submitted: &mut HashSet<String>,
+) {
     for row in &batch.rows {
         if let Row::Address { checked, .. } = row {
             let domain = checked.ascii_domain();
-            if checked.is_valid() && !domain.starts_with('[') && !submitted.contains(domain) {
+            if checked.is_valid()
+                && !domain.starts_with('[')
+                && !submitted.contains(domain)
+                && partition.is_none_or(|p| p.holds_domain(domain))
+            {
                 submitted.insert(domain.to_owned());
                 resolver.submit(domain.to_owned());
             }
