@@ -3,9 +3,34 @@
 # machine: mailscrub vs the csv floor, DuckDB, pandas + python-email-validator; 1 and 2 threads;
 # peak memory. Installs DuckDB, pandas and email-validator into .venv from the package registry.
 # Usage: benches/compare.sh [ROWS] (default 10000000; pandas runs on a 1M-row slice and on the
-# whole file).
+# whole file). `benches/compare.sh shapes [ROWS]` (default 2000000) instead compares mailscrub
+# with the csv floor on the four shapes of export of benches/README.md only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+t() { sync; /usr/bin/time -f "%e s, %M KB peak" "$@"; }
+t3() { for _ in 1 2 3; do t "$@"; done; }
+if [ "${1:-}" = shapes ]; then
+  # The same rows in four layouts: the generator's own (quotes only where needed), every field
+  # quoted (Mailchimp, HubSpot, Salesforce, csv.QUOTE_ALL), a long free-text notes column with
+  # quotes and line breaks, and `;` with CRLF and a BOM (Excel in much of Europe).
+  ROWS=${2:-2000000}
+  DATA=${DATA:-target/compare}
+  mkdir -p "$DATA"
+  cargo build --release --quiet --bin mailscrub --example gen --example csv_floor
+  for shape in plain quote-all notes semicolon-crlf-bom; do
+    case $shape in
+      plain) flags=(); delim=, ;;
+      quote-all) flags=(--quote-all); delim=, ;;
+      notes) flags=(--notes); delim=, ;;
+      semicolon-crlf-bom) flags=(--dialect semicolon-crlf-bom); delim=';' ;;
+    esac
+    target/release/examples/gen --rows "$ROWS" --seed 7 "${flags[@]}" > "$DATA/shape-$shape.csv"
+    echo "== $shape: $(du -m "$DATA/shape-$shape.csv" | cut -f1) MB; csv floor, then mailscrub clean --no-dns (2 threads)"
+    t3 target/release/examples/csv_floor "$DATA/shape-$shape.csv" "$DATA/floor.csv" "$delim"
+    t3 target/release/mailscrub clean "$DATA/shape-$shape.csv" --out "$DATA/out-$shape" --no-dns --quiet
+  done
+  exit 0
+fi
 ROWS=${1:-10000000}
 DATA=${DATA:-target/compare}
 mkdir -p "$DATA"
@@ -31,8 +56,6 @@ sync
 # Each timed command starts after `sync`, so that it does not pay for writing back the files of
 # the step before (on this VM that alone moved a 10M-row run by more than a second). The fast
 # commands run three times (best time is the figure; all three are printed); pandas runs once.
-t() { sync; /usr/bin/time -f "%e s, %M KB peak" "$@"; }
-t3() { for _ in 1 2 3; do t "$@"; done; }
 echo "== csv floor (read + write every record)"
 t3 target/release/examples/csv_floor "$DATA/list.csv" "$DATA/floor.csv"
 echo "== mailscrub clean, 2 threads"

@@ -331,8 +331,80 @@ fn mess(rng: &mut Rng, addr: &str) -> String {
     }
 }
 
-fn quote(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
+/// How the file is written: the same rows in the layouts real exports use.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// Quote every field, as Mailchimp, HubSpot, Salesforce and Python's `csv.QUOTE_ALL` do.
+    pub quote_all: bool,
+    /// Add a `notes` column of free text with quotes, commas and line breaks (a CRM's).
+    pub notes: bool,
+    /// The delimiter.
+    pub delimiter: u8,
+    /// CRLF line ends (Excel, Windows exports).
+    pub crlf: bool,
+    /// A UTF-8 byte order mark first (Excel's "CSV UTF-8").
+    pub bom: bool,
+}
+
+impl Shape {
+    /// The project's usual shape: `,`, LF, quotes only where needed.
+    pub const PLAIN: Shape = Shape {
+        quote_all: false,
+        notes: false,
+        delimiter: b',',
+        crlf: false,
+        bom: false,
+    };
+}
+
+const NOTE_WORDS: &[&str] = &[
+    "called",
+    "about",
+    "the",
+    "renewal",
+    "asked",
+    "for",
+    "a",
+    "discount,",
+    "said",
+    "\"maybe",
+    "next",
+    "quarter\"",
+    "met",
+    "at",
+    "expo;",
+    "prefers",
+    "email",
+    "over",
+    "phone",
+    "owner's",
+    "budget",
+    "approved",
+    "follow",
+    "up",
+    "in",
+    "May",
+    "—",
+    "très",
+    "intéressé",
+    "Größe",
+    "M",
+];
+
+/// A CRM note: a few sentences of 60 to 400 characters, with quotes, commas and line breaks.
+fn note(rng: &mut Rng) -> String {
+    let target = 60 + rng.below(340) as usize;
+    let mut s = String::with_capacity(target + 16);
+    while s.len() < target {
+        s.push_str(rng.pick(NOTE_WORDS));
+        s.push(if rng.chance(60) { '\n' } else { ' ' });
+    }
+    s.trim_end().to_owned()
+}
+
+fn quote(field: &str, shape: &Shape) -> String {
+    let special = field.contains(['"', '\n', '\r']) || field.as_bytes().contains(&shape.delimiter);
+    if shape.quote_all || special {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
         field.to_owned()
@@ -342,26 +414,80 @@ fn quote(field: &str) -> String {
 fn main() -> io::Result<()> {
     let mut rows: u64 = 10_000;
     let mut seed: u64 = 1;
+    let mut shape = Shape::PLAIN;
+    let usage = || -> ! {
+        eprintln!(
+            "usage: gen [--rows N] [--seed S] [--quote-all] [--notes] [--dialect comma|semicolon-crlf-bom] > list.csv"
+        );
+        std::process::exit(2);
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let value = args.next().and_then(|v| v.parse().ok());
-        match (a.as_str(), value) {
-            ("--rows", Some(v)) => rows = v,
-            ("--seed", Some(v)) => seed = v,
-            _ => {
-                eprintln!("usage: gen [--rows N] [--seed S] > list.csv");
-                std::process::exit(2);
+        match a.as_str() {
+            "--rows" => {
+                rows = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
             }
+            "--seed" => {
+                seed = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--quote-all" => shape.quote_all = true,
+            "--notes" => shape.notes = true,
+            "--dialect" => match args.next().as_deref() {
+                Some("comma") => {}
+                Some("semicolon-crlf-bom") => {
+                    shape.delimiter = b';';
+                    shape.crlf = true;
+                    shape.bom = true;
+                }
+                _ => usage(),
+            },
+            _ => usage(),
         }
     }
     let out = io::stdout();
-    write_list(rows, seed, BufWriter::with_capacity(1 << 20, out.lock()))
+    write_shaped(
+        rows,
+        seed,
+        shape,
+        BufWriter::with_capacity(1 << 20, out.lock()),
+    )
 }
 
-/// Writes a list of `rows` data rows (plus a header) generated from `seed`.
-pub fn write_list(rows: u64, seed: u64, mut out: impl Write) -> io::Result<()> {
+/// Writes a list of `rows` data rows (plus a header) generated from `seed`, in the usual shape.
+#[allow(dead_code)] // used by the benchmarks that include this file
+pub fn write_list(rows: u64, seed: u64, out: impl Write) -> io::Result<()> {
+    write_shaped(rows, seed, Shape::PLAIN, out)
+}
+
+/// Writes the rows of `seed` in `shape`: the same people and addresses whatever the shape.
+pub fn write_shaped(rows: u64, seed: u64, shape: Shape, mut out: impl Write) -> io::Result<()> {
     let mut rng = Rng(seed);
-    writeln!(out, "id,email,first_name,last_name,signup_date,country")?;
+    // Notes come from a stream of their own, so that every shape has the same rows.
+    let mut notes_rng = Rng(seed ^ 0x6e6f_7465);
+    let d = shape.delimiter as char;
+    let end = if shape.crlf { "\r\n" } else { "\n" };
+    if shape.bom {
+        out.write_all("\u{feff}".as_bytes())?;
+    }
+    let header = [
+        "id",
+        "email",
+        "first_name",
+        "last_name",
+        "signup_date",
+        "country",
+    ];
+    let mut head: Vec<String> = header.iter().map(|h| quote(h, &shape)).collect();
+    if shape.notes {
+        head.push(quote("notes", &shape));
+    }
+    write!(out, "{}{end}", head.join(&d.to_string()))?;
     // A ring of recent addresses to draw duplicates from.
     let mut recent: Vec<String> = Vec::with_capacity(4096);
     for id in 1..=rows {
@@ -402,16 +528,20 @@ pub fn write_list(rows: u64, seed: u64, mut out: impl Write) -> io::Result<()> {
         let country = rng.pick(COUNTRIES);
         let first_cap = format!("{}{}", first[..1].to_uppercase(), &first[1..]);
         let last_cap = format!("{}{}", last[..1].to_uppercase(), &last[1..]);
-        if rng.chance(1) {
+        let id = id.to_string();
+        let mut fields: Vec<&str> = if rng.chance(1) {
             // A broken export line: a field lost.
-            writeln!(out, "{id},{},{first_cap},{date},{country}", quote(&email))?;
-            continue;
+            vec![&id, &email, &first_cap, &date, country]
+        } else {
+            vec![&id, &email, &first_cap, &last_cap, &date, country]
+        };
+        let text;
+        if shape.notes {
+            text = note(&mut notes_rng);
+            fields.push(&text);
         }
-        writeln!(
-            out,
-            "{id},{},{first_cap},{last_cap},{date},{country}",
-            quote(&email)
-        )?;
+        let line: Vec<String> = fields.iter().map(|f| quote(f, &shape)).collect();
+        write!(out, "{}{end}", line.join(&d.to_string()))?;
     }
     out.flush()
 }

@@ -1050,7 +1050,10 @@ fn the_parts_of_a_partitioned_run_add_up_to_one_run() {
     }
     assert!(whole.get("other_partition").is_none());
     let carried = |r: &serde_json::Value| r["bounces"]["carried_forward"].as_u64().unwrap();
-    assert!(carried(&whole) > 0, "the test proves nothing about carry-forward");
+    assert!(
+        carried(&whole) > 0,
+        "the test proves nothing about carry-forward"
+    );
     assert_eq!(reports.iter().map(carried).sum::<u64>(), carried(&whole));
     // A bad part is a usage error.
     dir.clean(&[&list])

@@ -365,3 +365,79 @@ bo@corp-mail.net,,Bo,Ng,UNSUBSCRIBED\n";
     let mautic = "id,firstname,lastname,email,points\n1,Ann,Lee,ann@corp-mail.net,0\n2,Bo,Ng,bo@corp-mail.net,5\n";
     scrub(&dir, "mautic.csv", mautic.as_bytes(), "email", 2);
 }
+
+#[allow(dead_code)]
+#[path = "../examples/gen.rs"]
+mod gen;
+
+/// The same generated rows written as the generator writes them, with every field quoted, with a
+/// long free-text notes column, and `;`-delimited with CRLF and a BOM: the verdicts and the
+/// addresses kept are the same in every shape, and the rows kept are the rows as read.
+#[test]
+fn every_export_shape_gives_the_same_verdicts() {
+    let dir = TestDir::new();
+    let plain = gen::Shape::PLAIN;
+    let shapes = [
+        ("plain", plain),
+        (
+            "quote-all",
+            gen::Shape {
+                quote_all: true,
+                ..plain
+            },
+        ),
+        (
+            "notes",
+            gen::Shape {
+                notes: true,
+                ..plain
+            },
+        ),
+        (
+            "semicolon-crlf-bom",
+            gen::Shape {
+                delimiter: b';',
+                crlf: true,
+                bom: true,
+                ..plain
+            },
+        ),
+    ];
+    let mut first: Option<(Vec<u64>, Vec<String>)> = None;
+    for (name, shape) in shapes {
+        let mut bytes = Vec::new();
+        gen::write_shaped(20_000, 11, shape, &mut bytes).unwrap();
+        let input = dir.write(&format!("{name}.csv"), &bytes);
+        let out = format!("out-{name}");
+        dir.clean(&[&input]).out(&out).ok();
+        let r = dir.report(&out);
+        let counts: Vec<u64> = ["rows_in", "kept", "suppressed", "duplicates", "rejected"]
+            .iter()
+            .map(|k| r[*k].as_u64().unwrap())
+            .collect();
+        assert_eq!(counts[0], 20_000, "{name}");
+        let delimiter = shape.delimiter;
+        let kept = crate::support::read_csv(&dir.join(&out).join("clean.csv"), delimiter);
+        let email = kept[0]
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == "email")
+            .unwrap();
+        let emails: Vec<String> = kept[1..].iter().map(|r| r[email].clone()).collect();
+        if shape.notes {
+            let notes = kept[0].iter().position(|h| h == "notes").unwrap();
+            assert!(
+                kept[1..]
+                    .iter()
+                    .any(|r| r[notes].contains('\n') && r[notes].contains('"')),
+                "the notes keep their line breaks and quotes"
+            );
+        }
+        match &first {
+            None => first = Some((counts, emails)),
+            Some((c, e)) => {
+                assert_eq!(&counts, c, "{name}: verdicts");
+                assert_eq!(&emails, e, "{name}: the addresses kept");
+            }
+        }
+    }
+}
