@@ -772,6 +772,73 @@ mod tests {
     }
 
     #[test]
+    fn what_mutation_testing_found_unguarded() {
+        // Characters outside RFC 5322 atext are refused by the local-part check itself, which
+        // names them (not only by the email_address crate's last gate).
+        for (text, c) in [
+            ("a,b@corp-mail.com", "','"),
+            ("a(b@corp-mail.com", "'('"),
+            ("a\\b@corp-mail.com", "'\\\\'"),
+        ] {
+            let p = bad(text);
+            assert!(
+                p.detail.contains(&format!("character {c}")),
+                "{text}: {}",
+                p.detail
+            );
+        }
+        for text in [".ann@corp-mail.com", "ann.@corp-mail.com"] {
+            assert!(
+                bad(text).detail.contains("starts or ends with a dot"),
+                "{text}"
+            );
+        }
+        // Details name the domain, not "@domain".
+        let p = bad("ann@example.com");
+        assert!(
+            p.detail.starts_with("example.com is a reserved"),
+            "{}",
+            p.detail
+        );
+        let p = bad("ann@corp-mail.invalidtld");
+        assert!(
+            p.detail.starts_with("corp-mail.invalidtld: "),
+            "{}",
+            p.detail
+        );
+        // A reserved domain is reserved the second time this thread sees it too (the domain
+        // cache's short form is only for domains with nothing special about them).
+        for _ in 0..3 {
+            assert_eq!(bad("bo@example.net").reason, Reason::ReservedDomain);
+        }
+        // An IDN domain is a repair only when UTS 46 mapped it to other characters (full-width
+        // letters); not for its own form, its punycode, its case or a canonically equivalent
+        // (decomposed) spelling.
+        for same in [
+            "a@bücher.de",
+            "a@xn--bcher-kva.de",
+            "a@BÜCHER.de",
+            "a@bu\u{308}cher.de",
+        ] {
+            let v = ok(same);
+            assert!(!v.repairs.contains(Repairs::UNICODE_NORMALISED), "{same}");
+            assert_eq!(
+                v.ascii_address.as_deref(),
+                Some("a@xn--bcher-kva.de"),
+                "{same}"
+            );
+        }
+        let wide = ok("a@ｂüｃｈｅｒ.de");
+        assert!(wide.repairs.contains(Repairs::UNICODE_NORMALISED));
+        assert_eq!(wide.address, "a@bücher.de");
+        // A hyphen in an internationalised domain is allowed (IDNA2008 keeps ASCII LDH).
+        assert_eq!(
+            ok("a@bücher-shop.de").ascii_address.as_deref(),
+            Some("a@xn--bcher-shop-9db.de")
+        );
+    }
+
+    #[test]
     fn local_part_length_boundary() {
         let l64 = "a".repeat(64);
         ok(&format!("{l64}@example.co"));
