@@ -831,6 +831,30 @@ mod tests {
         let wide = ok("a@ｂüｃｈｅｒ.de");
         assert!(wide.repairs.contains(Repairs::UNICODE_NORMALISED));
         assert_eq!(wide.address, "a@bücher.de");
+        // A top-level label must look like one: letters, two at least (or an xn-- label).
+        for text in ["x@corp-mail.c", "x@corp-mail.12", "x@corp-mail.c0m"] {
+            let p = bad(text);
+            assert_eq!(p.reason, Reason::Syntax, "{text}");
+            assert!(
+                p.detail.contains("is not a top-level domain"),
+                "{text}: {}",
+                p.detail
+            );
+        }
+        // A domain of exactly the longest length is judged by the address length that follows.
+        let label = "a".repeat(61);
+        // 4 labels of 61, 4 dots and a 5-letter TLD: 253 octets (.commm is not real, but the
+        // length checks come first).
+        let longest = format!("{label}.{label}.{label}.{label}.commm");
+        assert_eq!(longest.len(), MAX_DOMAIN);
+        let p = bad(&format!("x@{longest}"));
+        assert!(
+            p.detail.starts_with("address is 255 octets"),
+            "{}",
+            p.detail
+        );
+        let p = bad(&format!("x@a{longest}"));
+        assert!(p.detail.starts_with("domain is 254 octets"), "{}", p.detail);
         // A hyphen in an internationalised domain is allowed (IDNA2008 keeps ASCII LDH).
         assert_eq!(
             ok("a@bücher-shop.de").ascii_address.as_deref(),
