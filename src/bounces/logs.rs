@@ -66,24 +66,166 @@ pub enum PostfixYear {
     Inferred(i64),
 }
 
+/// The fields of a Postfix delivery line that an event is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PostfixFields<'a> {
+    ts: &'a str,
+    to: &'a str,
+    orig: Option<&'a str>,
+    dsn: &'a str,
+    status: &'a str,
+    text: Option<&'a str>,
+}
+
+/// The fields as [`postfix_re`] reads them: the definition.
+fn fields_by_regex(line: &str) -> Option<PostfixFields<'_>> {
+    let caps = postfix_re().captures(line)?;
+    Some(PostfixFields {
+        ts: caps.name("ts")?.as_str(),
+        to: caps.name("to")?.as_str(),
+        orig: caps.name("orig").map(|m| m.as_str()),
+        dsn: caps.name("dsn")?.as_str(),
+        status: caps.name("status")?.as_str(),
+        text: caps.name("text").map(|m| m.as_str()),
+    })
+}
+
+/// The fields of the usual line (a classic syslog date, ASCII around the fields), read by hand:
+/// the regular expression's backtracking search was more than half of reading a log. `None`
+/// whenever the line is anything but plainly the usual shape; the caller then asks the regular
+/// expression, so a line this reader takes is read exactly as the expression reads it (a
+/// property test holds the two together).
+fn fields_fast(line: &str) -> Option<PostfixFields<'_>> {
+    let b = line.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    // The expression's `.` stops at a line feed; a line read from a log has none.
+    if memchr::memchr(b'\n', b).is_some() {
+        return None;
+    }
+    let date = b.len() > 16
+        && b[0].is_ascii_uppercase()
+        && b[1].is_ascii_lowercase()
+        && b[2].is_ascii_lowercase()
+        && at(3, b' ')
+        && (at(4, b' ') || digit(4))
+        && digit(5)
+        && at(6, b' ')
+        && digit(7)
+        && digit(8)
+        && at(9, b':')
+        && digit(10)
+        && digit(11)
+        && at(12, b':')
+        && digit(13)
+        && digit(14)
+        && at(15, b' ');
+    if !date {
+        return None;
+    }
+    let ts = &line[..15];
+    // The host: ASCII graphic characters up to the next space.
+    let host_end = 16 + b[16..].iter().position(|&c| c == b' ')?;
+    if host_end == 16 || !b[16..host_end].iter().all(u8::is_ascii_graphic) {
+        return None;
+    }
+    let rest = line[host_end + 1..].strip_prefix("postfix")?;
+    let prog_end = rest
+        .bytes()
+        .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b'-')))?;
+    let rest = rest[prog_end..].strip_prefix('[')?;
+    let pid_end = rest.bytes().position(|c| !c.is_ascii_digit())?;
+    if pid_end == 0 {
+        return None;
+    }
+    let rest = rest[pid_end..].strip_prefix("]: ")?;
+    let id_end = rest
+        .bytes()
+        .position(|c| !(c.is_ascii_alphanumeric() || c == b'_'))?;
+    if id_end == 0 {
+        return None;
+    }
+    let rest = rest[id_end..].strip_prefix(": to=<")?;
+    let to_end = rest.find('>')?;
+    let to = &rest[..to_end];
+    let mut rest = rest[to_end..].strip_prefix(">,")?;
+    let mut orig = None;
+    if let Some(o) = rest.strip_prefix(" orig_to=<") {
+        let end = o.find('>')?;
+        orig = Some(&o[..end]);
+        rest = o[end..].strip_prefix(">,")?;
+    }
+    // The first ` dsn=` must be the one: otherwise the expression's lazy search may go on.
+    let dsn_at = rest.find(" dsn=")?;
+    let after = &rest[dsn_at + 5..];
+    let ab = after.as_bytes();
+    let digits = |from: usize| {
+        let n = ab[from..]
+            .iter()
+            .take(4)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        (1..=3).contains(&n).then_some(from + n)
+    };
+    if !(ab.len() > 2 && ab[0].is_ascii_digit() && ab[1] == b'.') {
+        return None;
+    }
+    let second = digits(2)?;
+    if ab.get(second) != Some(&b'.') {
+        return None;
+    }
+    let dsn_end = digits(second + 1)?;
+    let dsn = &after[..dsn_end];
+    let after = after[dsn_end..].strip_prefix(", status=")?;
+    let word_end = after
+        .bytes()
+        .position(|c| !(c.is_ascii_alphanumeric() || c == b'_'))
+        .unwrap_or(after.len());
+    if word_end == 0 {
+        return None;
+    }
+    let status = &after[..word_end];
+    let tail = &after[word_end..];
+    if tail.bytes().next().is_some_and(|c| !c.is_ascii()) {
+        // A word character beyond ASCII would go on the status word.
+        return None;
+    }
+    let trimmed = tail.trim_end_matches([' ', '\t', '\r', '\n', '\x0c']);
+    if trimmed.len() != tail.len() && !tail[trimmed.len()..].bytes().all(|c| c.is_ascii()) {
+        return None;
+    }
+    let text = if trimmed.is_empty() {
+        None
+    } else {
+        Some(trimmed.strip_prefix(" (")?.strip_suffix(')')?)
+    };
+    Some(PostfixFields {
+        ts,
+        to,
+        orig,
+        dsn,
+        status,
+        text,
+    })
+}
+
 /// Parses a Postfix delivery line; `None` for other lines.
 pub fn parse_postfix(line: &str, year: PostfixYear) -> Option<RawEvent> {
-    let caps = postfix_re().captures(line)?;
-    let timestamp = postfix_time(&caps["ts"], year);
-    let recipient = caps
-        .name("orig")
-        .map(|m| m.as_str())
+    let f = fields_fast(line).or_else(|| fields_by_regex(line))?;
+    let timestamp = postfix_time(f.ts, year);
+    let recipient = f
+        .orig
         .filter(|s| s.contains('@'))
-        .unwrap_or(&caps["to"])
+        .unwrap_or(f.to)
         .to_owned();
-    let text = caps.name("text").map(|m| m.as_str()).unwrap_or("");
-    let dsn = Enhanced::parse(&caps["dsn"]);
+    let text = f.text.unwrap_or("");
+    let dsn = Enhanced::parse(f.dsn);
     let smtp_code = find_reply_code(text);
     let status = match (dsn, find_enhanced(text)) {
         (Some(d), Some(f)) if d.subject == 0 && d.detail == 0 && f.class == d.class => Some(f),
         (d, f) => d.or(f),
     };
-    let class = match &caps["status"] {
+    let class = match f.status {
         "sent" | "delivered" => EventClass::Delivered,
         "deferred" => EventClass::Transient,
         "expired" => EventClass::RecipientSoft,
@@ -110,9 +252,11 @@ fn postfix_time(ts: &str, year: PostfixYear) -> Option<i64> {
             .ok();
     }
     let with_year = |y: i32| {
-        NaiveDateTime::parse_from_str(&format!("{y} {ts}"), "%Y %b %e %H:%M:%S")
-            .ok()
-            .map(|t| Utc.from_utc_datetime(&t).timestamp())
+        classic_time(ts, y).or_else(|| {
+            NaiveDateTime::parse_from_str(&format!("{y} {ts}"), "%Y %b %e %H:%M:%S")
+                .ok()
+                .map(|t| Utc.from_utc_datetime(&t).timestamp())
+        })
     };
     match year {
         PostfixYear::Given(y) => with_year(y),
@@ -126,6 +270,36 @@ fn postfix_time(ts: &str, year: PostfixYear) -> Option<i64> {
             Some(t)
         }
     }
+}
+
+/// `Aug  7 10:00:00` in year `y`, read by hand for the usual form (a capitalised English month,
+/// a valid date, seconds below 60); `None` leaves the line to chrono, which gives the same
+/// answer for these and also reads the rest.
+fn classic_time(ts: &str, y: i32) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let b = ts.as_bytes();
+    if b.len() != 15 {
+        return None;
+    }
+    let month = MONTHS.iter().position(|m| m.as_bytes() == &b[..3])? as u32 + 1;
+    let num = |hi: u8, lo: u8| -> Option<u32> {
+        let hi = if hi == b' ' {
+            0
+        } else {
+            u32::from(hi.checked_sub(b'0').filter(|d| *d < 10)?)
+        };
+        let lo = u32::from(lo.checked_sub(b'0').filter(|d| *d < 10)?);
+        Some(hi * 10 + lo)
+    };
+    let day = num(b[4], b[5])?;
+    let (h, m, s) = (num(b[7], b[8])?, num(b[10], b[11])?, num(b[13], b[14])?);
+    if b[7] == b' ' || b[10] == b' ' || b[13] == b' ' || s >= 60 {
+        return None;
+    }
+    let t = NaiveDate::from_ymd_opt(y, month, day)?.and_hms_opt(h, m, s)?;
+    Some(Utc.from_utc_datetime(&t).timestamp())
 }
 
 /// The year to give year-less Postfix lines when the caller does not say: the year of `as_of`.
@@ -191,6 +365,99 @@ fn tz_seconds(tz: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn sample_lines() -> Vec<&'static str> {
+        include_str!("../../tests/fixtures/bounces/samples/mail.log")
+            .lines()
+            .collect()
+    }
+
+    #[test]
+    fn the_hand_reader_takes_the_usual_lines_as_the_expression_does() {
+        let mut taken = 0;
+        for line in sample_lines() {
+            let fast = fields_fast(line);
+            assert!(
+                fast.is_none() || fast == fields_by_regex(line),
+                "{line}\nfast {fast:?}\nregex {:?}",
+                fields_by_regex(line)
+            );
+            taken += usize::from(fast.is_some());
+        }
+        assert!(taken >= 5, "the hand reader took {taken} sample lines");
+        for ts in [
+            "Aug  7 10:00:00",
+            "Feb 29 23:59:59",
+            "Dec 31 00:00:00",
+            "Jan 01 01:02:03",
+        ] {
+            let chrono = NaiveDateTime::parse_from_str(&format!("2024 {ts}"), "%Y %b %e %H:%M:%S")
+                .ok()
+                .map(|t| Utc.from_utc_datetime(&t).timestamp());
+            assert_eq!(classic_time(ts, 2024), chrono, "{ts}");
+        }
+        assert_eq!(
+            classic_time("Feb 30 10:00:00", 2024),
+            None,
+            "left to chrono"
+        );
+        assert_eq!(
+            classic_time("Aug  7 10:00:60", 2024),
+            None,
+            "a leap second is left to chrono"
+        );
+    }
+
+    fn awkward() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                Just(" ".to_owned()),
+                Just(">".to_owned()),
+                Just(",".to_owned()),
+                Just("(".to_owned()),
+                Just(")".to_owned()),
+                Just(" dsn=5.1.1, status=bounced".to_owned()),
+                Just(" orig_to=<x@y.z>,".to_owned()),
+                Just("\u{a0}".to_owned()),
+                Just("\u{b}".to_owned()),
+                Just("\r".to_owned()),
+                Just("é".to_owned()),
+                Just("٣".to_owned()),
+                Just("1234".to_owned()),
+                any::<char>().prop_map(String::from),
+            ],
+            0..4,
+        )
+        .prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever is inserted or replaced anywhere in a real line, a line the hand reader
+        /// takes is read exactly as the regular expression reads it.
+        #[test]
+        fn the_hand_reader_never_disagrees_with_the_expression(
+            which in any::<usize>(), insert in awkward(), at in any::<usize>(), cut in 0usize..3
+        ) {
+            let lines = sample_lines();
+            let line = lines[which % lines.len()];
+            let bounds: Vec<usize> = line.char_indices().map(|(i, _)| i).chain([line.len()]).collect();
+            let i = bounds[at % bounds.len()];
+            let j = bounds[(at % bounds.len() + cut).min(bounds.len() - 1)];
+            let mutated = format!("{}{insert}{}", &line[..i], &line[j..]);
+            let fast = fields_fast(&mutated);
+            prop_assert!(fast.is_none() || fast == fields_by_regex(&mutated), "{:?}", mutated);
+            if let Some(f) = fast {
+                let chrono = NaiveDateTime::parse_from_str(&format!("2024 {}", f.ts), "%Y %b %e %H:%M:%S")
+                    .ok()
+                    .map(|t| Utc.from_utc_datetime(&t).timestamp());
+                let hand = classic_time(f.ts, 2024);
+                prop_assert!(hand.is_none() || hand == chrono, "{}", f.ts);
+            }
+        }
+    }
 
     const AS_OF: i64 = 1_725_000_000; // 2024-08-30
 
