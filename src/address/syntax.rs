@@ -855,6 +855,33 @@ mod tests {
         );
         let p = bad(&format!("x@a{longest}"));
         assert!(p.detail.starts_with("domain is 254 octets"), "{}", p.detail);
+        // The email_address crate has the last word on what the rules let through: with
+        // quoted local parts allowed, an unclosed or broken quote is refused there.
+        let quoted = AddressRules {
+            allow_quoted_local: true,
+            ..AddressRules::default()
+        };
+        let lists = FlagLists::builtin();
+        for text in ["\"abc@corp-mail.com", "\" }+&;@corp-mail.com"] {
+            let Err(p) = validate(text, &quoted, &lists) else {
+                panic!("{text} should be refused");
+            };
+            assert!(p.detail.starts_with("RFC 5322: "), "{text}: {}", p.detail);
+        }
+        assert!(validate("\"ann lee\"@corp-mail.com", &quoted, &lists).is_ok());
+        assert!(validate("\"ünï qu\"@corp-mail.com", &quoted, &lists).is_ok());
+        // Outlook.com's mailbox names: letters, digits, dots, hyphens and underscores.
+        for text in ["ann!x@outlook.com", "bo#x@hotmail.co.uk", "cy=x@live.fr"] {
+            let p = bad(text);
+            assert!(
+                p.detail.contains(
+                    "mailbox names use only letters, digits, dots, hyphens and underscores"
+                ),
+                "{text}: {}",
+                p.detail
+            );
+        }
+        ok("ann_lee-x.y+news@outlook.com");
         // A hyphen in an internationalised domain is allowed (IDNA2008 keeps ASCII LDH).
         assert_eq!(
             ok("a@bücher-shop.de").ascii_address.as_deref(),
