@@ -532,3 +532,35 @@ fn the_progress_line_counts_domains_answered_of_asked() {
     assert_eq!(resolver.progress(), (3, 3, 0));
     resolver.finish();
 }
+
+/// An MX answer whose additional section gives the mail host's addresses: a public one is taken
+/// as the host's answer (one query for the domain, not three); private ones alone are not
+/// enough to judge, and the host is asked in full before the domain is called unroutable.
+#[test]
+fn addresses_in_the_additional_section_save_queries_only_as_positive_evidence() {
+    let zone = "\
+own-mx.com. 3600 MX 10 mx.own-mx.com.
+mx.own-mx.com. 3600 A 11.22.33.44
+inner-mx.com. 3600 MX 10 mx.inner-mx.com.
+mx.inner-mx.com. 3600 A 10.1.2.3
+";
+    let dir = TestDir::new();
+    for (domain, class, most_queries) in [
+        ("own-mx.com", "mx", 1),
+        ("inner-mx.com", "mx_unroutable", 3),
+    ] {
+        let dns = TestDns::start(TEST_ORIGINS, zone, &[], &[]);
+        let addr = dns.addr.to_string();
+        let out = dir.cmd(&["resolve", "--dns-server", &addr, domain]).ok();
+        let v: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+        assert_eq!(v["class"], class, "{domain}: {}", out.stdout);
+        assert!(
+            dns.queries() <= most_queries,
+            "{domain}: {} queries, expected at most {most_queries}",
+            dns.queries()
+        );
+        if class == "mx_unroutable" {
+            assert_eq!(dns.queries(), 3, "MX, then the host's A and AAAA in full");
+        }
+    }
+}

@@ -463,6 +463,7 @@ impl Lookups for WireClient {
             }) {
                 Outcome::Answer(mut v, ttl) => {
                     v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+                    self.take_additional(&m, &v);
                     Outcome::Answer(v, ttl)
                 }
                 other => other,
@@ -510,6 +511,43 @@ impl Lookups for WireClient {
                 .insert(name.clone(), result.clone());
         }
         result
+    }
+}
+
+impl WireClient {
+    /// The addresses that an MX answer's additional section gives for its exchanges, kept as
+    /// those hosts' answers so that they are not asked again: one query per domain instead of
+    /// three when the server adds them (an authoritative server does for hosts in its zones).
+    /// Only positive evidence is taken: a host whose additional addresses include a public one
+    /// (the domain has a route whatever its other addresses are). A host given only private or
+    /// no addresses is asked in full, so a verdict that removes anyone never rests on the
+    /// additional section. Records must name an exchange of this answer.
+    fn take_additional(&self, m: &Message, exchanges: &[(u16, Name)]) {
+        if m.additionals.is_empty() {
+            return;
+        }
+        let mut found: HashMap<&Name, (Vec<IpAddr>, u32)> = HashMap::new();
+        for r in &m.additionals {
+            let ip = match &r.data {
+                RData::A(a) => IpAddr::V4(a.0),
+                RData::AAAA(a) => IpAddr::V6(a.0),
+                _ => continue,
+            };
+            let Some((_, host)) = exchanges.iter().find(|(_, x)| *x == r.name) else {
+                continue;
+            };
+            let entry = found.entry(host).or_insert((Vec::new(), u32::MAX));
+            entry.0.push(ip);
+            entry.1 = entry.1.min(r.ttl);
+        }
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        for (host, (mut addrs, ttl)) in found {
+            if addrs.iter().any(|a| super::ranges::is_public(*a)) && !hosts.contains_key(host) {
+                addrs.sort();
+                addrs.dedup();
+                hosts.insert(host.clone(), Outcome::Answer(addrs, ttl));
+            }
+        }
     }
 }
 
