@@ -389,6 +389,8 @@ pub enum Rule {
     ReplyCode(u16),
     /// Nothing matched: the default of the code's class.
     Default,
+    /// Words of a dead address given in reply to DATA, not to RCPT TO: a filter's answer.
+    AfterData(Box<Rule>),
 }
 
 impl std::fmt::Display for Rule {
@@ -403,6 +405,10 @@ impl std::fmt::Display for Rule {
             Rule::GeneralText(t) => write!(f, "text {t:?}"),
             Rule::ReplyCode(c) => write!(f, "reply code {c}"),
             Rule::Default => write!(f, "no rule matched: the default"),
+            Rule::AfterData(r) => write!(
+                f,
+                "{r}, but given in reply to DATA, not RCPT TO: a filter's answer (the address was accepted), soft"
+            ),
         }
     }
 }
@@ -489,6 +495,54 @@ pub fn classify_explained(
     status: Option<Enhanced>,
     text: &str,
 ) -> (EventClass, Rule) {
+    let (class, rule) = by_rules(smtp_code, status, text);
+    // RFC 5321 checks a mailbox at RCPT TO; "user unknown" at the end of DATA comes from a
+    // filter that refuses the sender (Japanese carriers answer so), and the address exists. A
+    // specific address status (5.1.x) or the user's own rule still decides.
+    let trusted = matches!(&rule, Rule::User(..) | Rule::ProviderText(_))
+        || matches!(&rule, Rule::Code(e) if e.subject == 1);
+    if class == EventClass::Dead && !trusted && said_after_data(text) {
+        return (EventClass::RecipientSoft, Rule::AfterData(Box::new(rule)));
+    }
+    (class, rule)
+}
+
+/// The words a report carries when the reply was given to DATA (Postfix's wording, added by
+/// the readers of reports that say it another way).
+pub const AFTER_DATA: &str = "(in reply to end of DATA command)";
+
+/// Whether `text` says that the failure was the reply to DATA (Postfix's "in reply to end of
+/// DATA command"), and to no RCPT TO.
+pub fn said_after_data(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    (lower.contains("in reply to end of data command")
+        || lower.contains("in reply to data command"))
+        && !lower.contains("in reply to rcpt to command")
+}
+
+/// Whether a notice's SMTP transcript (`>>> COMMAND` / `<<< reply` lines, Sendmail's) shows its
+/// one failure as the reply to DATA, or Postfix's words say so. A transcript of several
+/// failures (several recipients, several servers) says nothing about any one of them.
+pub fn notice_says_after_data(notice: &str) -> bool {
+    if said_after_data(notice) {
+        return true;
+    }
+    let mut last: Option<String> = None;
+    let mut failures = Vec::new();
+    for line in notice.lines() {
+        let t = line.trim_start();
+        if let Some(c) = t.strip_prefix(">>> ") {
+            last = Some(c.trim().to_ascii_lowercase());
+        } else if let Some(r) = t.strip_prefix("<<< ") {
+            if r.starts_with(['4', '5']) {
+                failures.push(last.as_deref().is_some_and(|c| c == "data" || c == "."));
+            }
+        }
+    }
+    failures == [true]
+}
+
+fn by_rules(smtp_code: Option<u16>, status: Option<Enhanced>, text: &str) -> (EventClass, Rule) {
     if let Some(rules) = USER_RULES.get().filter(|r| !r.is_empty()) {
         let lower = text.to_lowercase();
         if let Some(r) = rules.iter().find(|r| lower.contains(&r.pattern)) {
@@ -668,6 +722,41 @@ mod tests {
         assert_eq!(
             class("550 5.4.1 Recipient address rejected: Access denied. AS(201806281)"),
             EventClass::Dead
+        );
+    }
+
+    #[test]
+    fn a_dead_address_in_reply_to_data_is_soft_unless_a_code_or_provider_says_so() {
+        let c = |t: &str| classify(find_reply_code(t), find_enhanced(t), t);
+        assert_eq!(
+            c("550 Unknown user x@y.jp (in reply to end of DATA command)"),
+            EventClass::RecipientSoft
+        );
+        assert_eq!(
+            c("550 Unknown user x@y.jp (in reply to RCPT TO command)"),
+            EventClass::Dead
+        );
+        assert_eq!(c("550 Unknown user x@y.jp"), EventClass::Dead);
+        // A specific address status, or a provider's own words, still decide.
+        assert_eq!(
+            c("550 5.1.1 user unknown (in reply to end of DATA command)"),
+            EventClass::Dead
+        );
+        let (_, rule) = classify_explained(
+            Some(550),
+            None,
+            "550 Unknown user (in reply to end of DATA command)",
+        );
+        assert!(rule.to_string().contains("in reply to DATA"), "{rule}");
+        assert!(notice_says_after_data(">>> DATA\n<<< 550 no such user\n"));
+        assert!(!notice_says_after_data(
+            ">>> RCPT To:<a@b.c>\n<<< 550 no such user\n"
+        ));
+        assert!(
+            !notice_says_after_data(
+                ">>> DATA\n<<< 550 no\n>>> RCPT To:<a@b.c>\n<<< 550 no such user\n"
+            ),
+            "several failures say nothing about one"
         );
     }
 

@@ -11,7 +11,8 @@
 use mailparse::{MailHeaderMap, ParsedMail};
 
 use super::classify::{
-    classify, failure_part, find_enhanced, find_reply_code, Enhanced, EventClass,
+    classify, failure_part, find_enhanced, find_reply_code, notice_says_after_data,
+    said_after_data, Enhanced, EventClass, AFTER_DATA,
 };
 use super::event::{squash, truncate, RawEvent};
 
@@ -311,6 +312,10 @@ fn delivery_fields(text: &str, parts: &[&ParsedMail], date: Option<i64>) -> Vec<
             (Some(d), _) => Some(d),
             (None, found) => found,
         };
+        if !diagnostic.is_empty() && !said_after_data(&diagnostic) && notice_says_after_data(&human)
+        {
+            diagnostic = format!("{} {AFTER_DATA}", diagnostic.trim_end());
+        }
         let words = if diagnostic.is_empty() {
             human.as_str()
         } else {
@@ -695,13 +700,18 @@ fn plain_bounce(
         let failing = failure_part(&cleaned);
         let smtp_code = find_reply_code(failing);
         let status = find_enhanced(failing);
-        let diagnostic = reply_line(failing).unwrap_or_else(|| squash(&cleaned));
+        let mut diagnostic = reply_line(failing).unwrap_or_else(|| squash(&cleaned));
+        let mut words = squash(failing);
+        if !said_after_data(&words) && notice_says_after_data(segment) {
+            diagnostic = format!("{} {AFTER_DATA}", diagnostic.trim_end());
+            words = format!("{words} {AFTER_DATA}");
+        }
         events.push(RawEvent {
             recipient: recipient.clone(),
             timestamp: date,
             smtp_code,
             status: status.map(|s| format!("{}.{}.{}", s.class, s.subject, s.detail)),
-            class: classify(smtp_code, status, &squash(failing)),
+            class: classify(smtp_code, status, &words),
             diagnostic,
         });
     }
@@ -1082,5 +1092,26 @@ mod recipient_tests {
                 ("gone@acme-mail.com", EventClass::Dead)
             ]
         );
+    }
+
+    #[test]
+    fn user_unknown_in_reply_to_data_is_a_filter_not_a_dead_address() {
+        let transcript = |command: &str| {
+            plain(&format!("----- The following addresses had permanent fatal errors -----\n<kijitora@carrier-mail.jp>\n\n----- Transcript of session follows -----\n... while talking to mx.carrier-mail.jp.:\n>>> MAIL From:<news@shop.example>\n<<< 250 ok\n{command}<<< 550 Unknown user kijitora@carrier-mail.jp\n"))
+        };
+        let e = transcript(">>> RCPT To:<kijitora@carrier-mail.jp>\n<<< 250 ok\n>>> DATA\n<<< 354 go ahead\n>>> .\n");
+        assert_eq!(e[0].class, EventClass::RecipientSoft, "{:?}", e[0]);
+        assert!(
+            e[0].diagnostic
+                .ends_with("(in reply to end of DATA command)"),
+            "{}",
+            e[0].diagnostic
+        );
+        let e = transcript(">>> RCPT To:<kijitora@carrier-mail.jp>\n");
+        assert_eq!(e[0].class, EventClass::Dead, "{:?}", e[0]);
+        // A DSN whose notice holds the transcript.
+        let msg = "From: MAILER-DAEMON@mx.example.org\r\nTo: sender@shop.example\r\nSubject: Returned mail: see transcript for details\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n----- Transcript of session follows -----\r\n>>> DATA\r\n<<< 550 Unknown user gone@carrier-mail.jp\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; gone@carrier-mail.jp\r\nAction: failed\r\nStatus: 5.2.0\r\nDiagnostic-Code: smtp; 550 Unknown user gone@carrier-mail.jp\r\n--b--\r\n";
+        let e = parse_message(msg.as_bytes()).unwrap();
+        assert_eq!(e[0].class, EventClass::RecipientSoft, "{:?}", e[0]);
     }
 }
