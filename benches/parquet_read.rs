@@ -30,15 +30,7 @@ fn generate(path: &std::path::Path, rows: u64) {
         .into_owned();
     let mut csv_bytes = Vec::new();
     gen::write_list(rows, 7, &mut csv_bytes).expect("generate");
-    let columns = [
-        "id",
-        "email",
-        "first_name",
-        "last_name",
-        "signup_date",
-        "country",
-    ];
-    let spec: Vec<(&str, Kind)> = columns.iter().map(|c| (*c, Kind::Text)).collect();
+    let spec: Vec<(&str, Kind)> = gen::COLUMNS.iter().map(|c| (*c, Kind::Text)).collect();
     let mut table = RowTable::create(dir, &name, &spec).expect("create");
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)

@@ -331,6 +331,16 @@ fn mess(rng: &mut Rng, addr: &str) -> String {
     }
 }
 
+/// The generated columns (a `notes` column follows with `--notes`).
+pub const COLUMNS: [&str; 6] = [
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "signup_date",
+    "country",
+];
+
 /// How the file is written: the same rows in the layouts real exports use.
 #[derive(Debug, Clone, Copy)]
 pub struct Shape {
@@ -475,15 +485,7 @@ pub fn write_shaped(rows: u64, seed: u64, shape: Shape, mut out: impl Write) -> 
     if shape.bom {
         out.write_all("\u{feff}".as_bytes())?;
     }
-    let header = [
-        "id",
-        "email",
-        "first_name",
-        "last_name",
-        "signup_date",
-        "country",
-    ];
-    let mut head: Vec<String> = header.iter().map(|h| quote(h, &shape)).collect();
+    let mut head: Vec<String> = COLUMNS.iter().map(|h| quote(h, &shape)).collect();
     if shape.notes {
         head.push(quote("notes", &shape));
     }
