@@ -485,14 +485,13 @@ fn is_auto_reply(mail: &ParsedMail) -> bool {
         .any(|w| subject.starts_with(w) || subject.contains(w))
 }
 
+/// An address as bounce notices write it (ASCII, a dotted domain with a TLD of letters).
+const ADDRESS: &str =
+    r"[A-Za-z0-9._%+=!#$&'*/?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}";
+
 fn address_regex() -> &'static regex::Regex {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(
-            r"[A-Za-z0-9._%+=!#$&'*/?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
-        )
-        .expect("address regex")
-    })
+    RE.get_or_init(|| regex::Regex::new(ADDRESS).expect("address regex"))
 }
 
 fn first_address(text: &str) -> Option<String> {
@@ -724,10 +723,8 @@ fn plain_bounce(
 fn generated_from(text: &str) -> Vec<(String, String, usize)> {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
-        let addr =
-            r"[A-Za-z0-9._%+=!#$&'*/?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}";
         regex::Regex::new(&format!(
-            r"(?i)<?({addr})>?\s*\(\s*(?:generated|expanded)\s+from:?\s*<?({addr})>?\s*\)"
+            r"(?i)<?({ADDRESS})>?\s*\(\s*(?:generated|expanded)\s+from:?\s*<?({ADDRESS})>?\s*\)"
         ))
         .expect("generated-from pattern")
     });

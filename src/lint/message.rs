@@ -160,14 +160,10 @@ fn from_mailbox(value: Option<String>) -> Result<Mailbox, String> {
     })
 }
 
-/// The domain of an address, lowercased, IDN as punycode.
+/// The domain of an address as the DNS stage asks it (lowercased, IDN as punycode).
 pub(crate) fn address_domain(address: &str) -> Option<String> {
     let (_, domain) = address.rsplit_once('@')?;
-    let domain = domain.trim().trim_end_matches('.');
-    if domain.is_empty() {
-        return None;
-    }
-    idna::domain_to_ascii(domain).ok().filter(|d| !d.is_empty())
+    crate::dns::normalise_domain(domain).ok()
 }
 
 /// The `d=`, `s=` and `h=` tags of a DKIM-Signature value (RFC 6376 §3.5; tag-list of §3.2).
