@@ -32,6 +32,17 @@ pub struct Url {
     pub text: String,
 }
 
+impl Url {
+    fn new(url: String, place: Place, text: String) -> Self {
+        Url {
+            host: host_of(&url),
+            url,
+            place,
+            text,
+        }
+    }
+}
+
 /// An `<img>` of the HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
@@ -159,41 +170,27 @@ pub fn html_urls(html: &str) -> Vec<Url> {
         let attrs = caps.get(2).map_or("", |m| m.as_str());
         if let Some(href) = attribute(attrs, "href") {
             let text = visible_text(caps.get(3).map_or("", |m| m.as_str()));
-            urls.push(Url {
-                host: host_of(&href),
-                url: href,
-                place: Place::Link,
-                text,
-            });
+            urls.push(Url::new(href, Place::Link, text));
         }
     }
     for image in images(html) {
-        urls.push(Url {
-            host: host_of(&image.src),
-            url: image.src,
-            place: Place::Image,
-            text: String::new(),
-        });
+        urls.push(Url::new(image.src, Place::Image, String::new()));
     }
     for caps in BACKGROUND.captures_iter(html) {
         if let Some(v) = caps.get(1).or(caps.get(2)).or(caps.get(3)) {
-            let src = decode_entities(v.as_str());
-            urls.push(Url {
-                host: host_of(&src),
-                url: src,
-                place: Place::Image,
-                text: String::new(),
-            });
+            urls.push(Url::new(
+                decode_entities(v.as_str()),
+                Place::Image,
+                String::new(),
+            ));
         }
     }
     for caps in CSS_URL.captures_iter(html) {
-        let src = decode_entities(&caps[1]);
-        urls.push(Url {
-            host: host_of(&src),
-            url: src,
-            place: Place::Image,
-            text: String::new(),
-        });
+        urls.push(Url::new(
+            decode_entities(&caps[1]),
+            Place::Image,
+            String::new(),
+        ));
     }
     urls
 }
@@ -204,12 +201,7 @@ pub fn text_urls(text: &str) -> Vec<Url> {
         .find_iter(text)
         .map(|m| {
             let url = m.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?']);
-            Url {
-                host: host_of(url),
-                url: url.to_owned(),
-                place: Place::Text,
-                text: String::new(),
-            }
+            Url::new(url.to_owned(), Place::Text, String::new())
         })
         .collect()
 }

@@ -44,6 +44,15 @@ fn bars(name: &str, rows: &[(String, u64)], color: &str) -> String {
     s
 }
 
+/// The counts above zero, as (label, count) bars.
+fn nonzero(counts: &std::collections::BTreeMap<&'static str, u64>) -> Vec<(String, u64)> {
+    counts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(label, n)| ((*label).to_owned(), *n))
+        .collect()
+}
+
 /// The accounting identity as one stacked bar: rows in = kept + suppressed + duplicates +
 /// rejected.
 fn identity(report: &Report) -> String {
@@ -112,20 +121,10 @@ pub fn render(report: &Report, history: &[Summary]) -> String {
     }
     h.push_str("<h2>Every row accounted for</h2>");
     h.push_str(&identity(report));
-    let reasons: Vec<(String, u64)> = report
-        .reasons
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(r, n)| ((*r).to_owned(), *n))
-        .collect();
+    let reasons = nonzero(&report.reasons);
     h.push_str("<h2>Suppressed, by reason</h2>");
     h.push_str(&bars("reasons", &reasons, "#c62828"));
-    let flags: Vec<(String, u64)> = report
-        .flags
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(r, n)| ((*r).to_owned(), *n))
-        .collect();
+    let flags = nonzero(&report.flags);
     h.push_str("<h2>Kept, with flags</h2>");
     h.push_str(&bars("flags", &flags, "#1565c0"));
     if let Some(dns) = &report.dns {
@@ -142,12 +141,7 @@ pub fn render(report: &Report, history: &[Summary]) -> String {
         h.push_str("</table>");
     }
     if let Some(b) = &report.bounces {
-        let classes: Vec<(String, u64)> = b
-            .events_by_class
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(c, n)| ((*c).to_owned(), *n))
-            .collect();
+        let classes = nonzero(&b.events_by_class);
         h.push_str("<h2>Bounce and feedback events, by class</h2>");
         h.push_str(&bars("bounce-classes", &classes, "#6a1b9a"));
         h.push_str("<h2>Rates against the providers' thresholds</h2><table><tr><th>rate</th><th>tonight</th><th>threshold</th><th>source</th></tr>");
