@@ -115,3 +115,43 @@ fn input_report(shape: &InputShape, clean: &str, counts: super::Counts) -> Input
         counts,
     }
 }
+
+/// What a run stopped by the drop guard would have done, and why it stopped.
+pub fn stopped(why: &str, shapes: &[InputShape], tally: &Tally) -> String {
+    use std::fmt::Write as _;
+    let mut s = format!("stopped, nothing written: {why}.");
+    let (counts, reasons, _, _) = Report::counts_from(tally);
+    let _ = write!(
+        s,
+        "\n  it would have kept {}, suppressed {}, counted {} duplicates and rejected {}",
+        counts.kept, counts.suppressed, counts.duplicates, counts.rejected
+    );
+    let reasons: Vec<String> = reasons
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    if !reasons.is_empty() {
+        let _ = write!(s, " (suppressed by reason: {})", reasons.join(", "));
+    }
+    for shape in shapes {
+        let column = shape
+            .layout
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(shape.layout.email_column))
+            .map(|h| format!("{:?}", String::from_utf8_lossy(h)))
+            .unwrap_or_else(|| "(no header)".to_owned());
+        let _ = write!(
+            s,
+            "\n  {}: email column {} {column}",
+            shape.name,
+            shape.layout.email_column + 1
+        );
+        for note in &shape.layout.notes {
+            let _ = write!(s, "\n    note: {note}");
+        }
+    }
+    s.push_str("\n  check the email column (--email-column), the files given as --bounces, and the resolver; if the removals are right, run again with a higher --max-drop-share");
+    s
+}

@@ -7,48 +7,17 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::row::{AddressRow, CheckedBatch, Row};
 use crate::address::Checked;
-use crate::dedupe::{ahead, prefetch, DedupeKey, KeyFilter, KeySet, Partition};
+use crate::dedupe::{ahead, prefetch, KeyFilter, KeySet, Partition};
 use crate::dns::{DomainBook, DomainStatus};
 use crate::files::OutputError;
-use crate::input::parquet::SharedBatch;
 use crate::input::RowBatch;
 use crate::output::{KeptRow, Outputs};
 use crate::policy::{self, Decision, Evidence, Histories, HistoryVerdict};
 use crate::record::{Reason, Verdict};
 use crate::report::dns::DomainRows;
 use crate::report::Tally;
-
-/// One row after validation.
-pub enum Row {
-    /// The row could not be read.
-    Reject {
-        line: u64,
-        error: String,
-        raw: String,
-    },
-    /// The row has an address (valid or not); its fields are in the batch's text.
-    Address {
-        line: u64,
-        checked: Checked,
-        key: DedupeKey,
-        /// The row's email field is the normalised address: kept, its text can be written out
-        /// as it was read.
-        as_is: bool,
-        /// The clean list writes the address with its punycode domain.
-        ascii_form: bool,
-        /// The row's consent column stops it: the reason and the column's value.
-        consent: Option<(Reason, String)>,
-    },
-}
-
-/// A batch of rows from one input with their addresses checked, in input order.
-pub struct CheckedBatch {
-    pub input: usize,
-    pub text: RowBatch,
-    pub rows: Vec<Row>,
-    pub arrow: Option<SharedBatch>,
-}
 
 /// The single owner of the dedupe set, the counters and the outputs during the rows phase.
 pub struct Decider<'a> {
@@ -87,7 +56,7 @@ impl Decider<'_> {
         // a block of rows ahead of their use: without it the decider waits on cache misses.
         let warm = |decider: &Self, rows: &[Row], from: usize| {
             let keys = rows.iter().skip(from).take(ahead::ROWS).map(|r| match r {
-                Row::Address { key, .. } => *key,
+                Row::Address(a) => a.key,
                 Row::Reject { .. } => 0,
             });
             decider.seen.warm(keys.clone());
@@ -95,7 +64,7 @@ impl Decider<'_> {
                 filter.warm(keys);
             }
             for (i, row) in rows.iter().enumerate().skip(from).take(ahead::ROWS) {
-                if let Row::Address { checked, .. } = row {
+                if let Row::Address(AddressRow { checked, .. }) = row {
                     let first = [checked.address.as_bytes().first(), text.first_byte(i)];
                     for byte in first.into_iter().flatten() {
                         prefetch(byte);
@@ -112,7 +81,7 @@ impl Decider<'_> {
             // rows the filter lets through, they are asked for in two steps a few rows ahead.
             if let Some((filter, histories)) = self.histories {
                 let key_at = |i: usize| match rows.get(i) {
-                    Some(Row::Address { key, .. }) if filter.may_contain(*key) => Some(*key),
+                    Some(Row::Address(a)) if filter.may_contain(a.key) => Some(a.key),
                     _ => None,
                 };
                 if let Some(key) = key_at(index + ahead::HISTORY_SLOT) {
@@ -152,24 +121,24 @@ impl Decider<'_> {
     ) -> Result<Verdict, OutputError> {
         let name = self.names[input].as_str();
         if let Some(p) = self.partition {
-            if !p.holds_domain(partition_domain(&row)) {
+            if !p.holds_domain(row.partition_domain()) {
                 self.outputs.other_partition();
                 return Ok(Verdict::OtherPartition);
             }
         }
-        let (line, checked, key, as_is, ascii_form, consent) = match row {
+        let AddressRow {
+            line,
+            checked,
+            key,
+            as_is,
+            ascii_form,
+            consent,
+        } = match row {
             Row::Reject { line, error, raw } => {
                 self.outputs.reject(name, line, &error, &raw)?;
                 return Ok(Verdict::Reject);
             }
-            Row::Address {
-                line,
-                checked,
-                key,
-                as_is,
-                ascii_form,
-                consent,
-            } => (line, checked, key, as_is, ascii_form, consent),
+            Row::Address(a) => a,
         };
         if !self.seen.insert(key) {
             self.outputs.duplicate(name, line, &checked.address)?;
@@ -278,16 +247,6 @@ impl Decider<'_> {
             .filter(|v| partition.is_none_or(|p| p.holds_address(&v.deciding.recipient)))
             .collect();
         self.outputs.carry_forward(verdicts)
-    }
-}
-
-/// The domain a row is partitioned by: its address's ASCII domain; for an address that is not
-/// valid, the text after its last `@`; for an unreadable row, none.
-pub fn partition_domain(row: &Row) -> &str {
-    match row {
-        Row::Reject { .. } => "",
-        Row::Address { checked, .. } if checked.is_valid() => checked.ascii_domain(),
-        Row::Address { checked, .. } => checked.address.rsplit_once('@').map_or("", |(_, d)| d),
     }
 }
 

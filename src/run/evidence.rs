@@ -4,20 +4,30 @@ use crate::bounces::{self, Ingested};
 use crate::config::BounceConfig;
 use crate::dedupe::KeyFilter;
 use crate::policy::{self, Histories};
+use crate::report::Progress;
 use crate::Error;
 
-/// Reads the bounce inputs, when `--bounces` was given, and the state file's soft bounces.
+/// Reads the bounce inputs, when `--bounces` was given, and the state file's soft bounces, with
+/// a progress line.
 pub fn read<'c>(
     bounces: Option<&'c BounceConfig>,
     out: &std::path::Path,
+    progress: &Progress,
 ) -> Result<Option<(&'c BounceConfig, Ingested)>, Error> {
     let Some(b) = bounces else {
         return Ok(None);
     };
+    let line = progress.phase("bounces");
+    line.say(format!("reading {} path(s)", b.paths.len()));
     let mut ingested = bounces::ingest(&b.paths, &b.options)?;
     if let Some(path) = &b.state {
         ingested.events.extend(crate::state::load(path, out)?);
     }
+    line.done(format!(
+        "{} file(s), {} events",
+        ingested.sources.len(),
+        ingested.events.len()
+    ));
     Ok(Some((b, ingested)))
 }
 

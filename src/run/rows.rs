@@ -9,11 +9,13 @@ use std::time::Instant;
 
 use super::decide::Decider;
 use super::evidence::Folded;
-use super::threads::{self, Checking};
+use super::row::Checking;
+use super::threads;
 use crate::dedupe::KeySet;
 use crate::dns::{BulkResolver, DomainStatus};
 use crate::input::{self, OpenedInput};
 use crate::output::Outputs;
+use crate::policy::dns_guard;
 use crate::report::assemble::InputShape;
 use crate::report::dns::DomainRows;
 use crate::report::{Progress, Tally};
@@ -68,9 +70,52 @@ fn presize_dedupe(opened: &[OpenedInput]) -> JoinHandle<KeySet> {
     std::thread::spawn(move || KeySet::with_capacity(expected.min(32_000_000) as usize))
 }
 
+/// The rows phase with its DNS guard: one pass; when the resolver's answers look wrong (see
+/// [`dns_guard`]), the pass is thrown away and the rows are read again with every dead route taken
+/// as `unknown`. Returns the pass kept and, when DNS was not trusted, why.
+pub fn judged(
+    config: &Config,
+    dir: &std::path::Path,
+    inputs: Inputs,
+    history: Option<&Folded>,
+    resolver: Option<&BulkResolver>,
+    progress: &Progress,
+) -> Result<(Done, Option<String>), Error> {
+    let first = pass(config, dir, inputs, history, resolver, None, progress)?;
+    let distrusted = config.dns.as_ref().and_then(|c| {
+        let domains = first
+            .domains
+            .iter()
+            .map(|(d, r)| (d.as_str(), r.status.class, r.rows));
+        dns_guard::distrust(domains, c.max_dead_share)
+    });
+    let Some(why) = distrusted else {
+        return Ok((first, None));
+    };
+    // The first pass's outputs were never made visible.
+    if config.inputs.iter().any(|p| p == "-") {
+        return Err(Error::Usage(format!(
+            "the DNS answers look wrong ({why}) and stdin cannot be read a second time without them: run again with --no-dns, or fix the resolver"
+        )));
+    }
+    drop(first);
+    let unknown = DomainStatus::unknown("", format!("DNS not trusted in this run: {why}"));
+    let inputs = open(config, progress)?;
+    let done = pass(
+        config,
+        dir,
+        inputs,
+        history,
+        resolver,
+        Some(unknown),
+        progress,
+    )?;
+    Ok((done, Some(why)))
+}
+
 /// Reads, checks and decides every row of `opened` into new outputs in `dir`. `distrust` stands in for
 /// every dead route when the run's DNS verdicts are not trusted.
-pub fn pass(
+fn pass(
     config: &Config,
     dir: &std::path::Path,
     inputs: Inputs,

@@ -20,14 +20,10 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use rayon::prelude::*;
 
-use super::decide::{CheckedBatch, Row};
-use crate::address::{self, AddressRules, FlagLists};
-use crate::consent::ConsentKind;
+use super::row::{CheckedBatch, Checking, Row};
 use crate::dns::BulkResolver;
 use crate::input::parquet::{ParquetRows, SharedBatch};
-use crate::input::{self, CsvRows, Fields, InputError, Layout, RowBatch, RowSource};
-use crate::output::shape::IdnForm;
-use crate::record::Reason;
+use crate::input::{self, CsvRows, InputError, RowBatch, RowSource};
 use crate::Error;
 
 /// A batch of rows from one input, as read.
@@ -36,23 +32,6 @@ struct RawBatch {
     rows: RowBatch,
     /// The typed batch the rows were rendered from (Parquet inputs).
     arrow: Option<SharedBatch>,
-}
-
-/// What the validator needs to check a row.
-#[derive(Clone, Copy)]
-pub struct Checking<'a> {
-    /// The inputs' layouts, by input.
-    pub layouts: &'a [Layout],
-    /// What counts as a valid address.
-    pub rules: &'a AddressRules,
-    /// Role, disposable and provider lists.
-    pub lists: &'a FlagLists,
-    /// Fold provider aliasing into the dedupe key.
-    pub provider_rules: bool,
-    /// The form of IDN domains in the clean list.
-    pub idn_form: IdnForm,
-    /// `--partition K/N`: domains of other parts are not asked of DNS.
-    pub partition: Option<Partition>,
 }
 
 /// Runs the rows phase: `inputs` read, checked and handed to `decide` batch by batch, in input
@@ -200,7 +179,7 @@ fn validate_all(
             let text = raw.rows;
             let rows = (0..text.len())
                 .into_par_iter()
-                .map(|i| validate_row(&text, i, layout, checking))
+                .map(|i| Row::check(&text, i, layout, checking))
                 .collect();
             let batch = CheckedBatch {
                 input: raw.input,
@@ -228,7 +207,8 @@ fn submit_domains(
     submitted: &mut HashSet<String>,
 ) {
     for row in &batch.rows {
-        if let Row::Address { checked, .. } = row {
+        if let Row::Address(a) = row {
+            let checked = &a.checked;
             let domain = checked.ascii_domain();
             if checked.is_valid()
                 && !domain.starts_with('[')
@@ -239,77 +219,5 @@ fn submit_domains(
                 resolver.submit(domain.to_owned());
             }
         }
-    }
-}
-
-/// A row's fields joined by the delimiter (a plain row's text as it was).
-fn raw_text(fields: Fields, delimiter: u8) -> String {
-    let mut raw = Vec::new();
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            raw.push(delimiter);
-        }
-        raw.extend_from_slice(f);
-    }
-    String::from_utf8_lossy(&raw).into_owned()
-}
-
-fn validate_row(text: &RowBatch, i: usize, layout: &Layout, checking: Checking) -> Row {
-    let line = text.line(i);
-    let fields = text.fields(i);
-    let reject = |error: String| Row::Reject {
-        line,
-        error,
-        raw: raw_text(fields, layout.delimiter),
-    };
-    let (columns, field) = fields.count_and_get(layout.email_column);
-    if columns != layout.columns {
-        return reject(format!(
-            "expected {} fields, found {columns}",
-            layout.columns,
-        ));
-    }
-    let field = field.unwrap_or_default();
-    let email = match std::str::from_utf8(field) {
-        Ok(t) => t,
-        Err(e) => {
-            return reject(format!(
-                "email field is not valid UTF-8 (bad byte at offset {})",
-                e.valid_up_to()
-            ))
-        }
-    };
-    if email.trim().is_empty() {
-        return reject("empty email field".to_owned());
-    }
-    if email.contains('\0') {
-        return reject("NUL byte in the email field".to_owned());
-    }
-    let checked = address::check(email, checking.rules, checking.lists);
-    let key = address::dedupe_key(&checked, checking.provider_rules);
-    let field_domain_ascii = email.rsplit('@').next().is_some_and(str::is_ascii);
-    let ascii_form = checking.idn_form.ascii(field_domain_ascii);
-    let written = if ascii_form {
-        checked.ascii_address()
-    } else {
-        &checked.address
-    };
-    let as_is = text.text_as_read(i).is_some() && written.as_bytes() == field;
-    let consent = layout.consent.iter().find_map(|c| {
-        let value = fields.get(c.index).unwrap_or_default();
-        let why = c.stops(&String::from_utf8_lossy(value))?;
-        let reason = match c.kind {
-            ConsentKind::OptOutIf => Reason::OptOut,
-            ConsentKind::RequireOneOf => Reason::NoConsent,
-        };
-        Some((reason, why))
-    });
-    Row::Address {
-        line,
-        checked,
-        key,
-        as_is,
-        ascii_form,
-        consent,
     }
 }
