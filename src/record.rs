@@ -1,5 +1,5 @@
 //! The vocabulary every stage shares: what was repaired, what is flagged, why a row is
-//! suppressed, and the verdict a row ends with.
+//! suppressed, the verdict a row ends with, and the counts of verdicts.
 //!
 //! The sets here are closed on purpose: a nightly job's downstream (dashboards, CRM imports,
 //! audits) matches on these names, so adding one is a visible change, documented in the README.
@@ -196,4 +196,59 @@ pub enum Verdict {
     Reject,
     /// The row's domain belongs to another part of a `--partition` run: another run decides it.
     OtherPartition,
+}
+
+/// Verdict counts for one input (or for the whole run).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    /// Rows read (the header not counted).
+    pub rows_in: u64,
+    /// Rows written to a clean list.
+    pub kept: u64,
+    /// Rows written to the suppression file.
+    pub suppressed: u64,
+    /// Rows whose address appeared earlier in the run.
+    pub duplicates: u64,
+    /// Rows written to the rejects file.
+    pub rejected: u64,
+    /// Rows left to the other parts of a `--partition` run (0 otherwise).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub other_partition: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Counts {
+    /// Adds one row's `verdict` (`rows_in` is counted apart, where rows are read).
+    pub fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Keep => self.kept += 1,
+            Verdict::Suppress => self.suppressed += 1,
+            Verdict::Duplicate => self.duplicates += 1,
+            Verdict::Reject => self.rejected += 1,
+            Verdict::OtherPartition => self.other_partition += 1,
+        }
+    }
+
+    /// True when every row is accounted for exactly once.
+    pub fn identity_holds(&self) -> bool {
+        self.rows_in == self.decided()
+    }
+
+    /// Rows given a verdict.
+    pub fn decided(&self) -> u64 {
+        self.kept + self.suppressed + self.duplicates + self.rejected + self.other_partition
+    }
+
+    /// Adds another tally's counts.
+    pub fn merge(&mut self, other: &Counts) {
+        self.rows_in += other.rows_in;
+        self.kept += other.kept;
+        self.suppressed += other.suppressed;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+        self.other_partition += other.other_partition;
+    }
 }

@@ -73,7 +73,7 @@ pub fn plan(
     dir: &Path,
     opened: &[OpenedInput],
     profile: &ExportProfile,
-) -> Result<(Vec<CleanList>, Vec<usize>), crate::Error> {
+) -> Result<(Vec<CleanList>, Vec<usize>), crate::error::Error> {
     let shape = |o: &OpenedInput| {
         let types = match &o.rows {
             RowSource::Parquet(p) => format!(
@@ -130,7 +130,7 @@ pub fn plan(
             annotations,
             profile,
         )
-        .map_err(|e| crate::Error::Usage(format!("{}: {e}", first.name)))?;
+        .map_err(|e| crate::error::Error::Usage(format!("{}: {e}", first.name)))?;
         let writer = if profile.csv {
             let (crlf, bom) = match profile.line_ends {
                 LineEnds::Input => (first.layout.crlf, first.layout.bom),

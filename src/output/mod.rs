@@ -68,7 +68,7 @@ impl Outputs {
         dir: &Path,
         opened: &[OpenedInput],
         profile: &ExportProfile,
-    ) -> Result<Self, crate::Error> {
+    ) -> Result<Self, crate::error::Error> {
         let (lists, list_of) = clean::plan(dir, opened, profile)?;
         let suppression = suppression::SuppressionFile::create(dir, profile.parquet)?;
         let mut rejects = AtomicCsv::create(dir, "rejects.csv", b',')?;

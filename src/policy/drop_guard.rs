@@ -8,7 +8,7 @@
 //! exports) and below what each mistake found so far removed (60 to 100%). Lists under
 //! [`MIN_ROWS`] rows are not judged: a handful of rows says nothing about a share.
 
-use crate::report::Counts;
+use crate::record::Counts;
 
 /// Rows below which the share is not judged.
 pub const MIN_ROWS: u64 = 20;

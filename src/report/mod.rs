@@ -19,64 +19,12 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::record::{Flags, Reason, Repairs, Verdict, FLAG_NAMES, REPAIR_NAMES};
+use crate::record::{Flags, Reason, Repairs, FLAG_NAMES, REPAIR_NAMES};
 
 /// Counts by stable name (reasons, flags, repairs).
 pub type NamedCounts = BTreeMap<&'static str, u64>;
 
-/// Verdict counts for one input (or for the whole run).
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct Counts {
-    /// Rows read (the header not counted).
-    pub rows_in: u64,
-    /// Rows written to a clean list.
-    pub kept: u64,
-    /// Rows written to the suppression file.
-    pub suppressed: u64,
-    /// Rows whose address appeared earlier in the run.
-    pub duplicates: u64,
-    /// Rows written to the rejects file.
-    pub rejected: u64,
-    /// Rows left to the other parts of a `--partition` run (0 otherwise).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub other_partition: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-impl Counts {
-    /// Adds one row's `verdict` (`rows_in` is counted apart, where rows are read).
-    pub fn add(&mut self, verdict: Verdict) {
-        match verdict {
-            Verdict::Keep => self.kept += 1,
-            Verdict::Suppress => self.suppressed += 1,
-            Verdict::Duplicate => self.duplicates += 1,
-            Verdict::Reject => self.rejected += 1,
-            Verdict::OtherPartition => self.other_partition += 1,
-        }
-    }
-
-    /// True when every row is accounted for exactly once.
-    pub fn identity_holds(&self) -> bool {
-        self.rows_in == self.decided()
-    }
-
-    /// Rows given a verdict.
-    pub fn decided(&self) -> u64 {
-        self.kept + self.suppressed + self.duplicates + self.rejected + self.other_partition
-    }
-
-    fn merge(&mut self, other: &Counts) {
-        self.rows_in += other.rows_in;
-        self.kept += other.kept;
-        self.suppressed += other.suppressed;
-        self.duplicates += other.duplicates;
-        self.rejected += other.rejected;
-        self.other_partition += other.other_partition;
-    }
-}
+pub use crate::record::Counts;
 
 /// Running counts, owned by the thread that writes outputs.
 #[derive(Debug, Default)]
@@ -412,6 +360,7 @@ pub fn group(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Verdict;
 
     #[test]
     fn grouping() {

@@ -3,9 +3,9 @@
 use crate::bounces::{self, Ingested};
 use crate::config::BounceConfig;
 use crate::dedupe::KeyFilter;
+use crate::error::Error;
 use crate::policy::{self, Histories};
 use crate::report::Progress;
-use crate::Error;
 
 /// Reads the bounce inputs, when `--bounces` was given, and the state file's soft bounces, with
 /// a progress line.

@@ -5,10 +5,11 @@ use std::path::Path;
 
 use crate::bounces::Ingested;
 use crate::config::BounceConfig;
+use crate::config::Config;
+use crate::error::Error;
 use crate::output::{Committed, Outputs};
 use crate::report::bounces::BounceReport;
 use crate::report::{history, Progress, Report};
-use crate::{Config, Error};
 
 /// Commits the outputs; the bounce section is summarised, and the events freed, on a helper
 /// thread meanwhile. The files committed include the two report files written after.

@@ -16,12 +16,13 @@ mod threads;
 use std::path::Path;
 use std::time::Instant;
 
+use crate::config::Config;
 use crate::dns;
+use crate::error::Error;
 use crate::files::generation::Generation;
 use crate::policy::drop_guard;
 use crate::report::assemble::{self, Finished};
 use crate::report::{dns as dns_report, history, Progress, Report, Timings};
-use crate::{Config, Error};
 
 /// Runs `clean` as configured and returns its report (also written to `report.json`). The
 /// outputs of the run replace the previous run's in `--out` all at once, or not at all (see

@@ -11,15 +11,16 @@ use super::decide::Decider;
 use super::evidence::Folded;
 use super::row::Checking;
 use super::threads;
+use crate::config::Config;
 use crate::dedupe::KeySet;
 use crate::dns::{BulkResolver, DomainStatus};
+use crate::error::Error;
 use crate::input::{self, OpenedInput};
 use crate::output::Outputs;
 use crate::policy::dns_guard;
 use crate::report::assemble::InputShape;
 use crate::report::dns::DomainRows;
 use crate::report::{Progress, Tally};
-use crate::{Config, Error};
 
 /// What a pass leaves for the rest of the run.
 pub struct Done {

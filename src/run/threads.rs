@@ -22,9 +22,9 @@ use rayon::prelude::*;
 
 use super::row::{CheckedBatch, Checking, Row};
 use crate::dns::BulkResolver;
+use crate::error::Error;
 use crate::input::parquet::{ParquetRows, SharedBatch};
 use crate::input::{self, CsvRows, InputError, RowBatch, RowSource};
-use crate::Error;
 
 /// A batch of rows from one input, as read.
 struct RawBatch {
