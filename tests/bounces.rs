@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::support::{assert_code, assert_contains, read_csv, TestDir};
+use crate::support::{assert_code, assert_contains, csv_lines, read_csv, TestDir};
 use mailscrub::address::AddressRules;
 use mailscrub::bounces::{ingest, BounceOptions, EventClass};
 use serde_json::Value;
@@ -304,10 +304,7 @@ fn list(dir: &TestDir) -> String {
         "fresh@corp-mail.net",
         "ok@corp-mail.net",
     ];
-    let mut text = String::from("email,name\n");
-    for a in addresses {
-        text.push_str(&format!("{a},Someone\n"));
-    }
+    let text = csv_lines("email,name", addresses.map(|a| format!("{a},Someone")));
     dir.write("list.csv", text)
 }
 
@@ -786,10 +783,7 @@ fn the_state_file_carries_soft_bounces_across_nights() {
 #[test]
 fn history_across_nights_warns_on_a_surge() {
     let dir = TestDir::new();
-    let mut normal = String::from("email\n");
-    for i in 0..200 {
-        normal.push_str(&format!("u{i}@corp-mail.net\n"));
-    }
+    let normal = csv_lines("email", (0..200).map(|i| format!("u{i}@corp-mail.net")));
     let list = dir.write("list.csv", &normal);
     let quiet_log = dir.write("quiet.log", "");
     for _ in 0..4 {
@@ -801,10 +795,7 @@ fn history_across_nights_warns_on_a_surge() {
         assert!(!out.stderr.contains("trend:"), "{}", out.stderr);
     }
     // Tonight a file of 60 unsubscribes arrives by mistake.
-    let mut unsub = String::from("email\n");
-    for i in 0..60 {
-        unsub.push_str(&format!("u{i}@corp-mail.net\n"));
-    }
+    let unsub = csv_lines("email", (0..60).map(|i| format!("u{i}@corp-mail.net")));
     let unsub = dir.write("unsubscribes.csv", unsub);
     let out = dir
         .clean(&[&list])

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use crate::support::{assert_code, assert_contains, assert_contains_all, exit, read_csv, TestDir};
+use crate::support::{
+    assert_code, assert_contains, assert_contains_all, csv_lines, exit, read_csv, TestDir,
+};
 
 fn emails(dir: &TestDir, file: &str, column: usize) -> Vec<String> {
     dir.csv(file)[1..]
@@ -500,10 +502,10 @@ fn a_failed_run_leaves_the_previous_outputs_untouched() {
     dir.clean(&[&good]).ok();
     let before = std::fs::read(dir.join("out/clean.csv")).unwrap();
     // A gzip file cut short fails part-way through reading.
-    let mut big = String::from("email\n");
-    for i in 0..50_000 {
-        big.push_str(&format!("user{i}@corp-mail.com\n"));
-    }
+    let big = csv_lines(
+        "email",
+        (0..50_000).map(|i| format!("user{i}@corp-mail.com")),
+    );
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(big.as_bytes()).unwrap();
     let bytes = gz.finish().unwrap();
@@ -918,10 +920,10 @@ fn on_a_terminal(dir: &TestDir, args: &str) -> String {
 #[test]
 fn a_terminal_shows_one_line_per_phase_and_cron_sees_none() {
     let dir = TestDir::new();
-    let mut list = String::from("email,name\n");
-    for i in 0..1500 {
-        list.push_str(&format!("user{i}@corp-mail.com,U{i}\n"));
-    }
+    let list = csv_lines(
+        "email,name",
+        (0..1500).map(|i| format!("user{i}@corp-mail.com,U{i}")),
+    );
     dir.write("list.csv", &list);
     dir.write(
         "bounces.csv",

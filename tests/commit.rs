@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{exit, TestDir};
+use crate::support::{csv_lines, exit, TestDir};
 
 /// The names `out` shows (what a consumer can open), without the state folder and the user's
 /// own file.
@@ -121,10 +121,7 @@ fn a_kill_at_every_step_of_the_switch_leaves_one_runs_outputs() {
 #[test]
 fn sigkill_at_random_moments_leaves_one_runs_outputs() {
     let (dir, a, a2, _) = setup();
-    let mut big = String::from("email\n");
-    for i in 0..60_000 {
-        big.push_str(&format!("b{i}@corp-mail.com\n"));
-    }
+    let big = csv_lines("email", (0..60_000).map(|i| format!("b{i}@corp-mail.com")));
     let b = dir.write("b.csv", big);
     run_a(&dir, &a, &a2);
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::support::dns_server::{black_hole, truncated_zone, TestDns, TEST_ORIGINS, TEST_ZONE};
-use crate::support::{assert_code, assert_contains, assert_lines, exit, TestDir};
+use crate::support::{assert_code, assert_contains, assert_lines, csv_lines, exit, TestDir};
 use serde_json::Value;
 
 fn server() -> TestDns {
@@ -178,10 +178,7 @@ fn dns_down_suppresses_nobody_and_ends() {
     // A server that answers nothing for any name under com.
     let dns = TestDns::start(TEST_ORIGINS, TEST_ZONE, &[], &["com."]);
     let dir = TestDir::new();
-    let mut list = String::from("email\n");
-    for i in 0..400 {
-        list.push_str(&format!("user{i}@domain-{i}.com\n"));
-    }
+    let list = csv_lines("email", (0..400).map(|i| format!("user{i}@domain-{i}.com")));
     let input = dir.write("list.csv", &list);
     let addr = dns.addr;
     let out = dir
@@ -374,10 +371,7 @@ fn a_resolv_conf_without_servers_is_a_clear_error() {
 /// A list whose domains all take mail, with one large domain: whatever a misbehaving server
 /// says, nobody on it may be suppressed for a DNS reason.
 fn good_list(dir: &TestDir) -> String {
-    let mut list = String::from("email\n");
-    for i in 0..30 {
-        list.push_str(&format!("user{i}@good-mx.com\n"));
-    }
+    let mut list = csv_lines("email", (0..30).map(|i| format!("user{i}@good-mx.com")));
     for d in ["implicit.com", "cname-mx.com", "mixed-mx.com", "bücher.de"] {
         list.push_str(&format!("someone@{d}\n"));
     }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::support::{assert_code, assert_contains, read_csv, TestDir};
+use crate::support::{assert_code, assert_contains, csv_lines, read_csv, TestDir};
 use serde_json::Value;
 
 /// The Python with pyarrow: `MAILSCRUB_PYTHON`, or the project's `.venv`.
@@ -248,10 +248,10 @@ fn hostile_cells_are_neutralised() {
 #[test]
 fn crm_profile_columns_rename_split_and_empty_output() {
     let dir = TestDir::new();
-    let mut text = String::from("id,email,first_name,score\n");
-    for i in 0..5 {
-        text.push_str(&format!("{i},u{i}@corp-mail.net,U{i},{i}\n"));
-    }
+    let text = csv_lines(
+        "id,email,first_name,score",
+        (0..5).map(|i| format!("{i},u{i}@corp-mail.net,U{i},{i}")),
+    );
     let input = dir.write("l.csv", text);
     dir.clean(&[&input])
         .args(&[
@@ -392,10 +392,10 @@ fn suppression_export_layouts() {
 #[test]
 fn ses_exports_are_split_at_100000_rows() {
     let dir = TestDir::new();
-    let mut text = String::from("email,reason,detail,source,first_seen,last_seen,status,count\n");
-    for i in 0..100_001 {
-        text.push_str(&format!("u{i}@corp-mail.net,hard_bounce,,x,,,,1\n"));
-    }
+    let text = csv_lines(
+        "email,reason,detail,source,first_seen,last_seen,status,count",
+        (0..100_001).map(|i| format!("u{i}@corp-mail.net,hard_bounce,,x,,,,1")),
+    );
     let input = dir.write("suppression.csv", text);
     dir.cmd(&["suppression", "export", &input, "--to", "ses"])
         .ok();

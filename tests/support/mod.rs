@@ -332,3 +332,13 @@ pub fn read_csv(path: &Path, delimiter: u8) -> Vec<Vec<String>> {
 pub fn assert_code(out: &Output, code: i32) {
     assert_eq!(out.code, Some(code), "exit code; stderr:\n{}", out.stderr);
 }
+
+/// A CSV text: the `header` line, then one line per item of `rows`.
+pub fn csv_lines(header: &str, rows: impl IntoIterator<Item = String>) -> String {
+    let mut text = format!("{header}\n");
+    for row in rows {
+        text.push_str(&row);
+        text.push('\n');
+    }
+    text
+}
