@@ -308,6 +308,24 @@ fn list(dir: &TestDir) -> String {
     dir.write("list.csv", text)
 }
 
+/// A `clean` run of `list` with `log` (Postfix lines of 2024) as evidence, as of `day`, with
+/// `args`; the suppression file by address.
+fn night(
+    dir: &TestDir,
+    list: &str,
+    log: &str,
+    day: &str,
+    args: &[&str],
+) -> HashMap<String, Vec<String>> {
+    dir.clean(&[list])
+        .bounces(log)
+        .as_of(day)
+        .args(&["--postfix-year", "2024"])
+        .args(args)
+        .ok();
+    suppression(dir)
+}
+
 fn suppression(dir: &TestDir) -> HashMap<String, Vec<String>> {
     dir.csv("out/suppression.csv")[1..]
         .iter()
@@ -444,12 +462,7 @@ fn as_of_reproduces_an_earlier_night() {
     let list = list(&dir);
     let log = samples("mail.log");
     // On Aug 13 the full mailbox had bounced on four days: not yet suppressed.
-    dir.clean(&[&list])
-        .bounces(&log)
-        .as_of("2024-08-13")
-        .args(&["--postfix-year", "2024"])
-        .ok();
-    let s = suppression(&dir);
+    let s = night(&dir, &list, &log, "2024-08-13", &[]);
     assert!(!s.contains_key("full@corp-mail.net"));
     assert!(
         !s.contains_key("later@corp-mail.net"),
@@ -458,25 +471,14 @@ fn as_of_reproduces_an_earlier_night() {
     assert!(s.contains_key("hard@corp-mail.net"));
     let first = std::fs::read(dir.join("out/suppression.csv")).unwrap();
     // The same night again gives the same file.
-    dir.clean(&[&list])
-        .bounces(&log)
-        .as_of("2024-08-13")
-        .args(&["--postfix-year", "2024"])
-        .ok();
+    night(&dir, &list, &log, "2024-08-13", &[]);
     assert_eq!(
         std::fs::read(dir.join("out/suppression.csv")).unwrap(),
         first
     );
     // A lower threshold suppresses earlier.
-    dir.clean(&[&list])
-        .bounces(&log)
-        .as_of("2024-08-13")
-        .args(&["--postfix-year", "2024", "--soft-threshold", "3"])
-        .ok();
-    assert_eq!(
-        suppression(&dir)["full@corp-mail.net"][1],
-        "soft_bounce_threshold"
-    );
+    let s = night(&dir, &list, &log, "2024-08-13", &["--soft-threshold", "3"]);
+    assert_eq!(s["full@corp-mail.net"][1], "soft_bounce_threshold");
 }
 
 #[test]
@@ -625,26 +627,20 @@ fn the_soft_bounce_defaults_of_the_command_line() {
         "list.csv",
         "email\ndaily@corp-mail.net\nspaced@corp-mail.net\n",
     );
-    dir.clean(&[&list])
-        .bounces(&log)
-        .as_of("2024-08-31")
-        .args(&["--postfix-year", "2024", "--annotate"])
-        .ok();
-    let s = suppression(&dir);
+    let s = night(&dir, &list, &log, "2024-08-31", &["--annotate"]);
     assert_eq!(s["daily@corp-mail.net"][1], "soft_bounce_threshold");
     assert!(!s.contains_key("spaced@corp-mail.net"));
     let kept = dir.csv("out/clean.csv");
     assert!(kept[1][0] == "spaced@corp-mail.net" && kept[1][3].contains("soft_bounces"));
     // A wider window lets the spaced bounces add up.
-    dir.clean(&[&list])
-        .bounces(&log)
-        .as_of("2024-08-31")
-        .args(&["--postfix-year", "2024", "--soft-window-days", "10"])
-        .ok();
-    assert_eq!(
-        suppression(&dir)["spaced@corp-mail.net"][1],
-        "soft_bounce_threshold"
+    let s = night(
+        &dir,
+        &list,
+        &log,
+        "2024-08-31",
+        &["--soft-window-days", "10"],
     );
+    assert_eq!(s["spaced@corp-mail.net"][1], "soft_bounce_threshold");
 }
 
 /// Evidence of which nothing can be read stops a `clean` run (it would suppress nobody and say
