@@ -511,35 +511,56 @@ pub fn classify_explained(
 /// the readers of reports that say it another way).
 pub const AFTER_DATA: &str = "(in reply to end of DATA command)";
 
-/// Whether `text` says that the failure was the reply to DATA (Postfix's "in reply to end of
-/// DATA command"), and to no RCPT TO.
+/// Whether `text` says that the failure was the reply to DATA, and to no RCPT TO: Postfix's
+/// "(in reply to end of DATA command)", Exim's "SMTP error from remote mail server after end of
+/// data", however the report wraps its lines.
 pub fn said_after_data(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    (lower.contains("in reply to end of data command")
-        || lower.contains("in reply to data command"))
-        && !lower.contains("in reply to rcpt to command")
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lower = words.to_ascii_lowercase();
+    let data = [
+        "in reply to end of data command",
+        "in reply to data command",
+        "after end of data",
+        "after pipelined data",
+        "after data",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    let rcpt = ["in reply to rcpt to command", "after rcpt to"]
+        .iter()
+        .any(|w| lower.contains(w));
+    data && !rcpt
 }
 
-/// Whether a notice's SMTP transcript (`>>> COMMAND` / `<<< reply` lines, Sendmail's) shows its
-/// one failure as the reply to DATA, or Postfix's words say so. A transcript of several
-/// failures (several recipients, several servers) says nothing about any one of them.
+/// Whether a notice shows its one failure as the reply to DATA: its SMTP transcript (Sendmail's
+/// `>>> COMMAND` / `<<< reply` lines), a command given under an "SMTP command" heading (as
+/// m-FILTER writes it), or the words of [`said_after_data`]. A transcript of several failures
+/// (several recipients, several servers) says nothing about any one of them.
 pub fn notice_says_after_data(notice: &str) -> bool {
     if said_after_data(notice) {
         return true;
     }
     let mut last: Option<String> = None;
     let mut failures = Vec::new();
+    let mut headed = Vec::new();
+    let mut under_heading = false;
     for line in notice.lines() {
-        let t = line.trim_start();
+        let t = line.trim();
         if let Some(c) = t.strip_prefix(">>> ") {
             last = Some(c.trim().to_ascii_lowercase());
         } else if let Some(r) = t.strip_prefix("<<< ") {
             if r.starts_with(['4', '5']) {
                 failures.push(last.as_deref().is_some_and(|c| c == "data" || c == "."));
             }
+        } else if under_heading && !t.is_empty() {
+            headed.push(t.eq_ignore_ascii_case("data"));
+            under_heading = false;
+        } else {
+            let lower = t.trim_end_matches(':').to_ascii_lowercase();
+            under_heading = lower.trim_start_matches('-').trim() == "smtp command";
         }
     }
-    failures == [true]
+    failures == [true] || (failures.is_empty() && headed == [true])
 }
 
 fn by_rules(smtp_code: Option<u16>, status: Option<Enhanced>, text: &str) -> (EventClass, Rule) {
@@ -749,6 +770,24 @@ mod tests {
         );
         assert!(rule.to_string().contains("in reply to DATA"), "{rule}");
         assert!(notice_says_after_data(">>> DATA\n<<< 550 no such user\n"));
+        // Wrapped as reports wrap it, and Exim's words.
+        assert!(said_after_data(
+            "550 Unknown user a@b.c (in reply to end of DATA\n    command)"
+        ));
+        assert!(said_after_data(
+            "SMTP error from remote mail server after end of data:\n host x [192.0.2.1]: 550 : User unknown"
+        ));
+        assert!(!said_after_data(
+            "SMTP error from remote mail server after RCPT TO:<a@b.c>:\n host x: 550 User unknown"
+        ));
+        assert!(!said_after_data("550 the data of a user unknown"));
+        // A command under an "SMTP command" heading (m-FILTER).
+        assert!(notice_says_after_data(
+            "-------server message\n550 unknown user <a@b.c>\n\n-------SMTP command\nDATA\n"
+        ));
+        assert!(!notice_says_after_data(
+            "-------server message\n550 unknown user <a@b.c>\n\n-------SMTP command\nRCPT TO:<a@b.c>\n"
+        ));
         assert!(!notice_says_after_data(
             ">>> RCPT To:<a@b.c>\n<<< 550 no such user\n"
         ));
