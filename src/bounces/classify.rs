@@ -391,6 +391,8 @@ pub enum Rule {
     Default,
     /// Words of a dead address given in reply to DATA, not to RCPT TO: a filter's answer.
     AfterData(Box<Rule>),
+    /// Words of a dead address said with a doubt ("may not exist, or you may not post").
+    Hedged(&'static str, &'static str),
 }
 
 impl std::fmt::Display for Rule {
@@ -408,6 +410,10 @@ impl std::fmt::Display for Rule {
             Rule::AfterData(r) => write!(
                 f,
                 "{r}, but given in reply to DATA, not RCPT TO: a filter's answer (the address was accepted), soft"
+            ),
+            Rule::Hedged(t, hedge) => write!(
+                f,
+                "text {t:?}, but said with a doubt ({hedge:?}): not a dead address for sure, soft"
             ),
         }
     }
@@ -504,8 +510,36 @@ pub fn classify_explained(
     if class == EventClass::Dead && !trusted && said_after_data(text) {
         return (EventClass::RecipientSoft, Rule::AfterData(Box::new(rule)));
     }
+    // A general text that a notice says with a doubt just before it ("the group may not exist,
+    // or you may not post to it", Google Groups in every language) does not prove the address
+    // dead. A doubt after it ("does not exist; perhaps a typo") leaves it dead.
+    if let (EventClass::Dead, Rule::GeneralText(t)) = (class, &rule) {
+        let lower = text.to_lowercase();
+        let at = lower.find(t).unwrap_or(0);
+        let before = &lower[lower.floor_char_boundary(at.saturating_sub(HEDGE_REACH))..at];
+        if let Some(hedge) = HEDGES.iter().find(|h| before.contains(*h)) {
+            return (EventClass::RecipientSoft, Rule::Hedged(t, hedge));
+        }
+    }
     (class, rule)
 }
+
+/// How far before a dead text (bytes) a doubt still bears on it.
+const HEDGE_REACH: usize = 160;
+
+/// Words that put a doubt on what follows, in the languages of the general texts.
+const HEDGES: &[&str] = &[
+    "may not exist",
+    "might not exist",
+    "il se peut que",
+    "quizás",
+    "quizá",
+    "es posible que",
+    "möglicherweise",
+    "potrebbe",
+    "pode não",
+    "talvez",
+];
 
 /// The words a report carries when the reply was given to DATA (Postfix's wording, added by
 /// the readers of reports that say it another way).
@@ -719,6 +753,42 @@ mod tests {
 
     fn class(text: &str) -> EventClass {
         classify(find_reply_code(text), find_enhanced(text), text)
+    }
+
+    #[test]
+    fn a_doubt_just_before_a_dead_text_makes_it_soft() {
+        // Google Groups says the same in every language: the group may not exist, or the
+        // sender may not post to it. Neither proves the address dead.
+        let (c, rule) = classify_explained(
+            None,
+            None,
+            "Il se peut que le groupe que vous avez essayé de contacter (liste) n'existe pas ou que vous ne soyez pas autorisé",
+        );
+        assert_eq!(c, EventClass::RecipientSoft);
+        assert!(rule.to_string().contains("doubt"), "{rule}");
+        assert_eq!(
+            class("Möglicherweise ist die Gruppe unbekannt, oder Sie dürfen nicht posten"),
+            EventClass::RecipientSoft
+        );
+        assert_eq!(
+            class("Die Gruppe existiert nicht, oder Sie dürfen nicht posten"),
+            EventClass::Dead
+        );
+        // A doubt after the dead words, or far before them, leaves them dead.
+        assert_eq!(
+            class("550 l'adresse n'existe pas. Il se peut que vous ayez fait une faute de frappe."),
+            EventClass::Dead
+        );
+        let far = format!(
+            "Il se peut que ce message tarde. {} 550 user unknown",
+            "x".repeat(200)
+        );
+        assert_eq!(class(&far), EventClass::Dead);
+        // A code that says dead is not weakened by a doubt.
+        assert_eq!(
+            class("550 5.1.1 il se peut que l'adresse n'existe pas"),
+            EventClass::Dead
+        );
     }
 
     #[test]
