@@ -516,7 +516,11 @@ pub fn classify_explained(
     if let (EventClass::Dead, Rule::GeneralText(t)) = (class, &rule) {
         let lower = text.to_lowercase();
         let at = lower.find(t).unwrap_or(0);
-        let before = &lower[lower.floor_char_boundary(at.saturating_sub(HEDGE_REACH))..at];
+        let mut from = at.saturating_sub(HEDGE_REACH);
+        while !lower.is_char_boundary(from) {
+            from += 1;
+        }
+        let before = &lower[from..at];
         if let Some(hedge) = HEDGES.iter().find(|h| before.contains(*h)) {
             return (EventClass::RecipientSoft, Rule::Hedged(t, hedge));
         }
