@@ -788,6 +788,13 @@ mod tests {
             "x".repeat(200)
         );
         assert_eq!(class(&far), EventClass::Dead);
+        // The window is counted in bytes and starts on a character of any width.
+        for pad in ["я", "箱", "🙂", "é"] {
+            let near = format!("{} il se peut que l'adresse n'existe pas", pad.repeat(80));
+            assert_eq!(class(&near), EventClass::RecipientSoft, "{near}");
+            let far = format!("il se peut que {} n'existe pas", pad.repeat(80));
+            assert_eq!(class(&far), EventClass::Dead, "{far}");
+        }
         // A code that says dead is not weakened by a doubt.
         assert_eq!(
             class("550 5.1.1 il se peut que l'adresse n'existe pas"),
