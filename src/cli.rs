@@ -356,6 +356,11 @@ pub struct CleanArgs {
     /// domain hashes to part K. N runs, one per part, give together one run's outputs.
     #[arg(long, value_name = "K/N", help_heading = "The run")]
     pub partition: Option<String>,
+    /// Stay within this much memory (512M, 2G, 1.5GB, bytes): when the list's distinct
+    /// addresses would take more than half of it, their keys are spilled to disk and the rows
+    /// read twice; the outputs are the same.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "The run")]
+    pub memory_limit: Option<u64>,
     /// Rows per batch handed to the worker threads.
     #[arg(long, default_value_t = defaults::BATCH_ROWS, value_name = "N", hide = true, help_heading = "The run")]
     pub batch_rows: usize,
@@ -422,4 +427,56 @@ pub struct ResolveArgs {
     pub domains: Vec<String>,
     #[command(flatten)]
     pub dns: DnsArgs,
+}
+
+/// A size in bytes: a number with an optional unit, K/M/G/T (powers of 1000, also KB, MB...)
+/// or KiB/MiB/GiB/TiB (powers of 1024), in any case.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number.parse().map_err(|_| {
+        format!("{text:?} is not a size: give a number with K, M, G or T, e.g. 512M")
+    })?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?}; use K, M, G, T or KiB, MiB, GiB, TiB"
+            ))
+        }
+    };
+    let bytes = number * scale;
+    if !(1.0..1.8e19).contains(&bytes) {
+        return Err(format!("{text:?} is not a size of at least one byte"));
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_with_and_without_units() {
+        assert_eq!(parse_size("512M"), Ok(512_000_000));
+        assert_eq!(parse_size("2g"), Ok(2_000_000_000));
+        assert_eq!(parse_size("1.5GB"), Ok(1_500_000_000));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size(" 1000 "), Ok(1000));
+        assert_eq!(parse_size("3 KiB"), Ok(3072));
+        for bad in ["", "M", "-5M", "0", "12 parsecs", "1e9", "..5M", "٣M"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
 }

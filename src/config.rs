@@ -44,6 +44,10 @@ pub struct Config {
     /// `--partition K/N`: only the rows (and carried-forward suppressions) whose address's
     /// domain falls in this part; `None` is the whole list.
     pub partition: Option<crate::dedupe::Partition>,
+    /// `--memory-limit`: the bytes the run aims to stay within. The dedupe keys get half; when
+    /// they would take more, they are spilled to disk and the rows read twice (see
+    /// [`crate::dedupe::spill`]). `None`: no limit.
+    pub memory_limit: Option<u64>,
 }
 
 /// Where the bounce history comes from and how it is judged.
@@ -80,6 +84,7 @@ impl Config {
             max_drop_share: crate::defaults::MAX_DROP_SHARE,
             history: None,
             partition: None,
+            memory_limit: None,
         }
     }
 }

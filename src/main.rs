@@ -257,6 +257,7 @@ fn clean(args: CleanArgs) -> Result<()> {
     if let Some(p) = &args.partition {
         config.partition = Some(mailscrub::dedupe::Partition::parse(p).map_err(usage)?);
     }
+    config.memory_limit = args.memory_limit;
     if !(args.max_drop_share.is_finite() && args.max_drop_share > 0.0) {
         bail!(usage(
             "--max-drop-share must be a share above 0 (1 turns the guard off)".to_owned()

@@ -951,14 +951,11 @@ fn a_terminal_shows_one_line_per_phase_and_cron_sees_none() {
     assert_contains(&piped.stderr, "1,500 rows from 1 input(s)");
 }
 
-/// `--partition K/N`: N runs, one per part, give together what one run gives: every row in
-/// exactly one part, the same clean rows, suppressions (carried-forward ones included), rejects
-/// and duplicates; each part's report accounts for the rows it left to the others.
-#[test]
-fn the_parts_of_a_partitioned_run_add_up_to_one_run() {
-    let dir = TestDir::new();
+/// A list of `rows` rows over 97 domains with what a real list has: duplicates spelt in
+/// another case, invalid and unreadable rows, IDN domains, addresses with a bounce history.
+fn mixed_list(rows: usize) -> String {
     let mut list = String::from("email,name,note\n");
-    for i in 0..3_000 {
+    for i in 0..rows {
         let domain = format!("company-{}.com", i % 97);
         match i % 50 {
             // The same address again, spelt in another case: a duplicate in the same part.
@@ -975,7 +972,12 @@ fn the_parts_of_a_partitioned_run_add_up_to_one_run() {
             _ => list.push_str(&format!("user{i}@{domain},n{i},\"a, b\"\n")),
         }
     }
-    let list = dir.write("list.csv", list);
+    list
+}
+
+/// A suppression history of 400 addresses of [`mixed_list`]'s domains: half on the list, half
+/// to be carried forward.
+fn mixed_history() -> String {
     let mut history = String::from("email,reason,created\n");
     for i in 0..400 {
         // On the list (i % 50 == 19 rows) and carried forward (the others).
@@ -989,7 +991,17 @@ fn the_parts_of_a_partitioned_run_add_up_to_one_run() {
             (i / 2 * 50 + 19) % 97
         ));
     }
-    let history = dir.write("suppressions.csv", history);
+    history
+}
+
+/// `--partition K/N`: N runs, one per part, give together what one run gives: every row in
+/// exactly one part, the same clean rows, suppressions (carried-forward ones included), rejects
+/// and duplicates; each part's report accounts for the rows it left to the others.
+#[test]
+fn the_parts_of_a_partitioned_run_add_up_to_one_run() {
+    let dir = TestDir::new();
+    let list = dir.write("list.csv", mixed_list(3_000));
+    let history = dir.write("suppressions.csv", mixed_history());
     let run = |out: &str, partition: Option<&str>| {
         let mut r = dir
             .clean(&[&list])
@@ -1060,5 +1072,123 @@ fn the_parts_of_a_partitioned_run_add_up_to_one_run() {
     // A bad part is a usage error.
     dir.clean(&[&list])
         .args(&["--partition", "4/3"])
+        .code(exit::USAGE);
+}
+
+/// `--memory-limit`: past it, the dedupe keys go to disk and the rows are read twice; the
+/// outputs are byte for byte those of a run without a limit, at any limit, with several inputs,
+/// Parquet outputs, carry-forward and `--partition`. Below the limit nothing is spilled; stdin,
+/// which can be read once, is refused with a limit.
+#[test]
+fn a_memory_limit_spills_the_keys_and_changes_no_output() {
+    let dir = TestDir::new();
+    let list = dir.write("list.csv", mixed_list(3_000));
+    // A second input that repeats rows of the first: duplicates across inputs.
+    let again: String = mixed_list(600)
+        .lines()
+        .skip(1)
+        .step_by(3)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let more = dir.write("more.csv", format!("email,name,note\n{again}"));
+    let history = dir.write("suppressions.csv", mixed_history());
+    let run = |out: &str, extra: &[&str]| {
+        dir.clean(&[&list, &more])
+            .out(out)
+            .bounces(&history)
+            .as_of("2024-08-31")
+            .args(&[
+                "--max-drop-share",
+                "1",
+                "--format",
+                "csv,parquet",
+                "--annotate",
+            ])
+            .args(extra)
+            .ok()
+    };
+    let files = |out: &str| -> Vec<(String, Vec<u8>)> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join(out))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.') && !n.starts_with("report."))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|n| {
+                let bytes = std::fs::read(dir.join(out).join(&n)).unwrap();
+                (n, bytes)
+            })
+            .collect()
+    };
+    run("whole", &[]);
+    let whole = files("whole");
+    assert!(
+        whole.len() >= 6,
+        "{:?}",
+        whole.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    let report = dir.report("whole");
+    assert!(report.get("dedupe_spill").is_none());
+    assert!(
+        report["duplicates"].as_u64().unwrap() > 100,
+        "the test proves nothing"
+    );
+    assert!(report["bounces"]["carried_forward"].as_u64().unwrap() > 0);
+    // 1 byte: one part file a group; 20 KB: a few groups; both spill.
+    for (out, limit, groups) in [("one", "1", 128), ("some", "20K", 0)] {
+        let r = run(out, &["--memory-limit", limit]);
+        assert_contains(&r.stderr, "dedupe keys spilled to disk");
+        let spill = &dir.report(out)["dedupe_spill"];
+        assert_eq!(
+            spill["keys"],
+            report["rows_in"].as_u64().unwrap() - report["rejected"].as_u64().unwrap()
+        );
+        let g = spill["groups"].as_u64().unwrap();
+        if groups > 0 {
+            assert_eq!(g, groups);
+        } else {
+            assert!(g > 1 && g < 128, "{g} groups");
+        }
+        let got = files(out);
+        assert_eq!(got.len(), whole.len());
+        for ((name, a), (other, b)) in whole.iter().zip(&got) {
+            assert_eq!(name, other);
+            assert!(a == b, "{name} differs under --memory-limit {limit}");
+        }
+        assert!(
+            !dir.join(out)
+                .join(".mailscrub")
+                .read_dir()
+                .unwrap()
+                .any(|e| {
+                    let e = e.unwrap().path();
+                    e.join(".dedupe-spill").exists()
+                }),
+            "the spilled keys are removed"
+        );
+    }
+    // A limit the keys fit in: no spill.
+    run("roomy", &["--memory-limit", "1G"]);
+    assert!(dir.report("roomy").get("dedupe_spill").is_none());
+    assert_eq!(files("roomy"), whole);
+    // With --partition, a spilled run gives the part's outputs too.
+    run("part", &["--partition", "2/3"]);
+    run(
+        "part-spilled",
+        &["--partition", "2/3", "--memory-limit", "1"],
+    );
+    assert_eq!(files("part-spilled"), files("part"));
+    // stdin is read once.
+    let out = dir
+        .clean(&["-"])
+        .out("stdin")
+        .args(&["--memory-limit", "1"])
+        .stdin("email\na@corp-mail.com\n")
+        .code(exit::USAGE);
+    assert_contains(&out.stderr, "stdin can be read once");
+    dir.clean(&[&list])
+        .args(&["--memory-limit", "lots"])
         .code(exit::USAGE);
 }

@@ -9,15 +9,53 @@
 
 mod keyset;
 pub mod partition;
+pub mod spill;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 pub use keyset::{KeyFilter, KeySet};
 pub use partition::Partition;
+pub use spill::{Firsts, Spill};
 
 /// A 128-bit hash of a normalised address.
 pub type DedupeKey = u128;
+
+/// The run's answer to "was this address seen before?": a set in memory, or, when the keys were
+/// spilled to disk (`--memory-limit`), the first pass's answer read in row order.
+pub enum Seen {
+    /// Every key seen so far.
+    Memory(KeySet),
+    /// The first occurrences found from the spilled keys.
+    Spilled(Firsts),
+}
+
+impl Seen {
+    /// Whether the next row at the dedupe step, of `key`, is the first of its key (and, in
+    /// memory, remembers it).
+    pub fn insert(&mut self, key: DedupeKey) -> bool {
+        match self {
+            Seen::Memory(set) => set.insert(key),
+            Seen::Spilled(firsts) => firsts.next_is_first(),
+        }
+    }
+
+    /// Asks for the memory of `keys` ahead of their inserts (in memory only).
+    pub fn warm(&self, keys: impl IntoIterator<Item = DedupeKey>) {
+        if let Seen::Memory(set) = self {
+            set.warm(keys);
+        }
+    }
+
+    /// Whether a history's `key` is on the list (spilled: one of the history keys the first
+    /// pass was asked about).
+    pub fn holds(&self, key: DedupeKey) -> bool {
+        match self {
+            Seen::Memory(set) => set.contains(key),
+            Seen::Spilled(firsts) => firsts.seen(key),
+        }
+    }
+}
 
 /// A map keyed by dedupe keys. The keys are already hashes, so their low bits are the table hash
 /// (hashing them again with SipHash cost a tenth of folding a million-event history).

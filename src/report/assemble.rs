@@ -2,7 +2,7 @@
 //! outputs, the inputs' shapes, the DNS and bounce sections and the clock.
 
 use super::bounces::{self, BounceReport};
-use super::{dns, CleanOutput, DnsReport, InputReport, Report, Tally, Timings};
+use super::{dns, CleanOutput, DedupeSpill, DnsReport, InputReport, Report, Tally, Timings};
 use crate::input::Layout;
 
 /// One input's shape, as opened.
@@ -37,6 +37,8 @@ pub struct Finished<'a> {
     pub dns: Option<DnsReport>,
     /// The bounce section, when `--bounces` was given.
     pub bounces: Option<BounceReport>,
+    /// The dedupe keys' spill, past `--memory-limit`.
+    pub dedupe_spill: Option<DedupeSpill>,
     /// Seconds per phase.
     pub timings: Timings,
 }
@@ -88,6 +90,7 @@ pub fn report(f: Finished) -> Report {
         warnings,
         dns: f.dns,
         bounces: f.bounces,
+        dedupe_spill: f.dedupe_spill,
         timings,
     }
 }

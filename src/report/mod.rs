@@ -213,8 +213,25 @@ pub struct Report {
     /// The bounce history, when `--bounces` was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bounces: Option<bounces::BounceReport>,
+    /// The dedupe keys' spill to disk, when `--memory-limit` called for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dedupe_spill: Option<DedupeSpill>,
     /// Phase timings.
     pub timings: Timings,
+}
+
+/// How a run past `--memory-limit` deduped: its keys written to disk by a first pass over the
+/// rows, then deduped a group of part files at a time.
+#[derive(Debug, Clone, Serialize)]
+pub struct DedupeSpill {
+    /// Keys written (rows that reached the dedupe step).
+    pub keys: u64,
+    /// Groups of part files deduped one after the other.
+    pub groups: usize,
+    /// The bytes of key set a group could take (half the limit).
+    pub budget_bytes: u64,
+    /// Seconds of the first pass and the dedupe of its files.
+    pub seconds: f64,
 }
 
 impl Report {
@@ -257,6 +274,16 @@ impl Report {
                 s,
                 "mailscrub: {} row(s) belong to the other parts of --partition and are left to their runs",
                 group(c.other_partition)
+            );
+        }
+        if let Some(d) = &self.dedupe_spill {
+            let _ = writeln!(
+                s,
+                "mailscrub: --memory-limit: {} dedupe keys spilled to disk and deduped in {} group(s) of at most {} MB, the rows read twice ({:.1}s for the first pass)",
+                group(d.keys),
+                d.groups,
+                d.budget_bytes / 1_000_000,
+                d.seconds
             );
         }
         let check = if self.identity_holds {

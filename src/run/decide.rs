@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::row::{AddressRow, CheckedBatch, Row};
 use crate::address::Checked;
-use crate::dedupe::{ahead, prefetch, KeyFilter, KeySet, Partition};
+use crate::dedupe::{ahead, prefetch, KeyFilter, Partition, Seen};
 use crate::dns::{DomainBook, DomainStatus};
 use crate::files::OutputError;
 use crate::input::RowBatch;
@@ -25,7 +25,7 @@ pub struct Decider<'a> {
     pub names: &'a [String],
     pub outputs: &'a mut Outputs,
     pub tally: &'a mut Tally,
-    pub seen: KeySet,
+    pub seen: Seen,
     /// The DNS answers, when DNS is on.
     pub book: Option<Arc<DomainBook>>,
     /// Per domain decided on in this run: its answer and the rows it decided.
@@ -242,7 +242,7 @@ impl Decider<'_> {
         let verdicts: Vec<&HistoryVerdict> = histories
             .par_iter()
             .filter_map(|(key, h)| h.verdict.as_ref().map(|v| (key, v)))
-            .filter(|(key, _)| !seen.contains(*key))
+            .filter(|(key, _)| !seen.holds(*key))
             .map(|(_, v)| v)
             .filter(|v| partition.is_none_or(|p| p.holds_address(&v.deciding.recipient)))
             .collect();

@@ -11,6 +11,7 @@ mod evidence;
 mod finish;
 mod row;
 mod rows;
+mod spill;
 mod threads;
 
 use std::path::Path;
@@ -112,6 +113,7 @@ fn run_into(config: &Config, dir: &Path) -> Result<(Report, Vec<String>), Error>
         neutralised,
         dns: dns_section,
         bounces,
+        dedupe_spill: done.dedupe_spill,
         timings,
     });
     let report = finish::write_report(config, dir, report)?;

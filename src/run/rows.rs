@@ -10,9 +10,11 @@ use std::time::Instant;
 use super::decide::Decider;
 use super::evidence::Folded;
 use super::row::Checking;
+use super::spill;
 use super::threads;
 use crate::config::Config;
-use crate::dedupe::KeySet;
+use crate::dedupe::spill::BYTES_PER_KEY;
+use crate::dedupe::{KeySet, Seen};
 use crate::dns::{BulkResolver, DomainStatus};
 use crate::error::Error;
 use crate::input::{self, OpenedInput};
@@ -20,7 +22,7 @@ use crate::output::Outputs;
 use crate::policy::dns_guard;
 use crate::report::assemble::InputShape;
 use crate::report::dns::DomainRows;
-use crate::report::{Progress, Tally};
+use crate::report::{DedupeSpill, Progress, Tally};
 
 /// What a pass leaves for the rest of the run.
 pub struct Done {
@@ -38,19 +40,44 @@ pub struct Done {
     pub carried: u64,
     /// Seconds spent carrying forward.
     pub carry_forward_seconds: f64,
+    /// The dedupe keys' spill, past `--memory-limit`.
+    pub dedupe_spill: Option<DedupeSpill>,
 }
 
-/// The inputs of one pass, opened, and their dedupe set being built.
+/// The inputs of one pass, opened, and how the pass will dedupe them.
 pub struct Inputs {
     opened: Vec<OpenedInput>,
-    seen: JoinHandle<KeySet>,
+    dedupe: Dedupe,
 }
 
-/// Opens every input (a progress bar each) and starts building the dedupe set for them.
+/// How a pass dedupes.
+enum Dedupe {
+    /// With a set in memory, being built on its own thread.
+    Memory(JoinHandle<KeySet>),
+    /// Past `--memory-limit`: a first pass spills the keys to disk; the key set's budget.
+    Spill(u64),
+}
+
+/// Opens every input (a progress bar each) and starts building the dedupe set for them; past
+/// `--memory-limit` (or with a limit and a size that cannot be told in advance), plans a
+/// spilled dedupe instead, within half the limit.
 pub fn open(config: &Config, progress: &Progress) -> Result<Inputs, Error> {
     let opened = open_inputs(config, progress)?;
-    let seen = presize_dedupe(&opened);
-    Ok(Inputs { opened, seen })
+    let expected: Option<u64> = opened.iter().map(OpenedInput::expected_rows).sum();
+    let dedupe = match config.memory_limit {
+        Some(limit)
+            if expected.is_none_or(|rows| rows.saturating_mul(BYTES_PER_KEY) > limit / 2) =>
+        {
+            if config.inputs.iter().any(|p| p == "-") {
+                return Err(Error::Usage(
+                    "--memory-limit reads the rows twice when the keys do not fit, and stdin can be read once: save the list to a file first".to_owned(),
+                ));
+            }
+            Dedupe::Spill(limit / 2)
+        }
+        _ => Dedupe::Memory(presize_dedupe(&opened)),
+    };
+    Ok(Inputs { opened, dedupe })
 }
 
 fn open_inputs(config: &Config, progress: &Progress) -> Result<Vec<OpenedInput>, Error> {
@@ -125,7 +152,7 @@ fn pass(
     distrust: Option<DomainStatus>,
     progress: &Progress,
 ) -> Result<Done, Error> {
-    let Inputs { opened, seen } = inputs;
+    let Inputs { opened, dedupe } = inputs;
     let rows_line = progress.rows();
     // Asking the resolver takes the answers' lock, which its thread needs: only when drawn.
     let dns_line = resolver
@@ -167,12 +194,25 @@ fn pass(
             config.profile.idn_form
         },
     };
+    let (seen, sources, dedupe_spill) = match dedupe {
+        Dedupe::Memory(set) => {
+            let set = set.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (Seen::Memory(set), sources, None)
+        }
+        Dedupe::Spill(budget) => {
+            let (firsts, spilled) =
+                spill::first_pass(sources, checking, dir, budget, history, progress)?;
+            let again = open_inputs(config, progress)?;
+            let sources = again.into_iter().map(|o| (o.name, o.rows)).collect();
+            (Seen::Spilled(firsts), sources, Some(spilled))
+        }
+    };
     let read = threads::rows_phase(sources, checking, resolver, |batches, spare| {
         let mut decider = Decider {
             names: &names,
             outputs: &mut outputs,
             tally: &mut tally,
-            seen: seen.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            seen,
             book: resolver.map(|r| r.book().clone()),
             domains: HashMap::new(),
             histories: history.map(|h| (&h.filter, &h.histories)),
@@ -189,6 +229,14 @@ fn pass(
             tell_dns();
         }
         tell_dns();
+        if let Seen::Spilled(firsts) = &decider.seen {
+            let (asked, written) = firsts.asked_of_written();
+            if asked != written {
+                return Err(Error::Internal(format!(
+                    "the first pass spilled {written} keys but the second asked about {asked}; nothing was written (this is a bug in mailscrub, please report it)"
+                )));
+            }
+        }
         let carry = config.bounces.as_ref().is_some_and(|b| b.carry_forward);
         if let (Some(h), true) = (history, carry) {
             let t = Instant::now();
@@ -214,6 +262,7 @@ fn pass(
         domains,
         carried,
         carry_forward_seconds,
+        dedupe_spill,
     })
 }
 
