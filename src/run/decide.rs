@@ -126,20 +126,15 @@ impl Decider<'_> {
                 return Ok(Verdict::OtherPartition);
             }
         }
-        let AddressRow {
-            line,
-            checked,
-            key,
-            as_is,
-            ascii_form,
-            consent,
-        } = match row {
+        let row = match row {
             Row::Reject { line, error, raw } => {
                 self.outputs.reject(name, line, &error, &raw)?;
                 return Ok(Verdict::Reject);
             }
             Row::Address(a) => a,
         };
+        let AddressRow { line, key, .. } = row;
+        let checked = &row.checked;
         if !self.seen.insert(key) {
             self.outputs.duplicate(name, line, &checked.address)?;
             return Ok(Verdict::Duplicate);
@@ -147,7 +142,7 @@ impl Decider<'_> {
         self.tally.repairs(checked.repairs);
         // Consent comes before any other evidence: whatever else is known, the person asked
         // not to be mailed (a syntax error is still reported as one).
-        if let (Some((reason, why)), true) = (consent, checked.is_valid()) {
+        if let (Some((reason, why)), true) = (row.consent, checked.is_valid()) {
             *self.tally.reasons.entry(reason).or_insert(0) += 1;
             self.outputs
                 .suppress(&checked.address, reason, &why, &Evidence::Row, name, line)?;
@@ -168,9 +163,9 @@ impl Decider<'_> {
         let route = if history.is_some_and(|h| h.verdict.is_some()) {
             None
         } else {
-            self.route(&checked)
+            self.route(checked)
         };
-        match policy::decide(&checked, history, route.as_deref()) {
+        match policy::decide(checked, history, route.as_deref()) {
             Decision::Suppress {
                 reason,
                 detail,
@@ -184,15 +179,15 @@ impl Decider<'_> {
             Decision::Keep { flags } => {
                 self.tally.flags(flags);
                 let kept = KeptRow {
-                    email: if ascii_form {
+                    email: if row.ascii_form {
                         checked.ascii_address()
                     } else {
                         &checked.address
                     },
                     index,
                     fields: text.fields(index),
-                    as_read: as_is.then(|| text.text_as_read(index)).flatten(),
-                    checked: &checked,
+                    as_read: row.as_is.then(|| text.text_as_read(index)).flatten(),
+                    checked,
                     flags,
                 };
                 self.outputs.keep(input, kept)?;
