@@ -31,6 +31,12 @@ struct RowAt {
     parsed: Option<(usize, usize, usize)>,
 }
 
+/// Where a row being added field by field starts (see [`RowBatch::begin_row`]).
+pub struct RowStart {
+    data_at: usize,
+    ends_at: usize,
+}
+
 /// Rows read together: their text and, for rows with quotes, their fields.
 #[derive(Debug)]
 pub struct RowBatch {
@@ -113,16 +119,36 @@ impl RowBatch {
 
     /// Adds a row from its fields (rows that do not come from CSV text, like Parquet's).
     pub fn push_row<'f>(&mut self, line: u64, fields: impl IntoIterator<Item = &'f [u8]>) {
-        let (data_at, ends_at) = (self.data.len(), self.ends.len());
+        let row = self.begin_row();
         for f in fields {
-            self.data.extend_from_slice(f);
-            self.ends.push(self.data.len() - data_at);
+            self.push_field(&row, |data| data.extend_from_slice(f));
         }
+        self.end_row(line, row);
+    }
+
+    /// Starts a row whose fields are written one at a time by [`RowBatch::push_field`], and
+    /// ended by [`RowBatch::end_row`].
+    pub fn begin_row(&mut self) -> RowStart {
+        RowStart {
+            data_at: self.data.len(),
+            ends_at: self.ends.len(),
+        }
+    }
+
+    /// Adds a field to the row begun as `row`: `write` appends its bytes.
+    #[inline]
+    pub fn push_field(&mut self, row: &RowStart, write: impl FnOnce(&mut Vec<u8>)) {
+        write(&mut self.data);
+        self.ends.push(self.data.len() - row.data_at);
+    }
+
+    /// Ends the row begun as `row`, numbered `line`.
+    pub fn end_row(&mut self, line: u64, row: RowStart) {
         self.rows.push(RowAt {
             line,
             start: 0,
             end: 0,
-            parsed: Some((data_at, ends_at, self.ends.len() - ends_at)),
+            parsed: Some((row.data_at, row.ends_at, self.ends.len() - row.ends_at)),
         });
     }
 
