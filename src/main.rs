@@ -14,7 +14,7 @@ use mailscrub::address::{self, AddressRules, FlagLists};
 use mailscrub::dns::DnsConfig;
 use mailscrub::input::EmailColumn;
 use mailscrub::record::{flag_names, repair_names};
-use mailscrub::{exit, Config, Error};
+use mailscrub::{defaults, exit, Config, Error};
 
 use cli::{
     AddressArgs, BounceReadArgs, BouncesArgs, CheckArgs, CleanArgs, Cli, Command, DnsArgs,
@@ -42,6 +42,17 @@ fn keep_freed_memory() {
     // SAFETY: setting a mimalloc option is thread-safe and has no other effect than the
     // option's; -1 is the documented "never purge" value.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+}
+
+/// Under `--memory-limit`, memory a run frees goes back to the system at once (unless
+/// `MIMALLOC_PURGE_DELAY` says otherwise): the limit counts what the run holds, not what it
+/// once held.
+fn return_freed_memory() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
+    // SAFETY: as in `keep_freed_memory`; 0 is the documented "purge at once" value.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
 }
 
 fn main() -> ExitCode {
@@ -258,6 +269,12 @@ fn clean(args: CleanArgs) -> Result<()> {
         config.partition = Some(mailscrub::dedupe::Partition::parse(p).map_err(usage)?);
     }
     config.memory_limit = args.memory_limit;
+    if config.memory_limit.is_some() {
+        return_freed_memory();
+        if args.batch_rows == defaults::BATCH_ROWS {
+            config.batch_rows = defaults::BATCH_ROWS_LIMITED;
+        }
+    }
     if !(args.max_drop_share.is_finite() && args.max_drop_share > 0.0) {
         bail!(usage(
             "--max-drop-share must be a share above 0 (1 turns the guard off)".to_owned()
