@@ -69,7 +69,7 @@ fn read_all(
     for (input, (name, source)) in inputs.into_iter().enumerate() {
         let ok = match source {
             RowSource::Csv(reader) => read_csv(input, &name, *reader, &tx, &spare, &mut read),
-            RowSource::Parquet(rows) => read_parquet(input, &name, rows, &tx, &mut read),
+            RowSource::Parquet(rows) => read_parquet(input, &name, rows, &tx, &spare, &mut read),
         };
         if !ok {
             break;
@@ -117,6 +117,7 @@ fn read_parquet(
     name: &str,
     rows: ParquetRows,
     tx: &SyncSender<Result<RawBatch, InputError>>,
+    spare: &Receiver<RowBatch>,
     read: &mut [u64],
 ) -> bool {
     let mut next_row = 1u64;
@@ -140,7 +141,9 @@ fn read_parquet(
                 return false;
             }
         };
-        let mut text = RowBatch::new(b',');
+        // A spent batch keeps its memory: the rows are rendered into it without growing it.
+        let mut text = spare.try_recv().unwrap_or_else(|_| RowBatch::new(b','));
+        text.reset(b',');
         let rendered = crate::guard::caught(|| {
             crate::input::parquet::rows_as_text(&batch, next_row, &mut text)
         });
