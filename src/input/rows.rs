@@ -591,7 +591,9 @@ mod tests {
         for i in 0..20_000u64 {
             let start = b.begin_text_row();
             b.push_text(b"a@corp-mail.com");
+            assert_eq!(b.text.len(), b.filled);
             b.push_text(b",");
+            assert_eq!(b.text.len(), b.filled);
             let _ = b.push_text_with(|t| t.extend_from_slice(i.to_string().as_bytes()));
             if i % 7 == 0 {
                 b.drop_text_row(start);
