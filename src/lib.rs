@@ -2,10 +2,11 @@
 //!
 //! One run of [`run`] goes through these stages, in this order (the orchestration, which only
 //! wires them, is the private `run` module: its `mod.rs` lists the phases, `threads.rs` the
-//! thread topology, `decide.rs` one row's verdict):
+//! thread topology, `row.rs` a row checked, `decide.rs` one row's verdict):
 //! 1. [`input`]: read CSV lists (any delimiter, header or not, gzip/zstd) and Parquet, streaming;
 //! 2. [`address`]: repair, validate and normalise each address, flag role / disposable / typo;
-//! 3. [`dedupe`]: a key per address, the first occurrence wins;
+//! 3. [`dedupe`]: a key per address, the first occurrence wins (in memory, or past
+//!    `--memory-limit` from keys spilled to disk by a first pass);
 //! 4. [`bounces`]: read bounce logs, DSNs, ARF reports, ESP events and earlier suppression
 //!    files; [`policy::evidence`] folds them into one history per address;
 //! 5. [`dns`]: resolve each distinct domain's mail route once, concurrently, in the background;

@@ -91,6 +91,17 @@ pub fn rows_as_text(
         .map(|c| Column::new(c.as_ref(), &options))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
+    // A column whose whole value buffer has no comma, quote or line end needs no check per
+    // field (one vectorised scan of the buffer instead).
+    let always_plain: Vec<bool> = columns
+        .iter()
+        .map(|c| match c {
+            Column::Utf8(a) => !has_special(a.value_data()),
+            Column::LargeUtf8(a) => !has_special(a.value_data()),
+            Column::Int64(_) | Column::Int32(_) => true,
+            Column::Utf8View(_) | Column::Other(..) => false,
+        })
+        .collect();
     for row in 0..batch.num_rows() {
         let line = first_line + row as u64;
         // Most rows need no quotes: their text is the fields joined by commas, a plain row (so a
@@ -102,7 +113,8 @@ pub fn rows_as_text(
             if i > 0 {
                 rows.push_text(b",");
             }
-            if needs_quotes(rows.push_text_with(|text| column.write(row, text))) {
+            let field = rows.push_text_with(|text| column.write(row, text));
+            if !always_plain[i] && needs_quotes(field) {
                 plain = false;
                 break;
             }
@@ -119,6 +131,11 @@ pub fn rows_as_text(
         rows.end_row(line, start);
     }
     Ok(())
+}
+
+/// Whether a long buffer holds a byte that a comma-delimited field would be quoted for.
+fn has_special(buffer: &[u8]) -> bool {
+    memchr::memchr3(b',', b'"', b'\n', buffer).is_some() || memchr::memchr(b'\r', buffer).is_some()
 }
 
 /// Whether a field would be quoted in a comma-delimited row (fields are short: a table beats
@@ -233,6 +250,15 @@ mod tests {
             ),
             ("l", Arc::new(LargeStringArray::from(text.to_vec()))),
             ("v", Arc::new(StringViewArray::from(text.to_vec()))),
+            (
+                "p",
+                Arc::new(StringArray::from(vec![
+                    Some("plain"),
+                    Some("é"),
+                    None,
+                    Some("x y"),
+                ])),
+            ),
             (
                 "i",
                 Arc::new(Int64Array::from(vec![
