@@ -111,7 +111,7 @@ pub fn rows_as_text(
         let mut plain = true;
         for (i, column) in columns.iter().enumerate() {
             if i > 0 {
-                rows.push_text(b",");
+                rows.push_byte(b',');
             }
             let field = rows.push_text_with(|text| column.write(row, text));
             if !always_plain[i] && needs_quotes(field) {

@@ -129,24 +129,30 @@ impl RowBatch {
     /// Starts a plain row, written into the text by [`RowBatch::push_text`] (its fields joined by
     /// the delimiter, none holding the delimiter, a quote or a line end) and ended by
     /// [`RowBatch::end_text_row`], or given up with [`RowBatch::drop_text_row`].
-    pub fn begin_text_row(&self) -> usize {
+    pub fn begin_text_row(&mut self) -> usize {
+        // While a row is written, the text ends where the rows end.
+        self.text.truncate(self.filled);
         self.filled
     }
 
     /// Appends `bytes` to the plain row being written.
     #[inline]
     pub fn push_text(&mut self, bytes: &[u8]) {
-        let end = self.filled + bytes.len();
-        self.text.truncate(self.filled);
         self.text.extend_from_slice(bytes);
-        self.filled = end;
+        self.filled = self.text.len();
+    }
+
+    /// Appends one byte (a delimiter) to the plain row being written.
+    #[inline]
+    pub fn push_byte(&mut self, byte: u8) {
+        self.text.push(byte);
+        self.filled += 1;
     }
 
     /// Appends to the plain row being written what `write` appends to the text, and returns it.
     #[inline]
     pub fn push_text_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> &[u8] {
         let from = self.filled;
-        self.text.truncate(from);
         write(&mut self.text);
         self.filled = self.text.len();
         &self.text[from..]
@@ -592,7 +598,7 @@ mod tests {
             let start = b.begin_text_row();
             b.push_text(b"a@corp-mail.com");
             assert_eq!(b.text.len(), b.filled);
-            b.push_text(b",");
+            b.push_byte(b',');
             assert_eq!(b.text.len(), b.filled);
             let _ = b.push_text_with(|t| t.extend_from_slice(i.to_string().as_bytes()));
             if i % 7 == 0 {
