@@ -78,7 +78,7 @@ pub fn open(
 /// Every row of `batch` as text fields (nulls as empty fields), added to `rows` numbered from
 /// `first_line`. The text is Arrow's display form; strings and integers, most columns of a
 /// list, are copied or printed straight into the batch, the other types go through Arrow's
-/// formatter. The batch's delimiter must be a comma.
+/// formatter.
 pub fn rows_as_text(
     batch: &RecordBatch,
     first_line: u64,
@@ -91,65 +91,14 @@ pub fn rows_as_text(
         .map(|c| Column::new(c.as_ref(), &options))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
-    // A column whose whole value buffer has no comma, quote or line end needs no check per
-    // field (one vectorised scan of the buffer instead).
-    let always_plain: Vec<bool> = columns
-        .iter()
-        .map(|c| match c {
-            Column::Utf8(a) => !has_special(a.value_data()),
-            Column::LargeUtf8(a) => !has_special(a.value_data()),
-            Column::Int64(_) | Column::Int32(_) => true,
-            Column::Utf8View(_) | Column::Other(..) => false,
-        })
-        .collect();
     for row in 0..batch.num_rows() {
-        let line = first_line + row as u64;
-        // Most rows need no quotes: their text is the fields joined by commas, a plain row (so a
-        // kept row is copied out as it is, like a CSV row). A field with a comma, a quote or a
-        // line end makes it a row of fields.
-        let start = rows.begin_text_row();
-        let mut plain = true;
-        for (i, column) in columns.iter().enumerate() {
-            if i > 0 {
-                rows.push_byte(b',');
-            }
-            let field = rows.push_text_with(|text| column.write(row, text));
-            if !always_plain[i] && needs_quotes(field) {
-                plain = false;
-                break;
-            }
-        }
-        if plain {
-            rows.end_text_row(line, start);
-            continue;
-        }
-        rows.drop_text_row(start);
         let start = rows.begin_row();
         for column in &columns {
             rows.push_field(&start, |data| column.write(row, data));
         }
-        rows.end_row(line, start);
+        rows.end_row(first_line + row as u64, start);
     }
     Ok(())
-}
-
-/// Whether a long buffer holds a byte that a comma-delimited field would be quoted for.
-fn has_special(buffer: &[u8]) -> bool {
-    memchr::memchr3(b',', b'"', b'\n', buffer).is_some() || memchr::memchr(b'\r', buffer).is_some()
-}
-
-/// Whether a field would be quoted in a comma-delimited row (fields are short: a table beats
-/// a vectorised search).
-fn needs_quotes(field: &[u8]) -> bool {
-    const SPECIAL: [bool; 256] = {
-        let mut t = [false; 256];
-        t[b',' as usize] = true;
-        t[b'"' as usize] = true;
-        t[b'\n' as usize] = true;
-        t[b'\r' as usize] = true;
-        t
-    };
-    field.iter().any(|&b| SPECIAL[b as usize])
 }
 
 /// One column of a batch, ready to write its values as text.
@@ -251,15 +200,6 @@ mod tests {
             ("l", Arc::new(LargeStringArray::from(text.to_vec()))),
             ("v", Arc::new(StringViewArray::from(text.to_vec()))),
             (
-                "p",
-                Arc::new(StringArray::from(vec![
-                    Some("plain"),
-                    Some("é"),
-                    None,
-                    Some("x y"),
-                ])),
-            ),
-            (
                 "i",
                 Arc::new(Int64Array::from(vec![
                     Some(i64::MIN),
@@ -305,9 +245,6 @@ mod tests {
             assert_eq!(rows.line(i), 10 + i as u64);
             let got: Vec<Vec<u8>> = rows.fields(i).iter().map(<[u8]>::to_vec).collect();
             assert_eq!(&got, want, "row {i}");
-            // A row without a comma, quote or line end is plain text (kept rows are copied).
-            let special = want.iter().flatten().any(|b| b",\"\r\n".contains(b));
-            assert_eq!(rows.plain_text(i).is_none(), special, "row {i}");
         }
     }
 }

@@ -126,54 +126,6 @@ impl RowBatch {
         self.end_row(line, row);
     }
 
-    /// Starts a plain row, written into the text by [`RowBatch::push_text`] (its fields joined by
-    /// the delimiter, none holding the delimiter, a quote or a line end) and ended by
-    /// [`RowBatch::end_text_row`], or given up with [`RowBatch::drop_text_row`].
-    pub fn begin_text_row(&mut self) -> usize {
-        // While a row is written, the text ends where the rows end.
-        self.text.truncate(self.filled);
-        self.filled
-    }
-
-    /// Appends `bytes` to the plain row being written.
-    #[inline]
-    pub fn push_text(&mut self, bytes: &[u8]) {
-        self.text.extend_from_slice(bytes);
-        self.filled = self.text.len();
-    }
-
-    /// Appends one byte (a delimiter) to the plain row being written.
-    #[inline]
-    pub fn push_byte(&mut self, byte: u8) {
-        self.text.push(byte);
-        self.filled += 1;
-    }
-
-    /// Appends to the plain row being written what `write` appends to the text, and returns it.
-    #[inline]
-    pub fn push_text_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> &[u8] {
-        let from = self.filled;
-        write(&mut self.text);
-        self.filled = self.text.len();
-        &self.text[from..]
-    }
-
-    /// Ends the plain row begun at `start`, numbered `line`.
-    pub fn end_text_row(&mut self, line: u64, start: usize) {
-        self.rows.push(RowAt {
-            line,
-            start,
-            end: self.filled,
-            parsed: None,
-        });
-    }
-
-    /// Gives up the plain row begun at `start` (a field needs quotes): its text is forgotten.
-    pub fn drop_text_row(&mut self, start: usize) {
-        self.filled = start;
-        self.text.truncate(start);
-    }
-
     /// Starts a row whose fields are written one at a time by [`RowBatch::push_field`], and
     /// ended by [`RowBatch::end_row`].
     pub fn begin_row(&mut self) -> RowStart {
@@ -592,31 +544,18 @@ fn grow<T: Default + Clone>(buf: &mut Vec<T>, more: usize) {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn plain_rows_pushed_one_by_one_take_only_their_bytes() {
+    fn rows_pushed_field_by_field_and_a_reset() {
         let mut b = RowBatch::new(b',');
-        for i in 0..20_000u64 {
-            let start = b.begin_text_row();
-            b.push_text(b"a@corp-mail.com");
-            assert_eq!(b.text.len(), b.filled);
-            b.push_byte(b',');
-            assert_eq!(b.text.len(), b.filled);
-            let _ = b.push_text_with(|t| t.extend_from_slice(i.to_string().as_bytes()));
-            if i % 7 == 0 {
-                b.drop_text_row(start);
-                let row = b.begin_row();
-                b.push_field(&row, |d| d.extend_from_slice(b"x,y"));
-                b.end_row(i, row);
-            } else {
-                b.end_text_row(i, start);
-            }
-            // The text never grows past what the rows hold (a growth rule that doubled it on
-            // every field once made rendering a 10M-row Parquet file take ten minutes).
-            assert_eq!(b.text.len(), b.filled);
+        for i in 0..100u64 {
+            let row = b.begin_row();
+            b.push_field(&row, |d| d.extend_from_slice(b"a@corp-mail.com"));
+            b.push_field(&row, |d| d.extend_from_slice(i.to_string().as_bytes()));
+            b.end_row(i + 1, row);
         }
-        assert_eq!(b.len(), 20_000);
-        assert_eq!(b.plain_text(1), Some(&b"a@corp-mail.com,1"[..]));
-        assert_eq!(b.plain_text(7), None);
-        assert_eq!(b.fields(7).get(0), Some(&b"x,y"[..]));
+        assert_eq!(b.len(), 100);
+        assert_eq!(b.line(7), 8);
+        assert_eq!(b.fields(7).get(1), Some(&b"7"[..]));
+        assert_eq!(b.plain_text(7), None, "rows of fields are not plain text");
         b.reset(b';');
         assert!(b.is_empty());
     }
