@@ -30,14 +30,56 @@ fn parse_at(bytes: &[u8], depth: usize) -> Result<Vec<RawEvent>, String> {
     if mail.headers.is_empty() {
         return Err("not an email: no headers".to_owned());
     }
-    let date = header(&mail, "Date").and_then(|d| mailparse::dateparse(&d).ok());
+    let mut events = events_of(&mail, depth)?;
+    if let Some(sender) = header(&mail, "To").and_then(|t| first_address(&t)) {
+        for e in &mut events {
+            if e.class == EventClass::Dead && names_only_the_sender(e, &sender) {
+                e.class = EventClass::SenderSide;
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// Whether a dead event's reply names the domain of the notice's addressee (the sender of the
+/// returned message), on its own and not in an address, and not the recipient's domain: "553
+/// 5.1.0 shop.example does not exist" refuses the sender's domain (sender verification), and the
+/// subscriber is not at fault.
+fn names_only_the_sender(e: &RawEvent, sender: &str) -> bool {
+    let domain_of = |a: &str| {
+        a.rsplit_once('@')
+            .map(|(_, d)| d.trim_end_matches('>').to_ascii_lowercase())
+    };
+    let (Some(sender), Some(recipient)) = (domain_of(sender), domain_of(&e.recipient)) else {
+        return false;
+    };
+    if sender.is_empty() || sender == recipient {
+        return false;
+    }
+    let text = e.diagnostic.to_ascii_lowercase();
+    let names = |domain: &str| {
+        text.match_indices(domain).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + domain.len()..].chars().next();
+            let edge = |c: Option<char>| {
+                c.is_none_or(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '@')))
+            };
+            edge(before) && edge(after)
+        })
+    };
+    names(&sender) && !names(&recipient)
+}
+
+/// The events of a notice, as its parts say them.
+fn events_of(mail: &ParsedMail, depth: usize) -> Result<Vec<RawEvent>, String> {
+    let date = header(mail, "Date").and_then(|d| mailparse::dateparse(&d).ok());
     let mut parts = Vec::new();
-    flatten(&mail, &mut parts);
+    flatten(mail, &mut parts);
     if let Some(report) = parts
         .iter()
         .find(|p| p.ctype.mimetype == "message/feedback-report")
     {
-        return feedback(&mail, report, &parts, date);
+        return feedback(mail, report, &parts, date);
     }
     if let Some(dsn) = parts.iter().find(|p| {
         matches!(
@@ -59,8 +101,8 @@ fn parse_at(bytes: &[u8], depth: usize) -> Result<Vec<RawEvent>, String> {
             return Ok(events);
         }
     }
-    if is_auto_reply(&mail) {
-        let from = header(&mail, "From")
+    if is_auto_reply(mail) {
+        let from = header(mail, "From")
             .and_then(|f| first_address(&f))
             .unwrap_or_default();
         if from.is_empty() {
@@ -71,11 +113,11 @@ fn parse_at(bytes: &[u8], depth: usize) -> Result<Vec<RawEvent>, String> {
             timestamp: date,
             smtp_code: None,
             status: None,
-            diagnostic: header(&mail, "Subject").unwrap_or_default(),
+            diagnostic: header(mail, "Subject").unwrap_or_default(),
             class: EventClass::NotABounce,
         }]);
     }
-    plain_bounce(&mail, &parts, date)
+    plain_bounce(mail, &parts, date)
 }
 
 /// The events of a delivery or feedback report attached as a whole message (`message/rfc822`):
@@ -934,6 +976,25 @@ mod recipient_tests {
 
     fn recipients(body: &str) -> Vec<String> {
         plain(body).into_iter().map(|e| e.recipient).collect()
+    }
+
+    #[test]
+    fn a_reply_about_the_senders_own_domain_is_sender_side() {
+        // The notice goes to sender@shop.example: a reply that names shop.example as not
+        // existing refused the sender (sender verification), not the subscriber.
+        let e = plain("The following address failed:\n  kijitora@example.jp\n    host mx.example.jp\n    553 5.1.0 sender shop.example does not exist\n");
+        assert_eq!(e[0].recipient, "kijitora@example.jp");
+        assert_eq!(e[0].class, EventClass::SenderSide, "{:?}", e[0].diagnostic);
+        // The sender's domain inside an address (an alias that failed there), or beside the
+        // recipient's own domain, leaves the reply about the recipient.
+        for body in [
+            "The following address failed:\n  kijitora@example.jp: 550 5.1.1 <gone@shop.example>... User unknown\n",
+            "The following address failed:\n  kijitora@example.jp: 550 example.jp does not exist (asked by shop.example)\n",
+            "The following address failed:\n  kijitora@example.jp: 550 5.1.1 shop.examples does not exist\n",
+        ] {
+            let e = plain(body);
+            assert_eq!(e[0].class, EventClass::Dead, "{body}");
+        }
     }
 
     #[test]
