@@ -974,6 +974,14 @@ mod recipient_tests {
         parse_message(msg.as_bytes()).unwrap()
     }
 
+    /// Each event's recipient and class, in order.
+    fn classes(events: &[RawEvent]) -> Vec<(&str, EventClass)> {
+        events
+            .iter()
+            .map(|e| (e.recipient.as_str(), e.class))
+            .collect()
+    }
+
     fn recipients(body: &str) -> Vec<String> {
         plain(body).into_iter().map(|e| e.recipient).collect()
     }
@@ -1072,8 +1080,7 @@ mod recipient_tests {
     fn the_subscribed_address_is_the_one_an_alias_was_generated_from() {
         // Exim: the local delivery failed for the address an alias expanded to.
         let r = plain("This message was created automatically by mail delivery software.\n\nA message that you sent could not be delivered to one or more of its\nrecipients. This is a permanent error. The following address(es) failed:\n\n  ann.internal@mbox.acme-mail.com\n    (generated from ann@acme-mail.com)\n    SMTP error from remote mail server after RCPT TO:<ann.internal@mbox.acme-mail.com>:\n    550 5.1.1 User unknown\n");
-        let got: Vec<(&str, EventClass)> =
-            r.iter().map(|e| (e.recipient.as_str(), e.class)).collect();
+        let got = classes(&r);
         assert_eq!(got, [("ann@acme-mail.com", EventClass::Dead)]);
         // Postfix: "(expanded from <X>)".
         let r = recipients("I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n<bo.home@isp-mail.net> (expanded from <bo@acme-mail.com>): host\n    mx.isp-mail.net[192.0.2.7] said: 550 5.1.1 <bo.home@isp-mail.net>:\n    Recipient address rejected: User unknown in local recipient table\n");
@@ -1089,8 +1096,7 @@ mod recipient_tests {
         let inner = "From: MAILER-DAEMON@mx.example.org\r\nTo: sender@shop.example\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"in\"\r\n\r\n--in\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n--in\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; gone@acme-mail.com\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n--in--\r\n";
         let msg = format!("From: Helpdesk <help@shop.example>\r\nTo: lists@shop.example\r\nSubject: Fwd: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"out\"\r\n\r\n--out\r\nContent-Type: text/plain\r\n\r\nForwarding this bounce, see attached. Call me at help@shop.example.\r\n--out\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--out--\r\n");
         let e = parse_message(msg.as_bytes()).unwrap();
-        let got: Vec<(&str, EventClass)> =
-            e.iter().map(|e| (e.recipient.as_str(), e.class)).collect();
+        let got = classes(&e);
         assert_eq!(got, [("gone@acme-mail.com", EventClass::Dead)]);
     }
 
@@ -1098,8 +1104,7 @@ mod recipient_tests {
     fn an_html_only_notice_is_read() {
         let msg = "From: postmaster@mail.acme-mail.com\r\nTo: sender@shop.example\r\nSubject: Undeliverable: Autumn sale\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p><b>Your message to <a href=\"mailto:dan@acme-mail.com\">dan@acme-mail.com</a> couldn&#39;t be delivered.</b></p><p>dan wasn't found at acme-mail.com.</p><table><tr><td>Remote server returned</td><td>550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup</td></tr></table></body></html>\r\n";
         let e = parse_message(msg.as_bytes()).unwrap();
-        let got: Vec<(&str, EventClass)> =
-            e.iter().map(|e| (e.recipient.as_str(), e.class)).collect();
+        let got = classes(&e);
         assert_eq!(got, [("dan@acme-mail.com", EventClass::Dead)]);
         assert!(
             e[0].diagnostic.starts_with("550 5.1.10"),
@@ -1121,8 +1126,7 @@ mod recipient_tests {
         // The second boundary is indented, so the whole report reads as one text part.
         let msg = "From: MAILER-DAEMON@mx.example.org\r\nTo: sender@shop.example\r\nSubject: Returned mail: User unknown\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B1\"\r\n\r\n--B1\r\nContent-Type: text/plain\r\n\r\n   ----- The following addresses had delivery problems -----\r\n<gone@acme-mail.com> (unrecoverable error)\r\n\r\n --B1\r\ncontent-type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822;gone@acme-mail.com\r\nAction: failed\r\nStatus: 5.0.0\r\nDiagnostic-Code: smtp; 550 'gone@acme-mail.com' is not a known user\r\n\r\nFinal-Recipient: rfc822;late@acme-mail.com\r\nAction: delayed\r\nStatus: 4.0.0 (acme-mail.com: host name lookup failure)\r\n\r\n--B1--\r\n";
         let e = parse_message(msg.as_bytes()).unwrap();
-        let got: Vec<(&str, EventClass)> =
-            e.iter().map(|e| (e.recipient.as_str(), e.class)).collect();
+        let got = classes(&e);
         assert_eq!(
             got,
             [
@@ -1141,8 +1145,7 @@ mod recipient_tests {
     #[test]
     fn recipient_blocks_without_a_blank_line_between_them_are_two() {
         let e = dsn("Final-Recipient: rfc822; full@acme-mail.com\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 550 5.2.2 Mailbox Full\r\nFinal-Recipient: rfc822; gone@acme-mail.com\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User Unknown\r\n\r\n");
-        let got: Vec<(&str, EventClass)> =
-            e.iter().map(|e| (e.recipient.as_str(), e.class)).collect();
+        let got = classes(&e);
         assert_eq!(
             got,
             [
