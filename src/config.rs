@@ -67,6 +67,11 @@ pub struct BounceConfig {
 }
 
 impl Config {
+    /// Whether an input is stdin (`-`), which can be read only once.
+    pub fn reads_stdin(&self) -> bool {
+        self.inputs.iter().any(|p| p == "-")
+    }
+
     /// A configuration with the defaults for everything but the inputs and the output folder.
     pub fn new(inputs: Vec<String>, out_dir: PathBuf) -> Self {
         Config {

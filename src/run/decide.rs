@@ -120,11 +120,9 @@ impl Decider<'_> {
         text: &RowBatch,
     ) -> Result<Verdict, OutputError> {
         let name = self.names[input].as_str();
-        if let Some(p) = self.partition {
-            if !p.holds_domain(row.partition_domain()) {
-                self.outputs.other_partition();
-                return Ok(Verdict::OtherPartition);
-            }
+        if !row.in_part(self.partition) {
+            self.outputs.other_partition();
+            return Ok(Verdict::OtherPartition);
         }
         let row = match row {
             Row::Reject { line, error, raw } => {

@@ -122,6 +122,11 @@ impl Row {
         })
     }
 
+    /// Whether the row belongs to this run's part (every row does without `--partition`).
+    pub fn in_part(&self, partition: Option<Partition>) -> bool {
+        partition.is_none_or(|p| p.holds_domain(self.partition_domain()))
+    }
+
     /// The domain the row is partitioned by: its address's ASCII domain; for an address that is
     /// not valid, the text after its last `@`; for an unreadable row, none.
     pub fn partition_domain(&self) -> &str {

@@ -68,7 +68,7 @@ pub fn open(config: &Config, progress: &Progress) -> Result<Inputs, Error> {
         Some(limit)
             if expected.is_none_or(|rows| rows.saturating_mul(BYTES_PER_KEY) > limit / 2) =>
         {
-            if config.inputs.iter().any(|p| p == "-") {
+            if config.reads_stdin() {
                 return Err(Error::Usage(
                     "--memory-limit reads the rows twice when the keys do not fit, and stdin can be read once: save the list to a file first".to_owned(),
                 ));
@@ -121,7 +121,7 @@ pub fn judged(
         return Ok((first, None));
     };
     // The first pass's outputs were never made visible.
-    if config.inputs.iter().any(|p| p == "-") {
+    if config.reads_stdin() {
         return Err(Error::Usage(format!(
             "the DNS answers look wrong ({why}) and stdin cannot be read a second time without them: run again with --no-dns, or fix the resolver"
         )));

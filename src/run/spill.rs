@@ -39,13 +39,9 @@ pub fn first_pass(
         for batch in batches {
             let batch = batch?;
             for row in &batch.rows {
-                if let Row::Address(a) = row {
-                    if checking
-                        .partition
-                        .is_none_or(|p| p.holds_domain(row.partition_domain()))
-                    {
-                        spill.push(a.key).map_err(io)?;
-                    }
+                // Exactly the rows that reach the decider's dedupe step.
+                if let (Row::Address(a), true) = (row, row.in_part(checking.partition)) {
+                    spill.push(a.key).map_err(io)?;
                 }
             }
             let _ = spare.try_send(batch.text);
