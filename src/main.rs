@@ -31,32 +31,23 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Keeps the memory a run frees for its own reuse instead of handing it back to the system once
-/// it has been free a while: the row pipeline frees memory on one thread that another allocates
-/// again later, and each page handed back was faulted in and zeroed anew (8-13k page faults and
-/// up to 2 s of system time on a 10M-row run; 650 without purging, same peak memory). A
-/// `MIMALLOC_PURGE_DELAY` in the environment is the user's choice and is left alone.
-fn keep_freed_memory() {
+/// it has been free a while (`delay` -1): the row pipeline frees memory on one thread that
+/// another allocates again later, and each page handed back was faulted in and zeroed anew
+/// (8-13k page faults and up to 2 s of system time on a 10M-row run; 650 without purging, same
+/// peak memory). Under `--memory-limit` (`delay` 0) freed memory goes back at once: the limit
+/// counts what the run holds, not what it once held. A `MIMALLOC_PURGE_DELAY` in the environment
+/// is the user's choice and is left alone.
+fn set_purge_delay(delay: std::ffi::c_long) {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;
     }
     // SAFETY: setting a mimalloc option is thread-safe and has no other effect than the
-    // option's; -1 is the documented "never purge" value.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
-}
-
-/// Under `--memory-limit`, memory a run frees goes back to the system at once (unless
-/// `MIMALLOC_PURGE_DELAY` says otherwise): the limit counts what the run holds, not what it
-/// once held.
-fn return_freed_memory() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
-        return;
-    }
-    // SAFETY: as in `keep_freed_memory`; 0 is the documented "purge at once" value.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    // option's; -1 ("never purge") and 0 ("purge at once") are documented values.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, delay) }
 }
 
 fn main() -> ExitCode {
-    keep_freed_memory();
+    set_purge_delay(-1);
     // A panic inside a contained parse is reported as an unreadable record; any other panic
     // prints as usual.
     let default_hook = std::panic::take_hook();
@@ -270,7 +261,7 @@ fn clean(args: CleanArgs) -> Result<()> {
     }
     config.memory_limit = args.memory_limit;
     if config.memory_limit.is_some() {
-        return_freed_memory();
+        set_purge_delay(0);
         if args.batch_rows == defaults::BATCH_ROWS {
             config.batch_rows = defaults::BATCH_ROWS_LIMITED;
         }
