@@ -151,6 +151,10 @@ const OVERRULE_DEAD: &[(&str, EventClass)] = &[
     ("has sent to too many", EventClass::SenderSide),
 ];
 
+/// The words of a null MX on the recipient's domain (RFC 7505), which overrule a 5.7.27 that
+/// would otherwise mean the sender's domain.
+const NULL_MX_RECIPIENT: &[&str] = &["host does not accept mail", "domain does not accept mail"];
+
 /// Provider texts, checked before the general ones. Lowercase needles.
 const PROVIDER_TEXTS: &[(&str, EventClass)] = &[
     // Microsoft 365 / Outlook.com
@@ -474,12 +478,23 @@ pub fn set_user_rules(rules: Vec<UserRule>) {
     let _ = USER_RULES.set(rules);
 }
 
-fn by_text(text: &str) -> Option<(EventClass, Rule)> {
+/// Provider replies that need their reply code to be read: (code, lowercase text, class).
+/// Symantec Email Security.cloud (formerly MessageLabs) refuses an address it does not know
+/// with the non-standard code 542 and the address followed by "Rejected".
+const PROVIDER_REPLIES: &[(u16, &str, EventClass)] = &[(542, "rejected", EventClass::Dead)];
+
+fn by_text(smtp_code: Option<u16>, text: &str) -> Option<(EventClass, Rule)> {
     let lower = text.to_lowercase();
-    PROVIDER_TEXTS
+    PROVIDER_REPLIES
         .iter()
-        .find(|(needle, _)| lower.contains(needle))
-        .map(|(t, class)| (*class, Rule::ProviderText(t)))
+        .find(|(code, needle, _)| smtp_code == Some(*code) && lower.contains(needle))
+        .map(|(_, t, class)| (*class, Rule::ProviderText(t)))
+        .or_else(|| {
+            PROVIDER_TEXTS
+                .iter()
+                .find(|(needle, _)| lower.contains(needle))
+                .map(|(t, class)| (*class, Rule::ProviderText(t)))
+        })
         .or_else(|| {
             GENERAL_TEXTS
                 .iter()
@@ -619,23 +634,38 @@ fn by_rules(smtp_code: Option<u16>, status: Option<Enhanced>, text: &str) -> (Ev
                         (*class, Rule::Overrule(e, t))
                     });
             }
+            // RFC 7505 gives 5.7.27 to a *sender* whose domain has a null MX; Sendmail also
+            // sends it when the *recipient's* domain has one, with the words "Host does not
+            // accept mail". Those words, without "sender", are the recipient's dead domain.
+            ByCode::Decided(EventClass::SenderSide)
+                if (e.class, e.subject, e.detail) == (5, 7, 27) =>
+            {
+                let lower = text.to_lowercase();
+                let recipients = NULL_MX_RECIPIENT.iter().find(|t| lower.contains(*t));
+                return match recipients {
+                    Some(t) if !lower.contains("sender") && !lower.contains("accept mail from") => {
+                        (EventClass::Dead, Rule::Overrule(e, t))
+                    }
+                    _ => (EventClass::SenderSide, Rule::Code(e)),
+                };
+            }
             ByCode::Decided(class) => return (class, Rule::Code(e)),
             ByCode::Ambiguous(default) => {
                 if e.class == 4 {
                     // A temporary failure never suppresses, whatever the text says, except the
                     // soft classes the text can name (a full mailbox).
-                    return match by_text(text) {
+                    return match by_text(smtp_code, text) {
                         Some((EventClass::RecipientSoft, rule)) => {
                             (EventClass::RecipientSoft, rule)
                         }
                         _ => (EventClass::Transient, Rule::Temporary(e)),
                     };
                 }
-                return by_text(text).unwrap_or((default, Rule::Code(e)));
+                return by_text(smtp_code, text).unwrap_or((default, Rule::Code(e)));
             }
         }
     }
-    let text_class = by_text(text);
+    let text_class = by_text(smtp_code, text);
     match smtp_code {
         Some(c) if (200..300).contains(&c) => (EventClass::Delivered, Rule::ReplyCode(c)),
         Some(c) if (400..500).contains(&c) => match text_class {
@@ -1019,6 +1049,42 @@ mod verdict_tests {
         ] {
             assert_ne!(class_of(text), EventClass::Dead, "{text}");
         }
+    }
+
+    #[test]
+    fn a_null_mx_on_the_recipients_domain_is_dead_whatever_code_sendmail_gives_it() {
+        // Sendmail's words for the recipient's null MX, with the sender's code of RFC 7505.
+        let recipients = classify(
+            Some(550),
+            Enhanced::parse("5.7.27"),
+            "550 Host does not accept mail",
+        );
+        assert_eq!(recipients, EventClass::Dead);
+        // The code's own meaning, and a refusal of the sender, stay on the sender's side.
+        for text in [
+            "550 5.7.27 Sender address has null MX",
+            "550 5.7.27 Host does not accept mail from your domain",
+            "550 5.7.27 Rejected",
+        ] {
+            assert_eq!(class_of(text), EventClass::SenderSide, "{text}");
+        }
+    }
+
+    #[test]
+    fn symantec_cloud_refuses_an_unknown_address_with_542() {
+        assert_eq!(
+            classify(
+                Some(542),
+                Enhanced::parse("5.0.0"),
+                "542 kijitora@example.com Rejected"
+            ),
+            EventClass::Dead
+        );
+        // Elsewhere a bare "rejected" says nothing about the address.
+        assert_eq!(
+            class_of("550 kijitora@example.com Rejected"),
+            EventClass::SenderSide
+        );
     }
 
     #[test]

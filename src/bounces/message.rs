@@ -11,8 +11,8 @@
 use mailparse::{MailHeaderMap, ParsedMail};
 
 use super::classify::{
-    classify, failure_part, find_enhanced, find_reply_code, notice_says_after_data,
-    said_after_data, Enhanced, EventClass, AFTER_DATA,
+    classify, classify_explained, failure_part, find_enhanced, find_reply_code,
+    notice_says_after_data, said_after_data, Enhanced, EventClass, Rule, AFTER_DATA,
 };
 use super::event::{squash, truncate, RawEvent};
 
@@ -33,12 +33,28 @@ fn parse_at(bytes: &[u8], depth: usize) -> Result<Vec<RawEvent>, String> {
     let mut events = events_of(&mail, depth)?;
     if let Some(sender) = header(&mail, "To").and_then(|t| first_address(&t)) {
         for e in &mut events {
-            if e.class == EventClass::Dead && names_only_the_sender(e, &sender) {
+            if says_dead_words(e) && names_only_the_sender(e, &sender) {
                 e.class = EventClass::SenderSide;
             }
         }
     }
     Ok(events)
+}
+
+/// Whether an event's words say "dead": its class, or dead words softened because they were
+/// said after DATA or with a doubt.
+fn says_dead_words(e: &RawEvent) -> bool {
+    match e.class {
+        EventClass::Dead => true,
+        EventClass::RecipientSoft => {
+            let status = e.status.as_deref().and_then(Enhanced::parse);
+            matches!(
+                classify_explained(e.smtp_code, status, &e.diagnostic).1,
+                Rule::AfterData(_) | Rule::Hedged(..)
+            )
+        }
+        _ => false,
+    }
 }
 
 /// Whether a dead event's reply names the domain of the notice's addressee (the sender of the
@@ -993,6 +1009,17 @@ mod recipient_tests {
         let e = plain("The following address failed:\n  kijitora@example.jp\n    host mx.example.jp\n    553 5.1.0 sender shop.example does not exist\n");
         assert_eq!(e[0].recipient, "kijitora@example.jp");
         assert_eq!(e[0].class, EventClass::SenderSide, "{:?}", e[0].diagnostic);
+        // The same words said after end of data (soft by that rule) are still about the sender.
+        let e = plain("The following address failed:\n  kijitora@example.jp\n    host mx.example.jp\n    SMTP error from remote mail server after end of data:\n    553 shop.example does not exist\n");
+        assert_eq!(e[0].class, EventClass::SenderSide, "{:?}", e[0].diagnostic);
+        // A soft reply that is not dead words keeps its class.
+        let e = plain("The following address failed:\n  kijitora@example.jp: 552 mailbox full (shop.example)\n");
+        assert_eq!(
+            e[0].class,
+            EventClass::RecipientSoft,
+            "{:?}",
+            e[0].diagnostic
+        );
         // The sender's domain inside an address (an alias that failed there), or beside the
         // recipient's own domain, leaves the reply about the recipient.
         for body in [
