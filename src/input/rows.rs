@@ -1,14 +1,17 @@
 //! A CSV input's rows, read a batch at a time as the text they came in.
 //!
 //! Most subscriber files have no quotes at all, and for them a CSV parser only splits lines at
-//! the delimiter. So a batch keeps the bytes as read, and each row is one of two kinds:
+//! the delimiter. So a batch keeps the bytes as read, and each row is one of three kinds:
 //! - a **plain** row, whose text holds no `"` and no `\r`: its fields are the text split at the
 //!   delimiter, found only when asked for, and the text can be written out again as it is;
-//! - a **parsed** row, read by `csv_core` (the `csv` crate's parser) because it has quotes or a
-//!   lone carriage return: its fields are copied out into the batch.
+//! - a row of **simple quoted fields** on one line (no quote inside a field; what files that
+//!   quote every field hold): its fields are spans of its text, found by one scan;
+//! - a **parsed** row, read by `csv_core` (the `csv` crate's parser) because it has other quotes
+//!   or a lone carriage return: its fields are copied out into the batch.
 //!
 //! A chunk is cut into lines with `memchr` up to the line holding the next quote or `\r`; the
-//! row starting on that line goes through the parser (a quoted field may span lines), and the
+//! row starting on that line is split by one scan when its fields are simple (or its only `\r`
+//! ends it) and goes through the parser otherwise (a quoted field may span lines), and the
 //! cutting goes on after it. A parsed row without quotes is still kept plain. The rows are the
 //! ones the `csv` crate reads (a flexible reader with the default quoting, and `\r`, `\n` or
 //! `\r\n` as line ends; blank lines are skipped), which the tests check against it on random
@@ -26,9 +29,25 @@ struct RowAt {
     /// The row's text in `text`, without its line end.
     start: usize,
     end: usize,
-    /// For a parsed row: its field data starts at `data[data_at]`, and its field ends are
+    /// How its fields are found.
+    layout: Layout,
+}
+
+/// How a row's fields are found.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    /// The text split at the delimiter.
+    Plain,
+    /// Copied out: the field data starts at `data[data_at]`, and the field ends are
     /// `ends[ends_at..ends_at + fields]`, each relative to `data_at`.
-    parsed: Option<(usize, usize, usize)>,
+    Parsed {
+        data_at: usize,
+        ends_at: usize,
+        fields: usize,
+    },
+    /// Spans of the text (a row of simple quoted fields, read where it lies): field `k` is
+    /// `text[start + ends[at + 2k]..start + ends[at + 2k + 1]]`.
+    Spans { at: usize, fields: usize },
 }
 
 /// Where a row being added field by field starts (see [`RowBatch::begin_row`]).
@@ -81,14 +100,22 @@ impl RowBatch {
     /// The fields of row `i`.
     pub fn fields(&self, i: usize) -> Fields<'_> {
         let r = &self.rows[i];
-        match r.parsed {
-            None => Fields::Plain {
+        match r.layout {
+            Layout::Plain => Fields::Plain {
                 text: &self.text[r.start..r.end],
                 delimiter: self.delimiter,
             },
-            Some((data_at, ends_at, n)) => Fields::Parsed {
+            Layout::Parsed {
+                data_at,
+                ends_at,
+                fields,
+            } => Fields::Parsed {
                 data: &self.data[data_at..],
-                ends: &self.ends[ends_at..ends_at + n],
+                ends: &self.ends[ends_at..ends_at + fields],
+            },
+            Layout::Spans { at, fields } => Fields::Spans {
+                text: &self.text[r.start..r.end],
+                spans: &self.ends[at..at + 2 * fields],
             },
         }
     }
@@ -97,7 +124,7 @@ impl RowBatch {
     /// line end in it, so a CSV writer with the same delimiter would write these very bytes.
     pub fn plain_text(&self, i: usize) -> Option<&[u8]> {
         let r = &self.rows[i];
-        r.parsed.is_none().then(|| &self.text[r.start..r.end])
+        matches!(r.layout, Layout::Plain).then(|| &self.text[r.start..r.end])
     }
 
     /// Row `i`'s text as it was read, quotes included, without its line end: what a writer
@@ -105,15 +132,16 @@ impl RowBatch {
     /// whose text began in the previous read (its fields are still there).
     pub fn text_as_read(&self, i: usize) -> Option<&[u8]> {
         let r = &self.rows[i];
-        (r.parsed.is_none() || r.end > r.start).then(|| &self.text[r.start..r.end])
+        let whole = !matches!(r.layout, Layout::Parsed { .. }) || r.end > r.start;
+        whole.then(|| &self.text[r.start..r.end])
     }
 
     /// The first byte of row `i` as read (for prefetching), if any.
     pub fn first_byte(&self, i: usize) -> Option<&u8> {
         let r = &self.rows[i];
-        match r.parsed {
-            None => self.text.get(r.start),
-            Some((data_at, ..)) => self.data.get(data_at),
+        match r.layout {
+            Layout::Plain | Layout::Spans { .. } => self.text.get(r.start),
+            Layout::Parsed { data_at, .. } => self.data.get(data_at),
         }
     }
 
@@ -148,7 +176,11 @@ impl RowBatch {
             line,
             start: 0,
             end: 0,
-            parsed: Some((row.data_at, row.ends_at, self.ends.len() - row.ends_at)),
+            layout: Layout::Parsed {
+                data_at: row.data_at,
+                ends_at: row.ends_at,
+                fields: self.ends.len() - row.ends_at,
+            },
         });
     }
 
@@ -184,6 +216,13 @@ pub enum Fields<'a> {
         /// The end of each field in `data`.
         ends: &'a [usize],
     },
+    /// Fields that are spans of the row's text (quoted fields without their quotes).
+    Spans {
+        /// The row's text.
+        text: &'a [u8],
+        /// Each field's start and end in `text`, one after the other.
+        spans: &'a [usize],
+    },
 }
 
 impl<'a> Fields<'a> {
@@ -204,7 +243,7 @@ impl<'a> Fields<'a> {
                 }
                 (count + 1, found)
             }
-            Fields::Parsed { .. } => (self.len(), self.get(column)),
+            Fields::Parsed { .. } | Fields::Spans { .. } => (self.len(), self.get(column)),
         }
     }
 
@@ -213,6 +252,7 @@ impl<'a> Fields<'a> {
         match *self {
             Fields::Plain { text, delimiter } => memchr::memchr_iter(delimiter, text).count() + 1,
             Fields::Parsed { ends, .. } => ends.len(),
+            Fields::Spans { spans, .. } => spans.len() / 2,
         }
     }
 
@@ -229,6 +269,10 @@ impl<'a> Fields<'a> {
                 let end = *ends.get(i)?;
                 let start = if i == 0 { 0 } else { ends[i - 1] };
                 Some(&data[start..end])
+            }
+            Fields::Spans { text, spans } => {
+                let end = *spans.get(2 * i + 1)?;
+                Some(&text[spans[2 * i]..end])
             }
         }
     }
@@ -254,21 +298,26 @@ impl<'a> Fields<'a> {
                     start = end;
                 }
             }
+            Fields::Spans { spans, .. } => {
+                out.extend(spans.chunks_exact(2).map(|s| (s[0], s[1])));
+            }
         }
     }
 
     /// The field at `bounds`, one of those [`Fields::bounds`] gave.
     pub fn at(&self, (start, end): (usize, usize)) -> &'a [u8] {
         match *self {
-            Fields::Plain { text, .. } => &text[start..end],
+            Fields::Plain { text, .. } | Fields::Spans { text, .. } => &text[start..end],
             Fields::Parsed { data, .. } => &data[start..end],
         }
     }
 
     /// Every field, in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let (plain, parsed) = match *self {
-            Fields::Plain { text, delimiter } => (Some(text.split(move |b| *b == delimiter)), None),
+        let (plain, parsed, spans) = match *self {
+            Fields::Plain { text, delimiter } => {
+                (Some(text.split(move |b| *b == delimiter)), None, None)
+            }
             Fields::Parsed { data, ends } => (
                 None,
                 Some(ends.iter().scan(0, move |start, &end| {
@@ -276,12 +325,19 @@ impl<'a> Fields<'a> {
                     *start = end;
                     Some(field)
                 })),
+                None,
+            ),
+            Fields::Spans { text, spans } => (
+                None,
+                None,
+                Some(spans.chunks_exact(2).map(move |s| &text[s[0]..s[1]])),
             ),
         };
         plain
             .into_iter()
             .flatten()
             .chain(parsed.into_iter().flatten())
+            .chain(spans.into_iter().flatten())
     }
 }
 
@@ -396,6 +452,7 @@ impl CsvRows {
             parse_at = Some(resume);
         }
         loop {
+            let resumed = parse_at.is_some();
             let at = match parse_at.take() {
                 Some(at) => at,
                 None => {
@@ -415,7 +472,7 @@ impl CsvRows {
                                 line,
                                 start: pos,
                                 end: nl,
-                                parsed: None,
+                                layout: Layout::Plain,
                             });
                         }
                         (line, pos) = (line + 1, nl + 1);
@@ -426,7 +483,7 @@ impl CsvRows {
                                 line,
                                 start: pos,
                                 end: filled,
-                                parsed: None,
+                                layout: Layout::Plain,
                             });
                             pos = filled;
                         }
@@ -435,7 +492,15 @@ impl CsvRows {
                     pos
                 }
             };
-            // The row starting at `pos` has a quote or a `\r`: the parser reads it.
+            // The row starting at `pos` has a quote or a `\r`. A one-line row of simple fields
+            // (quoted ones without inner quotes or line ends; a `\r\n` line end) is split here;
+            // any other goes to the parser.
+            if !resumed {
+                if let Some(next) = simple_row(batch, pos, line, &mut out) {
+                    (line, pos) = (line + 1, next);
+                    continue;
+                }
+            }
             let Some(end) = self.parse_one(batch, at, &mut out) else {
                 if first_of_row(&batch.text[..filled], pos, filled) < filled {
                     // Stopped inside the row: the parser keeps its state, and the row's bytes
@@ -461,11 +526,15 @@ impl CsvRows {
                     line,
                     start: first,
                     end: last,
-                    parsed: (!plain).then_some((
-                        out.row_data,
-                        out.row_ends,
-                        out.ends - out.row_ends,
-                    )),
+                    layout: if plain {
+                        Layout::Plain
+                    } else {
+                        Layout::Parsed {
+                            data_at: out.row_data,
+                            ends_at: out.row_ends,
+                            fields: out.ends - out.row_ends,
+                        }
+                    },
                 });
                 if plain {
                     (out.data, out.ends) = (out.row_data, out.row_ends);
@@ -514,6 +583,71 @@ impl CsvRows {
     }
 }
 
+/// Reads the row at `pos` when it is one line of simple fields: unquoted fields without `"` or
+/// `\r`, and quoted fields whose text has no `"`, `\r` or `\n` and whose closing quote is
+/// followed by the delimiter or the line end (`\n` or `\r\n`). These are most rows of files
+/// that quote every field (Mailchimp, HubSpot, `QUOTE_ALL`) or end lines with `\r\n` (Excel),
+/// and `csv_core` reads them as exactly these fields. Pushes the row (plain when it has no
+/// quote, else as spans of its text: nothing is copied) and returns where the next row starts;
+/// `None`, with nothing pushed, for any other row or when the line end is not in the chunk yet.
+fn simple_row(batch: &mut RowBatch, pos: usize, line: u64, out: &mut Out) -> Option<usize> {
+    let filled = batch.filled;
+    let (text, delimiter) = (&batch.text[..filled], batch.delimiter);
+    if matches!(text.get(pos), None | Some(b'\n' | b'\r')) {
+        return None;
+    }
+    // The fields' ranges in `text` go into `ends` as pairs while scanning (past the rows
+    // already there); they become field ends once the row is known to be simple.
+    let mark = out.ends;
+    let mut pairs = mark;
+    let mut quoted = false;
+    let mut i = pos;
+    let found = loop {
+        let (from, to, after) = if text[i] == b'"' {
+            quoted = true;
+            let Some(close) = memchr::memchr(b'"', &text[i + 1..]).map(|c| i + 1 + c) else {
+                break None;
+            };
+            if memchr::memchr2(b'\n', b'\r', &text[i + 1..close]).is_some() {
+                break None;
+            }
+            (i + 1, close, close + 1)
+        } else {
+            let stop = text[i..]
+                .iter()
+                .position(|b| *b == delimiter || matches!(b, b'\n' | b'\r' | b'"'))
+                .map_or(filled, |p| i + p);
+            (i, stop, stop)
+        };
+        put(&mut batch.ends, pairs, &[from - pos, to - pos]);
+        pairs += 2;
+        match text.get(after) {
+            Some(b) if *b == delimiter && after + 1 < filled => i = after + 1,
+            Some(b'\n') => break Some((after, after + 1)),
+            Some(b'\r') if text.get(after + 1) == Some(&b'\n') => break Some((after, after + 2)),
+            _ => break None,
+        }
+    };
+    let (content_end, next) = found?;
+    let layout = if quoted {
+        out.ends = pairs;
+        Layout::Spans {
+            at: mark,
+            fields: (pairs - mark) / 2,
+        }
+    } else {
+        Layout::Plain
+    };
+    batch.rows.push(RowAt {
+        line,
+        start: pos,
+        end: content_end,
+        layout,
+    });
+    (out.row_data, out.row_ends) = (out.data, out.ends);
+    Some(next)
+}
+
 /// How much of a batch's field buffers is used, and where the row being parsed starts in them.
 #[derive(Default)]
 struct Out {
@@ -533,6 +667,15 @@ fn first_of_row(text: &[u8], start: usize, end: usize) -> usize {
 
 fn count_lines(text: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', text).count() as u64
+}
+
+/// Writes `src` into `buf` at `at`, over what is there and past its end: the buffers of a batch
+/// are used up to a count kept beside them, and a tail already there is not written twice.
+fn put<T: Copy>(buf: &mut Vec<T>, at: usize, src: &[T]) {
+    debug_assert!(at <= buf.len(), "a gap in a batch buffer");
+    let over = src.len().min(buf.len().saturating_sub(at));
+    buf[at..at + over].copy_from_slice(&src[..over]);
+    buf.extend_from_slice(&src[over..]);
 }
 
 /// Makes `buf` at least `more` elements longer (doubling, so that growth is amortised).
@@ -581,9 +724,19 @@ mod tests {
         step: usize,
         header: bool,
     ) -> Vec<(u64, Vec<Vec<u8>>, bool)> {
+        ours_split(text, b',', chunk, step, header)
+    }
+
+    fn ours_split(
+        text: &[u8],
+        delimiter: u8,
+        chunk: usize,
+        step: usize,
+        header: bool,
+    ) -> Vec<(u64, Vec<Vec<u8>>, bool)> {
         let mut rows = CsvRows::new(
             Box::new(Trickle(text.to_vec(), step, 0)),
-            b',',
+            delimiter,
             chunk,
             header,
         );
@@ -606,7 +759,7 @@ mod tests {
                     bounds.iter().map(|b| fields.at(*b).to_vec()).collect();
                 assert_eq!(by_bounds, all);
                 if let Some(plain) = batch.plain_text(i) {
-                    assert_eq!(plain, all.join(&b','));
+                    assert_eq!(plain, all.join(&delimiter));
                 }
                 out.push((batch.line(i), all, batch.plain_text(i).is_some()));
             }
@@ -616,7 +769,12 @@ mod tests {
 
     /// What the `csv` crate reads, each row's line being the line of its first byte.
     fn theirs(text: &[u8], header: bool) -> Vec<(u64, Vec<Vec<u8>>)> {
+        theirs_split(text, b',', header)
+    }
+
+    fn theirs_split(text: &[u8], delimiter: u8, header: bool) -> Vec<(u64, Vec<Vec<u8>>)> {
         let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
             .has_headers(header)
             .flexible(true)
             .from_reader(text);
@@ -658,6 +816,63 @@ mod tests {
                 (1 << 16, 5),
             ] {
                 let got = ours(&text, chunk, step, header);
+                let got_rows: Vec<_> = got.iter().map(|(l, f, _)| (*l, f.clone())).collect();
+                assert_eq!(
+                    got_rows,
+                    want,
+                    "{:?} chunk {chunk} step {step}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+    }
+
+    /// Rows built of whole fields, most of them simple (quoted or not, `\n` or `\r\n` line
+    /// ends) and some not (inner quotes, quoted line breaks, a quote inside an unquoted field,
+    /// text after a closing quote, lone `\r`), with `,` or `;`: the split of simple rows and the
+    /// parser give the `csv` crate's rows at every cut.
+    #[test]
+    fn rows_of_quoted_fields_are_the_csv_crates_whatever_the_cuts() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let fields: &[&[u8]] = &[
+            b"ann@x.org",
+            b"\"ann@x.org\"",
+            b"\"\"",
+            b"",
+            b"\"J\xc3\xbcrgen, Jr\"",
+            b"\"a\"\"b\"",
+            b"\"two\nlines\"",
+            b"a\"b",
+            b"\"q\"x",
+            b"\"cr\rin\"",
+            b"\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd",
+        ];
+        let ends: &[&[u8]] = &[b"\n", b"\r\n", b"\r\n", b"\n\n", b"\r", b""];
+        for case in 0..300 {
+            let delimiter = if case % 2 == 0 { b',' } else { b';' };
+            let mut text = Vec::new();
+            for _ in 0..1 + next(6) {
+                for f in 0..1 + next(4) {
+                    if f > 0 {
+                        text.push(delimiter);
+                    }
+                    let field = fields[next(fields.len())];
+                    // Mostly simple fields, so that most rows take the simple split.
+                    let field = if next(3) > 0 { fields[next(5)] } else { field };
+                    text.extend_from_slice(field);
+                }
+                text.extend_from_slice(ends[next(ends.len())]);
+            }
+            let header = case % 5 == 0;
+            let want = theirs_split(&text, delimiter, header);
+            for (chunk, step) in [(1, 1), (3, 2), (7, 5), (16, 16), (1 << 16, 1 << 16)] {
+                let got = ours_split(&text, delimiter, chunk, step, header);
                 let got_rows: Vec<_> = got.iter().map(|(l, f, _)| (*l, f.clone())).collect();
                 assert_eq!(
                     got_rows,
