@@ -224,7 +224,13 @@ pub fn suggest_domain(domain: &str, providers: &[&'static str]) -> Option<String
     let max = if domain.len() >= 11 { 2 } else { 1 };
     let mut best: Option<(&str, usize)> = None;
     let mut tied = false;
+    let letters = letters(domain.as_bytes());
     for p in providers {
+        // Each edit adds or removes at most two letters from the set of letters a name uses,
+        // so a name whose set differs by more is out of reach (most of them: no table built).
+        if (letters ^ self::letters(p.as_bytes())).count_ones() as usize > 2 * max {
+            continue;
+        }
         let Some(d) = osa_within(domain.as_bytes(), p.as_bytes(), max) else {
             continue;
         };
@@ -243,6 +249,21 @@ pub fn suggest_domain(domain: &str, providers: &[&'static str]) -> Option<String
     let (stem, tld) = domain.rsplit_once('.')?;
     let (_, fixed) = TLD_TYPOS.iter().find(|(typo, _)| *typo == tld)?;
     Some(format!("{stem}.{fixed}"))
+}
+
+/// The set of bytes `name` uses, one bit each: letters and digits their own, `-` and `.`
+/// theirs, anything else one shared bit.
+fn letters(name: &[u8]) -> u64 {
+    name.iter().fold(0, |set, b| {
+        let bit = match b.to_ascii_lowercase() {
+            c @ b'a'..=b'z' => c - b'a',
+            c @ b'0'..=b'9' => 26 + (c - b'0'),
+            b'-' => 36,
+            b'.' => 37,
+            _ => 38,
+        };
+        set | 1 << bit
+    })
 }
 
 /// Optimal string alignment distance, or `None` when it is above `max`: insertions, deletions,
@@ -288,6 +309,46 @@ mod tests {
 
     fn suggest(d: &str) -> Option<String> {
         suggest_domain(d, &PROVIDERS.0)
+    }
+
+    /// The letter-set filter never turns away a name within reach: every single edit of every
+    /// provider (insert, delete, substitute, swap neighbours, with letters, digits, `-`, `.` and
+    /// a multi-byte character) changes the set by at most two, and a second edit by two more.
+    #[test]
+    fn the_letter_filter_keeps_every_name_within_reach() {
+        fn edits(name: &[u8]) -> Vec<Vec<u8>> {
+            let alphabet: Vec<Vec<u8>> = ["a", "z", "7", "-", ".", "é"]
+                .iter()
+                .map(|c| c.as_bytes().to_vec())
+                .collect();
+            let mut out = Vec::new();
+            for i in 0..=name.len() {
+                for c in &alphabet {
+                    out.push([&name[..i], c, &name[i..]].concat());
+                    if i < name.len() {
+                        out.push([&name[..i], c, &name[i + 1..]].concat());
+                    }
+                }
+                if i < name.len() {
+                    out.push([&name[..i], &name[i + 1..]].concat());
+                }
+                if i + 1 < name.len() {
+                    let mut t = name.to_vec();
+                    t.swap(i, i + 1);
+                    out.push(t);
+                }
+            }
+            out
+        }
+        for p in PROVIDERS.0.iter().take(12) {
+            let base = letters(p.as_bytes());
+            for one in edits(p.as_bytes()) {
+                assert!((base ^ letters(&one)).count_ones() <= 2, "{p} {one:?}");
+                for two in edits(&one).into_iter().step_by(7) {
+                    assert!((base ^ letters(&two)).count_ones() <= 4, "{p} {two:?}");
+                }
+            }
+        }
     }
 
     #[test]
