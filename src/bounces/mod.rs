@@ -11,6 +11,7 @@ pub mod classify;
 pub mod esp;
 pub mod event;
 pub mod logs;
+mod mbox;
 pub mod message;
 
 use std::fs::File;
@@ -696,9 +697,10 @@ where
     }
 }
 
-/// Messages of an mbox file, split on `From ` lines, parsed in parallel batches, in order.
 type MessageResult = Result<Vec<(Option<u64>, RawEvent)>, String>;
 
+/// Messages of an mbox file (see [`mbox`]), parsed in parallel batches and handed to `found`
+/// in order. A thread cuts the next batch while the pool parses this one.
 fn read_mbox<F, G>(
     mut reader: Box<dyn BufRead + Send>,
     parse: F,
@@ -708,55 +710,26 @@ where
     F: Fn(u64, &[u8]) -> MessageResult + Sync,
     G: FnMut(u64, MessageResult),
 {
-    let mut line_no = 0u64;
-    let mut buf = Vec::new();
-    let mut current: Option<(u64, Vec<u8>)> = None;
-    let mut batch: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut flush = |batch: &mut Vec<(u64, Vec<u8>)>| {
-        let results: Vec<(u64, MessageResult)> =
-            batch.par_iter().map(|(l, m)| (*l, parse(*l, m))).collect();
-        for (l, r) in results {
-            found(l, r);
-        }
-        batch.clear();
-    };
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        if buf.starts_with(b"From ") {
-            if let Some(done) = current.take() {
-                batch.push(done);
-                if batch.len() >= 1024 {
-                    flush(&mut batch);
-                }
-            }
-            current = Some((line_no, Vec::new()));
-            continue;
-        }
-        if let Some((_, msg)) = current.as_mut() {
-            // mboxrd quoting: ">From " lines were "From " lines.
-            if buf.starts_with(b">")
-                && buf
-                    .iter()
-                    .skip_while(|b| **b == b'>')
-                    .take(5)
-                    .eq(b"From ".iter())
-            {
-                msg.extend_from_slice(&buf[1..]);
-            } else {
-                msg.extend_from_slice(&buf);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        let cutter = scope.spawn(move || {
+            mbox::split(&mut reader, 1024, |batch| {
+                // The parsing side is gone (it stopped): nothing more to cut.
+                tx.send(batch)
+                    .map_err(|_| std::io::Error::other("the mbox reader stopped"))
+            })
+        });
+        for batch in rx {
+            let results: Vec<(u64, MessageResult)> =
+                batch.par_iter().map(|(l, m)| (*l, parse(*l, m))).collect();
+            for (l, r) in results {
+                found(l, r);
             }
         }
-    }
-    if let Some(done) = current.take() {
-        batch.push(done);
-    }
-    flush(&mut batch);
-    Ok(())
+        cutter
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
 }
 
 /// JSON: one document (object or array) or one object per line.

@@ -1,0 +1,228 @@
+//! An mbox file cut into its messages.
+//!
+//! A message starts at a line beginning with `From ` and runs to the next such line; lines
+//! before the first one are not part of any message. The `From ` line itself is left out, and
+//! mboxrd quoting is undone (a line of one or more `>` then `From ` loses one `>`). A message is
+//! numbered by the line of its `From ` line.
+//!
+//! The file is read in large blocks and the `From ` lines found with `memmem`, so a message is
+//! copied once, not line by line; only a message holding a quoted `>From ` line is gone through
+//! line by line.
+
+use std::io::{self, Read};
+
+use memchr::memmem;
+
+/// Bytes read at a time.
+const BLOCK: usize = 4 << 20;
+
+/// Messages, each with the line of its `From ` line.
+pub type Messages = Vec<(u64, Vec<u8>)>;
+
+/// Cuts `reader` into messages and hands them to `found` in order, `batch` at a time, each with
+/// the line of its `From ` line. Stops at the first error `found` returns.
+pub fn split<E>(
+    reader: &mut dyn Read,
+    batch: usize,
+    mut found: impl FnMut(Messages) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<io::Error>,
+{
+    split_in_blocks(reader, BLOCK, batch, &mut found)
+}
+
+fn split_in_blocks<E>(
+    reader: &mut dyn Read,
+    block: usize,
+    batch: usize,
+    found: &mut dyn FnMut(Messages) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<io::Error>,
+{
+    let starts = memmem::Finder::new(b"\nFrom ");
+    // `data` starts at a line start: the current message's `From ` line, or (before the first
+    // message) the last unfinished line. `line` is the line of `data[0]`; `scanned` is how far
+    // `data` has been searched for `From ` lines already.
+    let mut data: Vec<u8> = Vec::new();
+    let (mut line, mut scanned, mut eof) = (1u64, 0usize, false);
+    let mut in_message = false;
+    let mut messages = Vec::new();
+    while !eof {
+        let filled = data.len();
+        data.resize(filled + block, 0);
+        let n = loop {
+            match reader.read(&mut data[filled..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        };
+        data.truncate(filled + n);
+        eof = n == 0;
+        // Where the `From ` lines in `data` begin (0 is one when the current message's).
+        let mut found_at: Vec<usize> = Vec::new();
+        if in_message || (scanned == 0 && data.starts_with(b"From ")) {
+            found_at.push(0);
+        }
+        let from = scanned.saturating_sub(5);
+        found_at.extend(starts.find_iter(&data[from..]).map(|p| from + p + 1));
+        found_at.dedup();
+        // Every message that the next `From ` line (or the end of the file) closes.
+        let mut done_up_to = 0;
+        for pair in found_at.windows(2) {
+            let (start, end) = (pair[0], pair[1]);
+            line += count_lines(&data[done_up_to..start]);
+            messages.push((line, body(&data[start..end])));
+            done_up_to = start;
+            if messages.len() >= batch {
+                found(std::mem::take(&mut messages))?;
+            }
+        }
+        match found_at.last() {
+            Some(&last) => {
+                line += count_lines(&data[done_up_to..last]);
+                if eof {
+                    messages.push((line, body(&data[last..])));
+                } else {
+                    data.drain(..last);
+                    scanned = data.len();
+                    in_message = true;
+                }
+            }
+            None if !eof => {
+                // No message yet: keep only the unfinished last line.
+                let keep = memchr::memrchr(b'\n', &data).map_or(0, |nl| nl + 1);
+                line += count_lines(&data[..keep]);
+                data.drain(..keep);
+                scanned = 0;
+            }
+            None => {}
+        }
+    }
+    if !messages.is_empty() {
+        found(messages)?;
+    }
+    Ok(())
+}
+
+/// A message's text from its `From ` line on: the lines after that one, unquoted.
+fn body(message: &[u8]) -> Vec<u8> {
+    let Some(nl) = memchr::memchr(b'\n', message) else {
+        return Vec::new();
+    };
+    let text = &message[nl + 1..];
+    if memmem::find(text, b">From ").is_none() {
+        return text.to_vec();
+    }
+    let mut out = Vec::with_capacity(text.len());
+    for l in text.split_inclusive(|b| *b == b'\n') {
+        let quoted = l.starts_with(b">")
+            && l.iter()
+                .skip_while(|b| **b == b'>')
+                .take(5)
+                .eq(b"From ".iter());
+        out.extend_from_slice(if quoted { &l[1..] } else { l });
+    }
+    out
+}
+
+fn count_lines(text: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', text).count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages as the line-by-line reading of an mbox gives them (the reference).
+    fn by_lines(text: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut current: Option<(u64, Vec<u8>)> = None;
+        for (i, l) in text.split_inclusive(|b| *b == b'\n').enumerate() {
+            if l.starts_with(b"From ") {
+                out.extend(current.take());
+                current = Some((i as u64 + 1, Vec::new()));
+                continue;
+            }
+            if let Some((_, msg)) = current.as_mut() {
+                let quoted = l.starts_with(b">")
+                    && l.iter()
+                        .skip_while(|b| **b == b'>')
+                        .take(5)
+                        .eq(b"From ".iter());
+                msg.extend_from_slice(if quoted { &l[1..] } else { l });
+            }
+        }
+        out.extend(current);
+        out
+    }
+
+    fn by_blocks(text: &[u8], block: usize, batch: usize) -> Vec<(u64, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut reader = text;
+        split_in_blocks::<io::Error>(&mut reader, block, batch, &mut |b| {
+            assert!(!b.is_empty() && b.len() <= batch);
+            out.extend(b);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn messages_are_the_line_by_line_reading_at_every_block_size() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let lines: &[&[u8]] = &[
+            b"From MAILER-DAEMON Wed Aug  7 10:00:00 2024\n",
+            b"From: a@b.example\n",
+            b">From the start\n",
+            b">>From deeper\n",
+            b"From \n",
+            b"\n",
+            b"Status: 5.1.1\n",
+            b"x From y\n",
+            b"Fro",
+            b"m \n",
+            b"\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\n",
+            b"no line end",
+        ];
+        for _ in 0..400 {
+            let mut text = Vec::new();
+            for _ in 0..next(14) {
+                text.extend_from_slice(lines[next(lines.len())]);
+            }
+            let want = by_lines(&text);
+            for block in [1, 2, 5, 7, 64, 1 << 16] {
+                for batch in [1, 3, 1024] {
+                    assert_eq!(
+                        by_blocks(&text, block, batch),
+                        want,
+                        "{:?} block {block}",
+                        String::from_utf8_lossy(&text)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_quoted_from_line_loses_one_quote_and_lines_are_counted() {
+        let text = b"junk\nFrom a\nSubject: x\n>From here\n>>From there\n\nFrom b\nbody";
+        let got = by_blocks(text, 4, 10);
+        assert_eq!(
+            got,
+            [
+                (2, b"Subject: x\nFrom here\n>From there\n\n".to_vec()),
+                (7, b"body".to_vec())
+            ]
+        );
+    }
+}
