@@ -38,6 +38,8 @@ pub mod record;
 pub mod report;
 mod run;
 pub mod state;
+#[cfg(test)]
+mod testing;
 
 pub use config::{BounceConfig, Config};
 pub use error::{exit, Error};

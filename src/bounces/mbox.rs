@@ -118,14 +118,24 @@ fn body(message: &[u8]) -> Vec<u8> {
     }
     let mut out = Vec::with_capacity(text.len());
     for l in text.split_inclusive(|b| *b == b'\n') {
-        let quoted = l.starts_with(b">")
-            && l.iter()
-                .skip_while(|b| **b == b'>')
-                .take(5)
-                .eq(b"From ".iter());
-        out.extend_from_slice(if quoted { &l[1..] } else { l });
+        out.extend_from_slice(unquoted(l));
     }
     out
+}
+
+/// A line of a message as it was before mboxrd quoting: one `>` less before `From `.
+fn unquoted(line: &[u8]) -> &[u8] {
+    let quoted = line.starts_with(b">")
+        && line
+            .iter()
+            .skip_while(|b| **b == b'>')
+            .take(5)
+            .eq(b"From ".iter());
+    if quoted {
+        &line[1..]
+    } else {
+        line
+    }
 }
 
 fn count_lines(text: &[u8]) -> u64 {
@@ -147,12 +157,7 @@ mod tests {
                 continue;
             }
             if let Some((_, msg)) = current.as_mut() {
-                let quoted = l.starts_with(b">")
-                    && l.iter()
-                        .skip_while(|b| **b == b'>')
-                        .take(5)
-                        .eq(b"From ".iter());
-                msg.extend_from_slice(if quoted { &l[1..] } else { l });
+                msg.extend_from_slice(unquoted(l));
             }
         }
         out.extend(current);
@@ -173,13 +178,7 @@ mod tests {
 
     #[test]
     fn messages_are_the_line_by_line_reading_at_every_block_size() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
         let lines: &[&[u8]] = &[
             b"From MAILER-DAEMON Wed Aug  7 10:00:00 2024\n",
             b"From: a@b.example\n",

@@ -768,11 +768,7 @@ mod tests {
     }
 
     /// What the `csv` crate reads, each row's line being the line of its first byte.
-    fn theirs(text: &[u8], header: bool) -> Vec<(u64, Vec<Vec<u8>>)> {
-        theirs_split(text, b',', header)
-    }
-
-    fn theirs_split(text: &[u8], delimiter: u8, header: bool) -> Vec<(u64, Vec<Vec<u8>>)> {
+    fn theirs(text: &[u8], delimiter: u8, header: bool) -> Vec<(u64, Vec<Vec<u8>>)> {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(header)
@@ -789,24 +785,35 @@ mod tests {
         out
     }
 
+    /// Reads `text` at each (chunk, read size) of `cuts` and checks the rows against the `csv`
+    /// crate's.
+    fn assert_read_as_the_csv_crate(
+        text: &[u8],
+        delimiter: u8,
+        header: bool,
+        cuts: &[(usize, usize)],
+    ) {
+        let want = theirs(text, delimiter, header);
+        for &(chunk, step) in cuts {
+            let got = ours_split(text, delimiter, chunk, step, header);
+            let got_rows: Vec<_> = got.iter().map(|(l, f, _)| (*l, f.clone())).collect();
+            assert_eq!(
+                got_rows,
+                want,
+                "{:?} chunk {chunk} step {step}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
     #[test]
     fn rows_are_the_csv_crates_whatever_the_cuts() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
         let alphabet = b"ab,,\"\n\n\r x";
         for case in 0..400 {
-            let len = (next() % 60) as usize;
-            let text: Vec<u8> = (0..len)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
-                .collect();
-            let header = case % 3 == 0;
-            let want = theirs(&text, header);
-            for (chunk, step) in [
+            let len = next(60);
+            let text: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let cuts = [
                 (1, 1),
                 (2, 3),
                 (3, 1),
@@ -814,16 +821,8 @@ mod tests {
                 (8, 2),
                 (64, 64),
                 (1 << 16, 5),
-            ] {
-                let got = ours(&text, chunk, step, header);
-                let got_rows: Vec<_> = got.iter().map(|(l, f, _)| (*l, f.clone())).collect();
-                assert_eq!(
-                    got_rows,
-                    want,
-                    "{:?} chunk {chunk} step {step}",
-                    String::from_utf8_lossy(&text)
-                );
-            }
+            ];
+            assert_read_as_the_csv_crate(&text, b',', case % 3 == 0, &cuts);
         }
     }
 
@@ -833,13 +832,7 @@ mod tests {
     /// parser give the `csv` crate's rows at every cut.
     #[test]
     fn rows_of_quoted_fields_are_the_csv_crates_whatever_the_cuts() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
         let fields: &[&[u8]] = &[
             b"ann@x.org",
             b"\"ann@x.org\"",
@@ -869,18 +862,8 @@ mod tests {
                 }
                 text.extend_from_slice(ends[next(ends.len())]);
             }
-            let header = case % 5 == 0;
-            let want = theirs_split(&text, delimiter, header);
-            for (chunk, step) in [(1, 1), (3, 2), (7, 5), (16, 16), (1 << 16, 1 << 16)] {
-                let got = ours_split(&text, delimiter, chunk, step, header);
-                let got_rows: Vec<_> = got.iter().map(|(l, f, _)| (*l, f.clone())).collect();
-                assert_eq!(
-                    got_rows,
-                    want,
-                    "{:?} chunk {chunk} step {step}",
-                    String::from_utf8_lossy(&text)
-                );
-            }
+            let cuts = [(1, 1), (3, 2), (7, 5), (16, 16), (1 << 16, 1 << 16)];
+            assert_read_as_the_csv_crate(&text, delimiter, case % 5 == 0, &cuts);
         }
     }
 
