@@ -71,6 +71,7 @@ fn options() -> BounceOptions {
         rules: AddressRules::default(),
         provider_rules: false,
         lenient: true,
+        keep_all_text: false,
     }
 }
 

@@ -441,6 +441,7 @@ fn bounce_options(
         rules,
         provider_rules,
         lenient: args.lenient_bounces,
+        keep_all_text: false,
     })
 }
 
@@ -578,23 +579,11 @@ fn inspect(args: cli::InspectArgs) -> Result<()> {
     Ok(())
 }
 
-/// The rule that decided an event's class: the classifier's, or the report's own fields when
-/// the format says (an ARF report is a complaint, a DSN's Action delivered is a delivery).
-fn explain(e: &mailscrub::bounces::BounceEvent) -> String {
-    use mailscrub::bounces::classify::{classify_explained, Enhanced};
-    let status = e.status.as_deref().and_then(Enhanced::parse);
-    let (class, rule) = classify_explained(e.smtp_code, status, &e.diagnostic);
-    if class == e.class {
-        rule.to_string()
-    } else {
-        format!("the report's own fields ({} format)", e.format.name())
-    }
-}
-
 fn bounces(args: BouncesArgs) -> Result<()> {
     // Reading to look: a file with nothing readable is reported, never an error.
     let options = mailscrub::bounces::BounceOptions {
         lenient: true,
+        keep_all_text: true,
         ..bounce_options(&args.read, AddressRules::default(), false)?
     };
     let ingested = mailscrub::bounces::ingest(&args.paths, &options).map_err(Error::from)?;
@@ -603,7 +592,7 @@ fn bounces(args: BouncesArgs) -> Result<()> {
     for e in &ingested.events {
         if args.explain {
             let mut v = serde_json::to_value(e)?;
-            v["rule"] = explain(e).into();
+            v["rule"] = e.rule().into();
             serde_json::to_writer(&mut out, &v)?;
         } else {
             serde_json::to_writer(&mut out, e)?;

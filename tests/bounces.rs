@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::support::{assert_code, assert_contains, csv_lines, read_csv, TestDir};
+use crate::support::{
+    assert_code, assert_contains, assert_contains_all, csv_lines, read_csv, TestDir,
+};
 use mailscrub::address::AddressRules;
 use mailscrub::bounces::{ingest, BounceOptions, EventClass};
 use serde_json::Value;
@@ -22,6 +24,7 @@ fn options() -> BounceOptions {
         rules: AddressRules::default(),
         provider_rules: false,
         lenient: true,
+        keep_all_text: false,
     }
 }
 
@@ -840,4 +843,41 @@ fn user_rules_and_explain() {
     assert_contains(with[0]["rule"].as_str().unwrap(), "user rule at line 2");
     let bad = dir.write("bad.tsv", "some words\tgone\n");
     dir.cmd(&["bounces", &log, "--bounce-rules", &bad]).code(2);
+}
+
+/// Reading to look keeps every event's words: a deferral's text is shown (a run keeps only the
+/// texts that are evidence), and `--explain` names the pass that turned a dead reply about the
+/// sender's own domain into a sender-side event.
+#[test]
+fn explain_shows_deferrals_words_and_the_senders_domain_rule() {
+    let dir = TestDir::new();
+    let log = dir.write(
+        "mail.log",
+        "Aug 12 10:00:00 mx postfix/smtp[1]: A1: to=<a@corp-mail.net>, relay=x, dsn=4.4.1, status=deferred (connect to mx.corp-mail.net[192.0.2.1]:25: Connection timed out)\n",
+    );
+    let deferred = events_of(
+        &dir,
+        &["bounces", &log, "--postfix-year", "2024", "--explain"],
+    );
+    assert_eq!(deferred[0]["class"], "transient");
+    assert_contains(
+        deferred[0]["diagnostic"].as_str().unwrap(),
+        "Connection timed out",
+    );
+    let notice = dir.write(
+        "notice.eml",
+        "From: MAILER-DAEMON@mx.corp-mail.net\nTo: news@shop.example\nSubject: Mail delivery failed\n\n\
+         The following address failed:\n  kijitora@corp-mail.net\n    host mx.corp-mail.net\n    \
+         SMTP error from remote mail server after end of data:\n    553 shop.example does not exist\n",
+    );
+    let sender = events_of(&dir, &["bounces", &notice, "--explain"]);
+    assert_eq!(sender[0]["class"], "sender_side");
+    assert_contains_all(
+        sender[0]["rule"].as_str().unwrap(),
+        &[
+            "does not exist",
+            "the domain the notice was sent to",
+            "sender side",
+        ],
+    );
 }

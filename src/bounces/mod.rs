@@ -52,6 +52,31 @@ pub struct BounceEvent {
     pub format: Format,
 }
 
+impl BounceEvent {
+    /// The rule that decided the event's class, in words (`mailscrub bounces --explain`): the
+    /// classifier's rule for its codes and text, or what overruled it.
+    pub fn rule(&self) -> String {
+        let status = self.status.as_deref().and_then(classify::Enhanced::parse);
+        let (class, rule) = classify::classify_explained(self.smtp_code, status, &self.diagnostic);
+        let dead_words = class == EventClass::Dead
+            || matches!(
+                rule,
+                classify::Rule::AfterData(_) | classify::Rule::Hedged(..)
+            );
+        match (class, self.class) {
+            (a, b) if a == b => rule.to_string(),
+            (_, EventClass::SenderSide) if dead_words => format!(
+                "{rule}; but the reply names the domain the notice was sent to (the sender's), \
+                 not the recipient's: sender side"
+            ),
+            _ => format!(
+                "the report's own fields ({} format: an Action, a feedback report, a record type)",
+                self.format.name()
+            ),
+        }
+    }
+}
+
 /// Where an event was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
@@ -145,6 +170,10 @@ pub struct BounceOptions {
     pub provider_rules: bool,
     /// A file of which no record can be read is reported, not an error (`--lenient-bounces`).
     pub lenient: bool,
+    /// Keep every event's text, deliveries' and deferrals' too (reading to look: `mailscrub
+    /// bounces`); a run keeps only the texts that are evidence, so that a big log's history
+    /// stays small in memory.
+    pub keep_all_text: bool,
 }
 
 /// What was read from one file.
@@ -412,11 +441,14 @@ impl Normaliser<'_> {
         // Deliveries and deferrals decide nothing by their words: keep the text only where it
         // is evidence (or an example for the sender-side section), so that a big log's history
         // stays small in memory.
-        let keep_text = match raw.class {
-            EventClass::Delivered | EventClass::NotABounce => false,
-            EventClass::Transient => raw.status.as_deref().is_some_and(|s| s.starts_with("4.7.")),
-            _ => true,
-        };
+        let keep_text = self.options.keep_all_text
+            || match raw.class {
+                EventClass::Delivered | EventClass::NotABounce => false,
+                EventClass::Transient => {
+                    raw.status.as_deref().is_some_and(|s| s.starts_with("4.7."))
+                }
+                _ => true,
+            };
         let diagnostic = if keep_text {
             raw.diagnostic
         } else {
