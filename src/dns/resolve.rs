@@ -31,38 +31,62 @@ use super::{ranges, DnsConfig, DnsError, DomainStatus, Engine, MailRoute, MxHost
 /// Answers shared between the resolver thread and the pipeline.
 #[derive(Default)]
 pub struct DomainBook {
-    answers: Mutex<HashMap<String, Arc<DomainStatus>>>,
+    inner: Mutex<BookInner>,
     ready: Condvar,
 }
 
+#[derive(Default)]
+struct BookInner {
+    answers: HashMap<String, Arc<DomainStatus>>,
+    /// The domains a thread is waiting for (one or two at a time): an answer wakes the waiters
+    /// only when it is one of them, not at every one of a bulk run's answers (each wake-up was
+    /// a context switch on both sides).
+    awaited: Vec<String>,
+}
+
 impl DomainBook {
-    /// Records an answer and wakes waiters.
+    fn lock(&self) -> std::sync::MutexGuard<'_, BookInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records an answer and wakes the threads waiting for it.
     pub fn insert(&self, status: DomainStatus) {
-        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        answers.insert(status.domain.clone(), Arc::new(status));
-        self.ready.notify_all();
+        let mut inner = self.lock();
+        let awaited = inner.awaited.contains(&status.domain);
+        inner
+            .answers
+            .insert(status.domain.clone(), Arc::new(status));
+        if awaited {
+            self.ready.notify_all();
+        }
     }
 
     /// The answer for `domain`, if there is one yet.
     pub fn get(&self, domain: &str) -> Option<Arc<DomainStatus>> {
-        let answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        answers.get(domain).cloned()
+        self.lock().answers.get(domain).cloned()
     }
 
     /// The answer for `domain`, waiting until it is there. Only call for submitted domains.
     pub fn wait(&self, domain: &str) -> Arc<DomainStatus> {
-        let mut answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.lock();
+        if let Some(s) = inner.answers.get(domain) {
+            return s.clone();
+        }
+        inner.awaited.push(domain.to_owned());
         loop {
-            if let Some(s) = answers.get(domain) {
-                return s.clone();
+            inner = self.ready.wait(inner).unwrap_or_else(|p| p.into_inner());
+            if let Some(s) = inner.answers.get(domain).cloned() {
+                if let Some(at) = inner.awaited.iter().position(|d| d == domain) {
+                    inner.awaited.swap_remove(at);
+                }
+                return s;
             }
-            answers = self.ready.wait(answers).unwrap_or_else(|p| p.into_inner());
         }
     }
 
     /// How many domains have an answer.
     pub fn len(&self) -> usize {
-        self.answers.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.lock().answers.len()
     }
 
     /// Whether no domain has an answer yet.
@@ -72,8 +96,7 @@ impl DomainBook {
 
     /// Every answer, for the cache file.
     pub fn snapshot(&self) -> Vec<Arc<DomainStatus>> {
-        let answers = self.answers.lock().unwrap_or_else(|p| p.into_inner());
-        answers.values().cloned().collect()
+        self.lock().answers.values().cloned().collect()
     }
 }
 
@@ -537,6 +560,31 @@ mod tests {
     use std::net::IpAddr;
 
     use super::*;
+
+    /// Waiters are woken by their own domain's answer, whatever comes before it, and two
+    /// threads may wait for the same domain.
+    #[test]
+    fn a_waiter_gets_its_answer_among_many_others() {
+        let book = Arc::new(DomainBook::default());
+        let waiters: Vec<_> = ["b.example", "b.example", "z.example"]
+            .into_iter()
+            .map(|d| {
+                let book = book.clone();
+                std::thread::spawn(move || book.wait(d).domain.clone())
+            })
+            .collect();
+        for i in 0..2000 {
+            book.insert(DomainStatus::unknown(&format!("d{i}.example"), "x"));
+            if i == 1000 {
+                book.insert(DomainStatus::unknown("b.example", "x"));
+            }
+        }
+        book.insert(DomainStatus::unknown("z.example", "x"));
+        let got: Vec<String> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
+        assert_eq!(got, ["b.example", "b.example", "z.example"]);
+        // Answered before anyone asks: no wait at all.
+        assert_eq!(book.wait("d7.example").domain, "d7.example");
+    }
 
     /// Answers from a table: the MX records of the domain and each host's addresses.
     struct Table {
