@@ -184,10 +184,22 @@ impl BulkResolver {
         let thread = std::thread::Builder::new()
             .name("mailscrub-dns".to_owned())
             .spawn(move || {
+                // The serving loop runs as a task on the runtime's worker, beside the lookups
+                // it spawns: on the thread that blocks here it handed every lookup to the worker
+                // and was woken by every one that ended, two thread switches a domain.
                 runtime.block_on(async move {
-                    match engine {
-                        EngineImpl::Hickory(h) => serve(h, rx, worker_shared, concurrency).await,
-                        EngineImpl::Wire(w) => serve(w, rx, worker_shared, concurrency).await,
+                    let serving = tokio::spawn(async move {
+                        match engine {
+                            EngineImpl::Hickory(h) => {
+                                serve(h, rx, worker_shared, concurrency).await
+                            }
+                            EngineImpl::Wire(w) => serve(w, rx, worker_shared, concurrency).await,
+                        }
+                    });
+                    match serving.await {
+                        Ok(seconds) => seconds,
+                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                        Err(_) => 0.0,
                     }
                 })
             })
