@@ -399,6 +399,14 @@ pub enum Rule {
     Hedged(&'static str, &'static str),
 }
 
+impl Rule {
+    /// Whether the rule softened words of a dead address (said after DATA, or with a doubt):
+    /// the words still say "dead", which matters when they turn out to name the sender.
+    pub fn softens_dead(&self) -> bool {
+        matches!(self, Rule::AfterData(_) | Rule::Hedged(..))
+    }
+}
+
 impl std::fmt::Display for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let code = |e: &Enhanced| format!("{}.{}.{}", e.class, e.subject, e.detail);

@@ -12,7 +12,7 @@ use mailparse::{MailHeaderMap, ParsedMail};
 
 use super::classify::{
     classify, classify_explained, failure_part, find_enhanced, find_reply_code,
-    notice_says_after_data, said_after_data, Enhanced, EventClass, Rule, AFTER_DATA,
+    notice_says_after_data, said_after_data, Enhanced, EventClass, AFTER_DATA,
 };
 use super::event::{squash, truncate, RawEvent};
 
@@ -48,10 +48,9 @@ fn says_dead_words(e: &RawEvent) -> bool {
         EventClass::Dead => true,
         EventClass::RecipientSoft => {
             let status = e.status.as_deref().and_then(Enhanced::parse);
-            matches!(
-                classify_explained(e.smtp_code, status, &e.diagnostic).1,
-                Rule::AfterData(_) | Rule::Hedged(..)
-            )
+            classify_explained(e.smtp_code, status, &e.diagnostic)
+                .1
+                .softens_dead()
         }
         _ => false,
     }

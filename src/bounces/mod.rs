@@ -58,11 +58,7 @@ impl BounceEvent {
     pub fn rule(&self) -> String {
         let status = self.status.as_deref().and_then(classify::Enhanced::parse);
         let (class, rule) = classify::classify_explained(self.smtp_code, status, &self.diagnostic);
-        let dead_words = class == EventClass::Dead
-            || matches!(
-                rule,
-                classify::Rule::AfterData(_) | classify::Rule::Hedged(..)
-            );
+        let dead_words = class == EventClass::Dead || rule.softens_dead();
         match (class, self.class) {
             (a, b) if a == b => rule.to_string(),
             (_, EventClass::SenderSide) if dead_words => format!(
