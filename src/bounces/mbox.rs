@@ -21,26 +21,20 @@ pub type Messages = Vec<(u64, Vec<u8>)>;
 
 /// Cuts `reader` into messages and hands them to `found` in order, `batch` at a time, each with
 /// the line of its `From ` line. Stops at the first error `found` returns.
-pub fn split<E>(
+pub fn split(
     reader: &mut dyn Read,
     batch: usize,
-    mut found: impl FnMut(Messages) -> Result<(), E>,
-) -> Result<(), E>
-where
-    E: From<io::Error>,
-{
+    mut found: impl FnMut(Messages) -> io::Result<()>,
+) -> io::Result<()> {
     split_in_blocks(reader, BLOCK, batch, &mut found)
 }
 
-fn split_in_blocks<E>(
+fn split_in_blocks(
     reader: &mut dyn Read,
     block: usize,
     batch: usize,
-    found: &mut dyn FnMut(Messages) -> Result<(), E>,
-) -> Result<(), E>
-where
-    E: From<io::Error>,
-{
+    found: &mut dyn FnMut(Messages) -> io::Result<()>,
+) -> io::Result<()> {
     let starts = memmem::Finder::new(b"\nFrom ");
     // `data` starts at a line start: the current message's `From ` line, or (before the first
     // message) the last unfinished line. `line` is the line of `data[0]`; `scanned` is how far
@@ -50,25 +44,17 @@ where
     let mut in_message = false;
     let mut messages = Vec::new();
     while !eof {
-        let filled = data.len();
-        data.resize(filled + block, 0);
-        let n = loop {
-            match reader.read(&mut data[filled..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        };
-        data.truncate(filled + n);
-        eof = n == 0;
-        // Where the `From ` lines in `data` begin (0 is one when the current message's).
+        // Appended without zeroing the room first; fewer bytes than asked for is the end.
+        let n = (&mut *reader).take(block as u64).read_to_end(&mut data)?;
+        eof = n < block;
+        // Where the `From ` lines in `data` begin: 0 is one when a message is under way (or
+        // the file starts with one); the search finds the others, each after a line end.
         let mut found_at: Vec<usize> = Vec::new();
-        if in_message || (scanned == 0 && data.starts_with(b"From ")) {
+        if in_message || data.starts_with(b"From ") {
             found_at.push(0);
         }
         let from = scanned.saturating_sub(5);
         found_at.extend(starts.find_iter(&data[from..]).map(|p| from + p + 1));
-        found_at.dedup();
         // Every message that the next `From ` line (or the end of the file) closes.
         let mut done_up_to = 0;
         for pair in found_at.windows(2) {
@@ -167,7 +153,7 @@ mod tests {
     fn by_blocks(text: &[u8], block: usize, batch: usize) -> Vec<(u64, Vec<u8>)> {
         let mut out = Vec::new();
         let mut reader = text;
-        split_in_blocks::<io::Error>(&mut reader, block, batch, &mut |b| {
+        split_in_blocks(&mut reader, block, batch, &mut |b| {
             assert!(!b.is_empty() && b.len() <= batch);
             out.extend(b);
             Ok(())
