@@ -324,7 +324,7 @@ fn request(
     m.metadata.recursion_desired = true;
     m.add_query(Query::query(name.clone(), rtype));
     let mut edns = Edns::new();
-    edns.set_max_payload(1232);
+    edns.set_max_payload(EDNS_PAYLOAD);
     m.set_edns(edns);
     m.to_vec()
 }
@@ -339,13 +339,17 @@ fn answers(m: &Message, name: &Name, rtype: RecordType) -> bool {
         && m.queries[0].name().eq_ignore_root(name)
 }
 
-/// Bytes read per datagram. Queries advertise an EDNS payload of 1,232 bytes (the DNS Flag
-/// Day 2020 size), so a conforming answer fits with room to spare; a longer one is cut here,
-/// fails to parse, is dropped and counted, and its query is retried or ends as a DNS fault
-/// (never a removal). Each socket has a reader with its own buffer, and a bulk run rotates
-/// through hundreds of sockets: at 64 KB each, their buffers were a third of the memory of
-/// resolving 50,000 domains and most of the kernel's page zeroing.
+/// The largest UDP answer a query asks for (EDNS, RFC 6891): 1,232 bytes, the DNS Flag Day
+/// 2020 size, chosen so that answers are rarely fragmented.
+const EDNS_PAYLOAD: u16 = 1232;
+
+/// Bytes read per datagram: more than [`EDNS_PAYLOAD`], so a conforming answer fits with room
+/// to spare; a longer one is cut here, fails to parse, is dropped and counted, and its query is
+/// retried or ends as a DNS fault (never a removal). Each socket has a reader with its own
+/// buffer, and a bulk run rotates through hundreds of sockets: at 64 KB each, their buffers
+/// were a third of the memory of resolving 50,000 domains and most of the kernel's page zeroing.
 const RECEIVE_BUFFER: usize = 4096;
+const _: () = assert!(RECEIVE_BUFFER > EDNS_PAYLOAD as usize);
 
 /// Reads every datagram on one socket and hands each answer to the query that waits for it
 /// (see the module docs for what must match); the rest is dropped and counted. Ends once the

@@ -98,7 +98,16 @@ where
     if out.len() == start {
         out.extend_from_slice(b"\"\"");
     }
-    out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+    out.extend_from_slice(line_end(crlf));
+}
+
+/// The line end of a CSV file: `\r\n` when `crlf`, else `\n`.
+fn line_end(crlf: bool) -> &'static [u8] {
+    if crlf {
+        b"\r\n"
+    } else {
+        b"\n"
+    }
 }
 
 /// Bytes written between two background flushes to disk.
@@ -331,8 +340,7 @@ impl AtomicCsv {
         self.rows += 1;
         self.room(text.len() + 2)?;
         self.buf.extend_from_slice(text);
-        self.buf
-            .extend_from_slice(if self.crlf { b"\r\n" } else { b"\n" });
+        self.buf.extend_from_slice(line_end(self.crlf));
         Ok(())
     }
 
