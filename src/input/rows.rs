@@ -596,8 +596,8 @@ fn simple_row(batch: &mut RowBatch, pos: usize, line: u64, out: &mut Out) -> Opt
     if matches!(text.get(pos), None | Some(b'\n' | b'\r')) {
         return None;
     }
-    // The fields' ranges in `text` go into `ends` as pairs while scanning (past the rows
-    // already there); they become field ends once the row is known to be simple.
+    // Each field's start and end, relative to the row, go into `ends` as pairs past the rows
+    // already there; they count (`out.ends`) only once the row is known to be simple and quoted.
     let mark = out.ends;
     let mut pairs = mark;
     let mut quoted = false;
