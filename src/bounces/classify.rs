@@ -285,8 +285,8 @@ const GENERAL_TEXTS: &[(&str, EventClass)] = &[
     ("couldn't find any host by that name", EventClass::Dead),
     ("indicated no smtp service", EventClass::Dead),
     ("domain is not reachable", EventClass::Dead),
-    // the same in other languages (German, French, Spanish, Italian, Portuguese, Russian,
-    // Japanese)
+    // the same in other languages (German, French, Spanish, Italian, Portuguese, Dutch,
+    // Polish, Russian, Japanese, Chinese, Korean)
     ("unbekannt", EventClass::Dead),
     ("existiert nicht", EventClass::Dead),
     ("utilisateur inconnu", EventClass::Dead),
@@ -297,6 +297,16 @@ const GENERAL_TEXTS: &[(&str, EventClass)] = &[
     ("destinatario desconocido", EventClass::Dead),
     ("utente sconosciuto", EventClass::Dead),
     ("usuário desconhecido", EventClass::Dead),
+    ("no existe", EventClass::Dead),
+    ("não existe", EventClass::Dead),
+    ("non esiste", EventClass::Dead),
+    ("inexistente", EventClass::Dead),
+    ("inesistente", EventClass::Dead),
+    ("inexistant", EventClass::Dead),
+    ("bestaat niet", EventClass::Dead),
+    ("nie istnieje", EventClass::Dead),
+    ("不存在", EventClass::Dead),
+    ("존재하지 않", EventClass::Dead),
     ("не существует", EventClass::Dead),
     ("пользователь не найден", EventClass::Dead),
     ("нет такого пользователя", EventClass::Dead),
@@ -566,6 +576,7 @@ const HEDGES: &[&str] = &[
     "potrebbe",
     "pode não",
     "talvez",
+    "可能",
 ];
 
 /// The words a report carries when the reply was given to DATA (Postfix's wording, added by
@@ -813,6 +824,10 @@ mod tests {
             EventClass::RecipientSoft
         );
         assert_eq!(
+            class("您試圖聯絡的群組可能不存在，或者您沒有在此群組張貼留言的權限"),
+            EventClass::RecipientSoft
+        );
+        assert_eq!(
             class("Die Gruppe existiert nicht, oder Sie dürfen nicht posten"),
             EventClass::Dead
         );
@@ -1044,7 +1059,15 @@ mod verdict_tests {
             "550 Utilisateur inconnu",
             "550 l'adresse n'existe pas",
             "550 Usuario desconocido",
+            "550 El usuario no existe",
+            "550 Endereço de destino não existe",
+            "550 Casella postale inesistente",
+            "550 Destinataire inexistant",
+            "550 Dit e-mailadres bestaat niet",
+            "550 Adres nie istnieje",
             "550 Пользователь не найден",
+            "550 用户不存在",
+            "550 받는 사람이 존재하지 않습니다",
             "550 このアドレスは存在しません",
             "550 5.1.0 Recipient address rejected.",
         ] {

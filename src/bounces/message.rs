@@ -12,7 +12,7 @@ use mailparse::{MailHeaderMap, ParsedMail};
 
 use super::classify::{
     classify, classify_explained, failure_part, find_enhanced, find_reply_code,
-    notice_says_after_data, said_after_data, Enhanced, EventClass, AFTER_DATA,
+    notice_says_after_data, said_after_data, Enhanced, EventClass, Rule, AFTER_DATA,
 };
 use super::event::{squash, truncate, RawEvent};
 
@@ -738,20 +738,34 @@ fn plain_bounce(
         }
     }
     recipients.sort_by_key(|(pos, _)| *pos);
+    let lower_notice = notice.to_ascii_lowercase();
     let mut events = Vec::new();
     for (i, (pos, recipient)) in recipients.iter().enumerate() {
+        // A recipient's part ends where another recipient is named, the next in the list or
+        // one named again further on (a transcript after the list).
+        let named_again = recipients
+            .iter()
+            .filter(|(_, r)| !r.eq_ignore_ascii_case(recipient))
+            .filter_map(|(_, r)| mention_after(&lower_notice, &r.to_ascii_lowercase(), pos + 1));
         let end = recipients
             .get(i + 1)
             .map(|(p, _)| *p)
             .filter(|p| p > pos)
+            .into_iter()
+            .chain(named_again)
+            .min()
             .unwrap_or(notice.len());
-        let mut segment = notice.get(*pos..end).unwrap_or(notice);
-        // With one recipient, the reply may come before the address (qmail, Exchange).
-        if recipients.len() == 1
-            || (find_reply_code(segment).is_none() && find_enhanced(segment).is_none())
-        {
-            segment = notice;
-        }
+        let own = notice
+            .get(*pos..end)
+            .unwrap_or(notice)
+            .trim_end_matches(['<', '"', '\'', '-', ' ', '\t', '\r', '\n']);
+        let segment = if recipients.len() == 1 {
+            // With one recipient, the reply may come before the address (qmail, Exchange).
+            std::borrow::Cow::Borrowed(notice)
+        } else {
+            words_about(notice, own, end, recipient)
+        };
+        let segment = segment.as_ref();
         let cleaned = without_header_lines(segment);
         let failing = failure_part(&cleaned);
         let smtp_code = find_reply_code(failing);
@@ -772,6 +786,60 @@ fn plain_bounce(
         });
     }
     Ok(events)
+}
+
+/// Where `address` (lowercase) is first named in `lower` at or after `from`, as a whole address
+/// (`a@x.org` is not named inside `ba@x.org`).
+fn mention_after(lower: &str, address: &str, from: usize) -> Option<usize> {
+    let part = |c: char| c.is_alphanumeric() || "._%+-'".contains(c);
+    let mut at = from;
+    while let Some(found) = lower.get(at..)?.find(address) {
+        let start = at + found;
+        let before = lower[..start].chars().next_back();
+        if !before.is_some_and(part) {
+            return Some(start);
+        }
+        at = start + address.len();
+    }
+    None
+}
+
+/// The words of a notice about one of its several recipients, whose own part (from its first
+/// mention to the next recipient's) is `own`: that part when it carries a reply or words a rule
+/// knows; else a later line that names the recipient with a reply (Sendmail lists the
+/// addresses, then the transcript); else the whole notice, but only when the recipient's part
+/// says nothing but the address ("failed: a, b. Reason: 550 ..."). A part with words of its own
+/// that no rule knows is not given another recipient's reply: it stays the default.
+fn words_about<'a>(
+    notice: &'a str,
+    own: &'a str,
+    end: usize,
+    recipient: &str,
+) -> std::borrow::Cow<'a, str> {
+    use std::borrow::Cow;
+    let has_reply = |t: &str| find_reply_code(t).is_some() || find_enhanced(t).is_some();
+    if has_reply(own) {
+        return Cow::Borrowed(own);
+    }
+    if let Some(line) = notice
+        .get(end..)
+        .and_then(|rest| line_about(rest, recipient))
+    {
+        return Cow::Owned(line);
+    }
+    if classify_explained(None, None, own).1 != Rule::Default {
+        return Cow::Borrowed(own);
+    }
+    let lower = own.to_lowercase();
+    let rest = lower.replacen(&recipient.to_lowercase(), "", 1);
+    let says_something = rest
+        .split(|c: char| !c.is_alphabetic())
+        .any(|w| w.chars().count() >= 3);
+    if says_something {
+        Cow::Borrowed(own)
+    } else {
+        Cow::Borrowed(notice)
+    }
 }
 
 /// Aliases and the address each was generated from: Exim's `alias@x (generated from
@@ -1068,6 +1136,46 @@ mod recipient_tests {
             [
                 ("gone@example.org".to_owned(), EventClass::Dead),
                 ("full@example.org".to_owned(), EventClass::RecipientSoft)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_recipients_own_words_are_not_given_anothers_code() {
+        let qmail = |second: &str| {
+            plain(&format!("Hi. This is the qmail-send program at mx.example.net.\nI'm afraid I wasn't able to deliver your message to the following addresses.\nThis is a permanent error; I've given up. Sorry it didn't work out.\n\n<gone@example.org>:\nSorry, no mailbox here by that name. (#5.1.1)\n\n<other@example.org>:\n{second}\n\n--- Below this line is a copy of the message.\n\nFrom: news@shop.example\n"))
+        };
+        // Words of its own that a rule knows decide, without the other block's code.
+        let e = qmail("user is over quota");
+        assert_eq!(e[1].class, EventClass::RecipientSoft, "{:?}", e[1]);
+        assert_eq!(e[1].status, None, "{:?}", e[1]);
+        assert_eq!(e[1].diagnostic, "other@example.org>: user is over quota");
+        // Words no rule knows: the default, not the 5.1.1 of the address above it.
+        let e = qmail("The remote server did something unexpected with this one.");
+        assert_eq!(
+            classes(&e),
+            [
+                ("gone@example.org", EventClass::Dead),
+                ("other@example.org", EventClass::RecipientSoft)
+            ]
+        );
+        assert_eq!(e[1].status, None, "{:?}", e[1]);
+        // Addresses listed bare, then one reason: the reason is every one's.
+        let e = plain("Delivery to the following recipients failed permanently:\n\n    a@example.org\n    b@example.org\n\nTechnical details of permanent failure:\n550 5.1.1 The email account that you tried to reach does not exist.\n");
+        assert_eq!(
+            classes(&e),
+            [
+                ("a@example.org", EventClass::Dead),
+                ("b@example.org", EventClass::Dead)
+            ]
+        );
+        // Addresses listed bare, then a transcript that names each: each its own reply.
+        let e = plain("----- The following addresses had permanent fatal errors -----\n<a@example.org>\n<b@example.org>\n\n----- Transcript of session follows -----\n>>> RCPT To:<a@example.org>\n<<< 552 5.2.2 <a@example.org>... Mailbox full\n>>> RCPT To:<b@example.org>\n<<< 550 5.1.1 <b@example.org>... User unknown\n");
+        assert_eq!(
+            classes(&e),
+            [
+                ("a@example.org", EventClass::RecipientSoft),
+                ("b@example.org", EventClass::Dead)
             ]
         );
     }
