@@ -396,11 +396,8 @@ impl<R: Read> Read for CrlfAsLf<R> {
         while written < out.len() && self.pos < self.len {
             let rest = &self.buf[self.pos..self.len];
             let room = out.len() - written;
-            let plain = rest
-                .iter()
-                .take(room)
-                .position(|b| *b == b'\r' || *b == b'"')
-                .unwrap_or(rest.len().min(room));
+            let span = &rest[..rest.len().min(room)];
+            let plain = memchr::memchr2(b'\r', b'"', span).unwrap_or(span.len());
             out[written..written + plain].copy_from_slice(&rest[..plain]);
             written += plain;
             self.pos += plain;
