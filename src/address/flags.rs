@@ -130,10 +130,18 @@ impl FlagLists {
         self.tlds.contains(tld)
     }
 
-    /// Adds disposable domains, one per line (`#` starts a comment), to the built-in list.
+    /// Adds disposable domains, one per line (`#` starts a comment), to the built-in list. A
+    /// domain written in Unicode is kept in its ASCII (punycode) form, the form addresses are
+    /// looked up in; one that is not a domain name is kept as written (it matches nothing).
     pub fn add_disposable(&mut self, text: &str) {
         for d in entries(text) {
-            self.disposable.insert(d.to_ascii_lowercase());
+            let d = d.trim_end_matches('.');
+            let ascii = if d.is_ascii() {
+                d.to_ascii_lowercase()
+            } else {
+                idna::domain_to_ascii(d).unwrap_or_else(|_| d.to_lowercase())
+            };
+            self.disposable.insert(ascii);
         }
         self.id = NEXT_LIST_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
