@@ -508,16 +508,7 @@ fn is_auto_reply(mail: &ParsedMail) -> bool {
         .to_ascii_lowercase();
     let looks_like_bounce = from.contains("mailer-daemon")
         || from.contains("postmaster")
-        || [
-            "undeliver",
-            "failure",
-            "returned",
-            "delivery",
-            "failed",
-            "rejected",
-        ]
-        .iter()
-        .any(|w| subject.contains(w));
+        || BOUNCE_SUBJECT_WORDS.iter().any(|w| subject.contains(w));
     if looks_like_bounce {
         return false;
     }
@@ -609,6 +600,7 @@ fn plain_bounce(
     let cut = ORIGINAL_MARKERS
         .iter()
         .filter_map(|m| lower.find(m))
+        .chain(returned_headers_at(&lower))
         .min()
         .unwrap_or(text.len());
     // keep char boundaries: `lower` is an ASCII lowercasing of `text`, same byte offsets
@@ -619,6 +611,12 @@ fn plain_bounce(
         .filter_map(|v| first_address(&v))
         .map(|a| a.to_ascii_lowercase())
         .collect();
+    // The reporting system's domain: its help and abuse desks named in the notice are not
+    // failed recipients unless the notice names no one else.
+    let reporter = header(mail, "From")
+        .and_then(|f| first_address(&f))
+        .and_then(|a| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()))
+        .unwrap_or_default();
     let mut recipients: Vec<(usize, String)> = Vec::new();
     if let Some(failed) = header(mail, "X-Failed-Recipients") {
         for a in address_regex().find_iter(&failed) {
@@ -659,6 +657,10 @@ fn plain_bounce(
                 "contact",
                 "sender",
                 "reply-to",
+                "reply-to:",
+                "return-path:",
+                "sender:",
+                "errors-to:",
                 "envelope-from",
                 "sent by",
                 "message-id:",
@@ -680,8 +682,11 @@ fn plain_bounce(
             let line_head = notice[line_start..start].trim_start().to_ascii_lowercase();
             // And `Received: ... for <x>;`, a header line of a returned message.
             if (context.ends_with("to:") && before.contains("your message"))
-                || line_head.starts_with("to:")
+                || ["to:", "cc:", "bcc:"]
+                    .iter()
+                    .any(|h| line_head.starts_with(h))
                 || context.ends_with(" for")
+                || reporters_role(address, &reporter)
             {
                 quoted.push(start);
             }
@@ -719,6 +724,12 @@ fn plain_bounce(
             // A quoted address named again elsewhere is a recipient there.
             recipients.sort_by_key(|(pos, _)| *pos);
         }
+    }
+    if !recipients.is_empty() && !says_it_failed(mail, notice) {
+        return Err(
+            "no sign of a failed delivery (no reply code, status, failure words, mail daemon or bounce subject): not a bounce"
+                .to_owned(),
+        );
     }
     if recipients.is_empty() {
         let has_reply = find_reply_code(notice).is_some() || find_enhanced(notice).is_some();
@@ -835,12 +846,106 @@ fn words_about<'a>(
     let says_something = rest
         .split(|c: char| !c.is_alphabetic())
         .any(|w| w.chars().count() >= 3);
-    if says_something {
+    // The list's reason comes after the list: a last address with nothing after it is not in a
+    // list (a help desk's address at the end of the notice).
+    let reason_follows = notice.get(end..).is_some_and(has_reply);
+    if says_something || !reason_follows {
         Cow::Borrowed(own)
     } else {
         Cow::Borrowed(notice)
     }
 }
+
+/// Where a returned message's header block starts in a notice that gives it without a marker
+/// (`lower`: the notice lowercased): the first line that begins with `Received:` or
+/// `Return-Path:`, header names that only a message's header block carries.
+fn returned_headers_at(lower: &str) -> Option<usize> {
+    let mut at = 0;
+    for line in lower.split_inclusive('\n') {
+        if line.starts_with("received:") || line.starts_with("return-path:") {
+            return Some(at);
+        }
+        at += line.len();
+    }
+    None
+}
+
+/// Whether `address` is a help or abuse desk of the reporting system's own domain (`reporter`).
+fn reporters_role(address: &str, reporter: &str) -> bool {
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    !reporter.is_empty()
+        && domain.eq_ignore_ascii_case(reporter)
+        && [
+            "abuse",
+            "support",
+            "help",
+            "helpdesk",
+            "hostmaster",
+            "webmaster",
+            "noc",
+            "security",
+            "admin",
+            "administrator",
+            "mailadmin",
+        ]
+        .iter()
+        .any(|r| local.eq_ignore_ascii_case(r))
+}
+
+/// Whether a plain-text message says a delivery failed: a reply code or status in the notice,
+/// words a rule knows, a mail daemon or postmaster as the sender, a bounce's subject, or an
+/// `X-Failed-Recipients` header. A person's message that names addresses (a helpdesk writing
+/// "please remove x@y") is none of these and gives no event.
+fn says_it_failed(mail: &ParsedMail, notice: &str) -> bool {
+    if find_reply_code(notice).is_some()
+        || find_enhanced(notice).is_some()
+        || header(mail, "X-Failed-Recipients").is_some()
+        || classify_explained(None, None, notice).1 != Rule::Default
+    {
+        return true;
+    }
+    let from = header(mail, "From").unwrap_or_default().to_lowercase();
+    let subject = header(mail, "Subject").unwrap_or_default().to_lowercase();
+    [
+        "mailer-daemon",
+        "postmaster",
+        "mail delivery",
+        "mail-daemon",
+        "mdaemon",
+    ]
+    .iter()
+    .any(|w| from.contains(w))
+        || BOUNCE_SUBJECT_WORDS.iter().any(|w| subject.contains(w))
+}
+
+/// Words of a bounce's subject, in the languages of the dead-address texts.
+const BOUNCE_SUBJECT_WORDS: &[&str] = &[
+    "undeliver",
+    "undelivered",
+    "not delivered",
+    "delivery",
+    "failure",
+    "failed",
+    "returned",
+    "rejected",
+    "bounce",
+    "unzustellbar",
+    "nicht zugestellt",
+    "non remis",
+    "non distribuable",
+    "no entregado",
+    "no se pudo entregar",
+    "non recapitato",
+    "não entregue",
+    "onbestelbaar",
+    "не доставлено",
+    "недоставлен",
+    "配信",
+    "送信失敗",
+    "退信",
+];
 
 /// Aliases and the address each was generated from: Exim's `alias@x (generated from
 /// sub@y)`, Postfix's `<alias@x> (expanded from <sub@y>)`. The subscribed address is the one to
@@ -1178,6 +1283,48 @@ mod recipient_tests {
                 ("b@example.org", EventClass::Dead)
             ]
         );
+    }
+
+    #[test]
+    fn the_reporting_systems_desks_are_not_recipients() {
+        // The reporter is mx.example.org (see `plain`): its support and abuse desks named after
+        // the failure are not failed recipients, and the last of them gets no one's reply.
+        let e = plain("We could not deliver your message to dave@example.org: 550 5.1.1 mailbox unavailable.\n\nIf you need assistance, write to support@mx.example.org.\nQuestions about this service: abuse@mx.example.org\n");
+        assert_eq!(classes(&e), [("dave@example.org", EventClass::Dead)]);
+        // An address after the failure with nothing after it is not given the failure's reply.
+        let e = plain("We could not deliver your message to dave@example.org: 550 5.1.1 mailbox unavailable.\nQuestions: ask desk@other-isp.example\n");
+        assert_eq!(
+            classes(&e)[1],
+            ("desk@other-isp.example", EventClass::RecipientSoft)
+        );
+        // The desk is the recipient when the notice names no one else.
+        let e = plain("<abuse@mx.example.org>: 550 5.1.1 User unknown\n");
+        assert_eq!(classes(&e), [("abuse@mx.example.org", EventClass::Dead)]);
+    }
+
+    #[test]
+    fn a_returned_header_block_without_a_marker_names_no_recipients() {
+        let e = plain("The following message could not be delivered to erin@example.org: 550 User unknown\n\nReceived: by mx.shop.example with SMTP id 123\nFrom: news@shop.example\nTo: erin@example.org\nCc: frank@example.org\nReply-To: replies@shop.example\nSubject: Newsletter\n\nForward this to a friend, or write to us at hello@shop.example.\n");
+        assert_eq!(classes(&e), [("erin@example.org", EventClass::Dead)]);
+    }
+
+    #[test]
+    fn a_persons_message_that_names_addresses_is_not_a_bounce() {
+        let msg = "From: Helpdesk <helpdesk@corp.example.com>\r\nTo: news@shop.example\r\nSubject: FW: your newsletter\r\n\r\nHi, please take gina@corp.example.com off your list, she left. Thanks, Hank (hank@corp.example.com)\r\n";
+        let err = parse_message(msg.as_bytes()).unwrap_err();
+        assert!(err.contains("not a bounce"), "{err}");
+        // The same words from a mail daemon, or with a bounce's subject, are read.
+        for (from, subject) in [
+            ("MAILER-DAEMON@corp.example.com", "FW: your newsletter"),
+            (
+                "Helpdesk <helpdesk@corp.example.com>",
+                "Undelivered Mail Returned to Sender",
+            ),
+        ] {
+            let msg = format!("From: {from}\r\nTo: news@shop.example\r\nSubject: {subject}\r\n\r\nDelivery to gina@corp.example.com did not work out.\r\n");
+            let e = parse_message(msg.as_bytes()).unwrap();
+            assert_eq!(e[0].recipient, "gina@corp.example.com");
+        }
     }
 
     fn dsn(blocks: &str) -> Vec<RawEvent> {
