@@ -264,6 +264,14 @@ const GENERAL_TEXTS: &[(&str, EventClass)] = &[
     ("too many connections", EventClass::Transient),
     ("too many messages", EventClass::Transient),
     ("try again later", EventClass::Transient),
+    // delay warnings: the message is still queued
+    ("warning message only", EventClass::Transient),
+    ("has been delayed", EventClass::Transient),
+    ("delivery delayed", EventClass::Transient),
+    ("delivery is delayed", EventClass::Transient),
+    ("will be retried", EventClass::Transient),
+    ("still being retried", EventClass::Transient),
+    ("not yet been delivered", EventClass::Transient),
     ("greylist", EventClass::Transient),
     ("graylist", EventClass::Transient),
     // Postfix's "delivery temporarily suspended: connect to ...": the destination's server was

@@ -96,6 +96,26 @@ fn events_of(mail: &ParsedMail, depth: usize) -> Result<Vec<RawEvent>, String> {
     {
         return feedback(mail, report, &parts, date);
     }
+    // A read receipt (RFC 8098): the recipient opened the message, the opposite of a bounce.
+    if let Some(mdn) = parts
+        .iter()
+        .find(|p| p.ctype.mimetype == "message/disposition-notification")
+    {
+        let fields = body_text(mdn);
+        let reader = field_blocks(&fields)
+            .iter()
+            .find_map(|b| field(b, "final-recipient").and_then(typed_address))
+            .or_else(|| header(mail, "From").and_then(|f| first_address(&f)))
+            .ok_or("a read receipt that names no reader")?;
+        return Ok(vec![RawEvent {
+            recipient: reader,
+            timestamp: date,
+            smtp_code: None,
+            status: None,
+            diagnostic: header(mail, "Subject").unwrap_or_default(),
+            class: EventClass::NotABounce,
+        }]);
+    }
     if let Some(dsn) = parts.iter().find(|p| {
         matches!(
             p.ctype.mimetype.as_str(),
@@ -1283,6 +1303,15 @@ mod recipient_tests {
                 ("b@example.org", EventClass::Dead)
             ]
         );
+    }
+
+    #[test]
+    fn a_read_receipt_and_a_delay_warning_remove_no_one() {
+        let msg = "From: mona@example.org\r\nTo: news@shop.example\r\nSubject: Read: Newsletter\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=disposition-notification; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nYour message was read.\r\n--b\r\nContent-Type: message/disposition-notification\r\n\r\nReporting-UA: mail.example.org; Outlook\r\nFinal-Recipient: rfc822; mona@example.org\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n--b--\r\n";
+        let e = parse_message(msg.as_bytes()).unwrap();
+        assert_eq!(classes(&e), [("mona@example.org", EventClass::NotABounce)]);
+        let e = plain("THIS IS A WARNING MESSAGE ONLY. YOU DO NOT NEED TO RESEND YOUR MESSAGE.\nDelivery to the following recipients has been delayed.\n\n     nina@example.org\n\nMessage will be retried for 2 more day(s)\n");
+        assert_eq!(classes(&e), [("nina@example.org", EventClass::Transient)]);
     }
 
     #[test]
