@@ -9,6 +9,7 @@
 pub mod parquet;
 pub mod rows;
 mod sniff;
+mod utf16;
 
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
@@ -215,10 +216,23 @@ pub fn open(
         (path.to_owned(), Box::new(file), size)
     };
     let (compression, stream) = decompress(&name, wrap(raw))?;
+    let (stream, utf16) = utf16::decoded(stream).map_err(|e| InputError::Read {
+        file: name.clone(),
+        line: 1,
+        reason: e.to_string(),
+    })?;
     let (sample, bom, stream) = take_sample(&name, stream)?;
     let mut layout = sniff::detect(&name, &sample, options)?;
     let crlf = has_crlf(&sample);
-    (layout.crlf, layout.bom) = (crlf, bom);
+    // A UTF-16 file is written back as UTF-8 with a byte-order mark, which Excel, where such a
+    // file comes from, reads as Unicode.
+    (layout.crlf, layout.bom) = (crlf, bom || utf16.is_some());
+    if let Some(order) = utf16 {
+        layout.notes.push(format!(
+            "{} text (with a byte-order mark), read as UTF-8; the outputs are UTF-8 with a byte-order mark",
+            order.name()
+        ));
+    }
     if let Some(h) = &layout.headers {
         let names: Vec<String> = h
             .iter()

@@ -140,7 +140,9 @@ pub fn binary_kind(sample: &[u8]) -> Option<String> {
             return Some(what.to_owned());
         }
     }
-    let utf16_hint = "UTF-16 text (Excel's \"Unicode text\" export): save it as \"CSV UTF-8\", or convert it with `iconv -f UTF-16 -t UTF-8`";
+    // A UTF-16 file with a byte-order mark is decoded before this (`utf16`); without one the
+    // byte order is a guess.
+    let utf16_hint = "UTF-16 text without a byte-order mark (its byte order cannot be told): save it as \"CSV UTF-8\" or \"Unicode Text\" again, or convert it with `iconv -f UTF-16LE -t UTF-8`";
     if sample.starts_with(b"\xff\xfe") || sample.starts_with(b"\xfe\xff") {
         return Some(utf16_hint.to_owned());
     }
