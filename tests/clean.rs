@@ -356,7 +356,7 @@ fn unreadable_rows_go_to_rejects_with_line_and_reason() {
             ("3", "empty email field"),
             ("4", "expected 2 fields, found 3"),
             ("5", "expected 2 fields, found 1"),
-            ("6", "email field is not valid UTF-8 (bad byte at offset 1)")
+            ("6", "email field is not valid UTF-8 (byte 0xFF at offset 1): the file is likely in a legacy encoding such as Windows-1252 or Latin-1; save it as \"CSV UTF-8\" or convert it with `iconv -f WINDOWS-1252 -t UTF-8`")
         ]
     );
     assert_eq!(rejects[2][3], "bo@corp-mail.com,Bo,extra");

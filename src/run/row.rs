@@ -81,10 +81,11 @@ impl Row {
         let email = match std::str::from_utf8(field) {
             Ok(t) => t,
             Err(e) => {
+                let byte = field[e.valid_up_to()];
                 return reject(format!(
-                    "email field is not valid UTF-8 (bad byte at offset {})",
+                    "email field is not valid UTF-8 (byte 0x{byte:02X} at offset {}): the file is likely in a legacy encoding such as Windows-1252 or Latin-1; save it as \"CSV UTF-8\" or convert it with `iconv -f WINDOWS-1252 -t UTF-8`",
                     e.valid_up_to()
-                ))
+                ));
             }
         };
         if email.trim().is_empty() {
