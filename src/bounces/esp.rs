@@ -290,8 +290,14 @@ fn sendgrid(v: &Value) -> Option<RawEvent> {
             classified(email, ts, reason, status)
         }
         "dropped" => {
+            // SendGrid's drop reasons: the address's own history (bounced, invalid,
+            // unsubscribed, spam report), or the sender's request ("Invalid SMTPAPI header",
+            // "Spam Content", "Recipient List over Package Quota"), which says nothing of it.
+            let invalid_address = reason.trim().eq_ignore_ascii_case("invalid")
+                || reason.to_ascii_lowercase().contains("invalid email")
+                || reason.to_ascii_lowercase().contains("invalid address");
             let class = match reason {
-                r if r.contains("Bounced") || r.contains("Invalid") => EventClass::Suppressed,
+                r if r.contains("Bounced") || invalid_address => EventClass::Suppressed,
                 r if r.contains("Unsubscribed") => EventClass::Unsubscribe,
                 r if r.contains("Spam Report") => EventClass::Complaint,
                 _ => return None,
@@ -755,6 +761,27 @@ mod tests {
                 EventClass::SenderSide,
                 EventClass::Complaint,
                 EventClass::Unsubscribe
+            ]
+        );
+        // Drops: the address's history is evidence; the sender's own request error is not.
+        let v: Value = serde_json::from_str(r#"[
+            {"email":"f@corp-mail.net","timestamp":1723456800,"event":"dropped","reason":"Bounced Address"},
+            {"email":"g@corp-mail.net","timestamp":1723456800,"event":"dropped","reason":"Invalid"},
+            {"email":"h@corp-mail.net","timestamp":1723456800,"event":"dropped","reason":"Invalid SMTPAPI header"},
+            {"email":"i@corp-mail.net","timestamp":1723456800,"event":"dropped","reason":"Spam Content (if Spam Checker app is enabled)"},
+            {"email":"j@corp-mail.net","timestamp":1723456800,"event":"dropped","reason":"Unsubscribed Address"}
+        ]"#).unwrap();
+        let got: Vec<(String, EventClass)> = json_events(&v)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.recipient, e.class))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("f@corp-mail.net".to_owned(), EventClass::Suppressed),
+                ("g@corp-mail.net".to_owned(), EventClass::Suppressed),
+                ("j@corp-mail.net".to_owned(), EventClass::Unsubscribe)
             ]
         );
     }
