@@ -175,7 +175,8 @@ pub struct OpenedInput {
     pub layout: Layout,
     /// The compression found.
     pub compression: Compression,
-    /// The size on disk, when known (for progress).
+    /// The size on disk, when known, in bytes of the text as read (for a UTF-16 file, estimated
+    /// from the sample: about half its size on disk): the expected row count is taken from it.
     pub size: Option<u64>,
     /// The rows.
     pub rows: RowSource,
@@ -227,6 +228,13 @@ pub fn open(
     // A UTF-16 file is written back as UTF-8 with a byte-order mark, which Excel, where such a
     // file comes from, reads as Unicode.
     (layout.crlf, layout.bom) = (crlf, bom || utf16.is_some());
+    let size = match utf16 {
+        Some(_) if !sample.is_empty() => {
+            let on_disk = String::from_utf8_lossy(&sample).encode_utf16().count() * 2;
+            size.map(|s| s.saturating_mul(sample.len() as u64) / on_disk.max(1) as u64)
+        }
+        _ => size,
+    };
     if let Some(order) = utf16 {
         layout.notes.push(format!(
             "{} text (with a byte-order mark), read as UTF-8; the outputs are UTF-8 with a byte-order mark",
@@ -542,5 +550,41 @@ mod crlf_tests {
             }
         }
         assert_eq!(through(text, 1 << 16, 1 << 16), want);
+    }
+}
+
+#[cfg(test)]
+mod utf16_open_tests {
+    use super::*;
+
+    /// A UTF-16 file's expected row count (which sizes the dedupe set and decides whether a
+    /// `--memory-limit` run spills) is about that of the same rows in UTF-8, not twice it.
+    #[test]
+    fn a_utf16_files_rows_are_expected_as_many_as_its_utf8_twins() {
+        let dir = std::env::temp_dir().join(format!("mailscrub-utf16-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text = String::from("email\tname\r\n");
+        for i in 0..2000 {
+            text.push_str(&format!("person{i}@corp-mail.com\tJosé Müller {i}\r\n"));
+        }
+        let mut utf16 = vec![0xff, 0xfe];
+        for unit in text.encode_utf16() {
+            utf16.extend(unit.to_le_bytes());
+        }
+        let (a, b) = (dir.join("utf8.txt"), dir.join("utf16.txt"));
+        std::fs::write(&a, &text).unwrap();
+        std::fs::write(&b, &utf16).unwrap();
+        let expected = |p: &std::path::Path| {
+            open(p.to_str().unwrap(), &CsvOptions::default(), 1024, |r| r)
+                .unwrap()
+                .expected_rows()
+                .unwrap()
+        };
+        let (eight, sixteen) = (expected(&a), expected(&b));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            eight.abs_diff(sixteen) * 20 <= eight,
+            "{eight} and {sixteen}"
+        );
     }
 }
