@@ -639,8 +639,15 @@ fn plain_bounce(
         .unwrap_or_default();
     let mut recipients: Vec<(usize, String)> = Vec::new();
     if let Some(failed) = header(mail, "X-Failed-Recipients") {
+        // Exim names the address it failed on, an alias's target included: the subscribed
+        // address is the one the notice says it was generated from.
+        let aliases = generated_from(notice);
         for a in address_regex().find_iter(&failed) {
-            recipients.push((notice.find(a.as_str()).unwrap_or(0), a.as_str().to_owned()));
+            let subscribed = aliases
+                .iter()
+                .find(|(alias, _, _)| alias.eq_ignore_ascii_case(a.as_str()))
+                .map_or(a.as_str(), |(_, subscribed, _)| subscribed.as_str());
+            recipients.push((notice.find(a.as_str()).unwrap_or(0), subscribed.to_owned()));
         }
     }
     if recipients.is_empty() {
@@ -1392,6 +1399,10 @@ mod recipient_tests {
         let r = plain("This message was created automatically by mail delivery software.\n\nA message that you sent could not be delivered to one or more of its\nrecipients. This is a permanent error. The following address(es) failed:\n\n  ann.internal@mbox.acme-mail.com\n    (generated from ann@acme-mail.com)\n    SMTP error from remote mail server after RCPT TO:<ann.internal@mbox.acme-mail.com>:\n    550 5.1.1 User unknown\n");
         let got = classes(&r);
         assert_eq!(got, [("ann@acme-mail.com", EventClass::Dead)]);
+        // The same with Exim's X-Failed-Recipients header, which names the alias's target.
+        let msg = "From: Mail Delivery System <Mailer-Daemon@mx.acme-mail.com>\r\nTo: sender@shop.example\r\nSubject: Mail delivery failed: returning message to sender\r\nX-Failed-Recipients: ann.internal@mbox.acme-mail.com\r\n\r\nThe following address(es) failed:\r\n\r\n  ann.internal@mbox.acme-mail.com\r\n    (generated from ann@acme-mail.com)\r\n    550 5.1.1 User unknown\r\n";
+        let e = parse_message(msg.as_bytes()).unwrap();
+        assert_eq!(classes(&e), [("ann@acme-mail.com", EventClass::Dead)]);
         // Postfix: "(expanded from <X>)".
         let r = recipients("I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n<bo.home@isp-mail.net> (expanded from <bo@acme-mail.com>): host\n    mx.isp-mail.net[192.0.2.7] said: 550 5.1.1 <bo.home@isp-mail.net>:\n    Recipient address rejected: User unknown in local recipient table\n");
         assert_eq!(r, ["bo@acme-mail.com"]);
