@@ -256,17 +256,32 @@ fn typed_address(value: &str) -> Option<String> {
         let address = attr.trim().replace("(a)", "@");
         return address.contains('@').then_some(address);
     }
-    let v = v
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .trim();
-    let v = without_exchange_prefix(v);
-    if v.contains('@') {
-        Some(v.to_owned())
-    } else {
-        None
+    let mut v = v.trim();
+    // An RFC 822 comment after the address: `a@b.org (Ann Lee)`.
+    if let Some(open) = v.find(" (").filter(|_| v.ends_with(')')) {
+        v = v[..open].trim_end();
     }
+    let v = v.trim_start_matches('<').trim_end_matches('>').trim();
+    let v = without_exchange_prefix(v);
+    if !v.contains('@') {
+        return None;
+    }
+    // `"ann"@b.org` is `ann@b.org` (RFC 5321 4.1.2): quotes around a local part that needs none.
+    if let Some((local, domain)) = v.rsplit_once('@') {
+        if let Some(inner) = local.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+            let atom = !inner.is_empty()
+                && !inner.starts_with('.')
+                && !inner.ends_with('.')
+                && !inner.contains("..")
+                && inner
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b));
+            if atom {
+                return Some(format!("{inner}@{domain}"));
+            }
+        }
+    }
+    Some(v.to_owned())
 }
 
 /// `a@b.com` without Exchange's `dda:SMTP=` or `SMTP=` / `SMTP:` in front (any case).
@@ -1379,6 +1394,29 @@ mod recipient_tests {
         // An X.400 address that carries the RFC 822 one in its RFC-822 attribute.
         let e = dsn("Final-Recipient: x400; /c=US/admd= /prmd=ACME/o=Mail/RFC-822=ann.lee(a)acme-mail.com/\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n");
         assert_eq!(e[0].recipient, "ann.lee@acme-mail.com");
+    }
+
+    #[test]
+    fn a_final_recipient_with_a_comment_or_needless_quotes_is_the_plain_address() {
+        for value in [
+            "rfc822; sam@acme-mail.com (Sam Smith)",
+            "rfc822; \"sam\"@acme-mail.com",
+            "rfc822;<sam@acme-mail.com>",
+        ] {
+            let e = dsn(&format!(
+                "Final-Recipient: {value}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+            ));
+            assert_eq!(
+                classes(&e),
+                [("sam@acme-mail.com", EventClass::Dead)],
+                "{value}"
+            );
+        }
+        // Quotes that are needed stay.
+        assert_eq!(
+            typed_address("rfc822; \"sam smith\"@acme-mail.com").as_deref(),
+            Some("\"sam smith\"@acme-mail.com")
+        );
     }
 
     #[test]
