@@ -322,10 +322,12 @@ pub fn parse_exim(line: &str) -> Option<RawEvent> {
         .from_local_datetime(&naive)
         .single()
         .map(|t| t.timestamp());
+    // Without router details Exim writes the address and a colon: `** a@b.org: Unrouteable`.
     let rcpt = caps
         .name("orig")
         .map(|m| m.as_str())
-        .unwrap_or(&caps["rcpt"]);
+        .unwrap_or(&caps["rcpt"])
+        .trim_end_matches(':');
     if !rcpt.contains('@') {
         return None;
     }
@@ -516,5 +518,17 @@ mod tests {
         let delivered = "2024-08-12 10:01:02 1sdXyz-000Abc-7Q => cy@corp-mail.net R=dnslookup T=remote_smtp H=mx [192.0.2.7] C=\"250 OK\"";
         assert_eq!(parse_exim(delivered).unwrap().class, EventClass::Delivered);
         assert!(parse_exim("2024-08-12 10:01:02 1sdXyz-000Abc-7Q <= news@shop.com H=x").is_none());
+        // No router details: the address ends with a colon.
+        let e = parse_exim(
+            "2024-08-12 10:01:02 1sdXyz-000Abc-7Q ** fay@corp-mail.net: Unrouteable address",
+        )
+        .unwrap();
+        assert_eq!(
+            (e.recipient.as_str(), e.class),
+            ("fay@corp-mail.net", EventClass::Dead)
+        );
+        // An alias's failure: the address it was generated from is the one recorded.
+        let e = parse_exim("2024-08-12 10:01:02 1sdXyz-000Abc-7Q ** eve.box@mbox.corp-mail.net <eve@corp-mail.net>: SMTP error from remote mail server after RCPT TO:<eve.box@mbox.corp-mail.net>: 550 5.1.1 User unknown").unwrap();
+        assert_eq!(e.recipient, "eve@corp-mail.net");
     }
 }
