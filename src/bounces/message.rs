@@ -483,7 +483,9 @@ fn feedback(
         .to_ascii_lowercase();
     let class = match kind.as_str() {
         "not-spam" => EventClass::NotABounce,
-        "auth-failure" => EventClass::SenderSide,
+        // A DMARC/SPF failure report and a virus report are about the message, not a person's
+        // wish to receive no more.
+        "auth-failure" | "virus" => EventClass::SenderSide,
         "opt-out" => EventClass::Unsubscribe,
         _ => EventClass::Complaint,
     };
@@ -504,10 +506,16 @@ fn feedback(
             ) {
                 let raw = p.get_body_raw().unwrap_or_default();
                 if let Ok((headers, _)) = mailparse::parse_headers(&raw) {
-                    if let Some(to) = headers
-                        .get_first_value("To")
-                        .and_then(|t| first_address(&t))
-                    {
+                    let to = headers.get_first_value("To").unwrap_or_default();
+                    // A message to several people does not say which of them complained:
+                    // suppressing the first would remove the others' neighbour by mistake.
+                    let named = address_regex().find_iter(&to).count();
+                    if named > 1 {
+                        return Err(format!(
+                            "feedback report ({kind}) about a message to {named} recipients, without an Original-Rcpt-To saying which one complained: no one is suppressed"
+                        ));
+                    }
+                    if let Some(to) = first_address(&to) {
                         recipients.push(to);
                     }
                 }
@@ -1325,6 +1333,27 @@ mod recipient_tests {
                 ("b@example.org", EventClass::Dead)
             ]
         );
+    }
+
+    #[test]
+    fn a_complaint_names_one_complainant_or_none() {
+        let arf = |kind: &str, extra: &str, to: &str| {
+            let msg = format!("From: fbl@isp.example\r\nTo: abuse@shop.example\r\nSubject: FBL report\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nAn abuse report.\r\n--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: {kind}\r\nUser-Agent: FBL/1.0\r\nVersion: 1\r\n{extra}\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: news@shop.example\r\nTo: {to}\r\nSubject: Deals\r\n\r\nBuy now.\r\n--b--\r\n");
+            parse_message(msg.as_bytes())
+        };
+        let e = arf("abuse", "", "\"Lee, Ann\" <ann@acme-mail.com>").unwrap();
+        assert_eq!(classes(&e), [("ann@acme-mail.com", EventClass::Complaint)]);
+        let err = arf("abuse", "", "vic@acme-mail.com, wes@acme-mail.com").unwrap_err();
+        assert!(err.contains("2 recipients"), "{err}");
+        let e = arf(
+            "abuse",
+            "Original-Rcpt-To: wes@acme-mail.com",
+            "vic@acme-mail.com, wes@acme-mail.com",
+        )
+        .unwrap();
+        assert_eq!(classes(&e), [("wes@acme-mail.com", EventClass::Complaint)]);
+        let e = arf("virus", "", "ab@acme-mail.com").unwrap();
+        assert_eq!(classes(&e), [("ab@acme-mail.com", EventClass::SenderSide)]);
     }
 
     #[test]
