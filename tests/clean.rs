@@ -1231,3 +1231,18 @@ fn a_memory_limit_spills_the_keys_and_changes_no_output() {
         .args(&["--memory-limit", "lots"])
         .code(exit::USAGE);
 }
+
+/// An export that holds only its header (or nothing but the header) is more often a failed
+/// export than an empty list: the run says so on stderr and in the report.
+#[test]
+fn an_input_without_rows_is_warned_about() {
+    let dir = TestDir::new();
+    let empty = dir.write("export.csv", "email,name\n");
+    let full = dir.write("other.csv", "email\nann@corp-mail.com\n");
+    let out = dir.clean(&[&empty, &full]).ok();
+    assert_contains(&out.stderr, "export.csv holds no rows (a header only)");
+    let report = dir.report("out");
+    let warnings = report["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_contains(warnings[0].as_str().unwrap(), "export.csv holds no rows");
+}

@@ -54,6 +54,15 @@ pub fn report(f: Finished) -> Report {
         .collect();
     let identity_holds = counts.identity_holds() && inputs.iter().all(|i| i.identity_holds);
     let mut warnings = f.dns.as_ref().map(dns::warnings).unwrap_or_default();
+    // An input with no row at all is more often a failed export than an empty list; its clean
+    // list is empty, which an import must not take as "everyone left".
+    for i in inputs.iter().filter(|i| i.counts.rows_in == 0) {
+        warnings.push(format!(
+            "{} holds no rows{}: an export that failed or was cut? Its clean list is empty",
+            i.file,
+            if i.header { " (a header only)" } else { "" }
+        ));
+    }
     if let Some(b) = &f.bounces {
         warnings.extend(bounces::warnings(b));
     }
