@@ -11,7 +11,7 @@ use serde::Serialize;
 bitflags::bitflags! {
     /// Changes made to an address before it was judged.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub struct Repairs: u8 {
+    pub struct Repairs: u16 {
         /// White space, no-break space, BOM or zero-width characters around it.
         const TRIMMED = 1;
         /// A `mailto:` prefix.
@@ -31,6 +31,9 @@ bitflags::bitflags! {
         /// domain's full-width or compatibility characters mapped (UTS 46), so two spellings of
         /// one address are one address.
         const UNICODE_NORMALISED = 1 << 7;
+        /// The email column was empty and another column named like one held the address
+        /// (Outlook's `E-mail 2 Address`): it was taken, and written in the email column.
+        const OTHER_EMAIL_COLUMN = 1 << 8;
     }
 }
 
@@ -57,7 +60,7 @@ bitflags::bitflags! {
 }
 
 /// Stable names, in bit order, used in JSON, CSV and the report.
-pub const REPAIR_NAMES: [(Repairs, &str); 8] = [
+pub const REPAIR_NAMES: [(Repairs, &str); 9] = [
     (Repairs::TRIMMED, "trimmed"),
     (Repairs::MAILTO, "mailto_prefix"),
     (Repairs::DISPLAY_NAME, "display_name"),
@@ -66,6 +69,7 @@ pub const REPAIR_NAMES: [(Repairs, &str); 8] = [
     (Repairs::ROOT_DOT, "root_dot"),
     (Repairs::MULTIPLE_ADDRESSES, "multiple_addresses"),
     (Repairs::UNICODE_NORMALISED, "unicode_normalised"),
+    (Repairs::OTHER_EMAIL_COLUMN, "other_email_column"),
 ];
 
 /// Stable names, in bit order, used in JSON, CSV and the report.

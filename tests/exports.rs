@@ -441,3 +441,55 @@ fn every_export_shape_gives_the_same_verdicts() {
         }
     }
 }
+
+/// Outlook and Google contact exports carry a second address column. A contact whose first
+/// address is empty but whose second is filled is a subscriber, not a reject: the row takes the
+/// second address, written in the email column, and counts an `other_email_column` repair.
+#[test]
+fn an_empty_first_address_falls_back_to_the_contacts_second() {
+    let dir = TestDir::new();
+    let outlook = dir.write(
+        "outlook.csv",
+        "First Name,Last Name,E-mail Address,E-mail Type,E-mail Display Name,E-mail 2 Address,E-mail 2 Type\n\
+         Ann,Lee,ann@corp-mail.com,SMTP,Ann Lee (ann@corp-mail.com),ann.lee@home-mail.com,SMTP\n\
+         Bo,Ray,,,Bo Ray (bo.display@corp-mail.com),bo@home-mail.com,SMTP\n\
+         Cy,Fox,,,,,\n",
+    );
+    let out = dir.clean(&[&outlook]).ok();
+    assert_contains(
+        &out.stderr,
+        "a row whose email column \"E-mail Address\" is empty takes its address from \"E-mail 2 Address\"",
+    );
+    let clean = dir.csv("out/clean.csv");
+    assert_eq!(clean[2][..3], ["Bo", "Ray", "bo@home-mail.com"]);
+    assert_eq!(clean[2][5], "bo@home-mail.com");
+    let rejects = dir.csv("out/rejects.csv");
+    assert_eq!(rejects.len(), 2, "{rejects:?}");
+    assert_eq!(rejects[1][2], "empty email field");
+    let report = dir.report("out");
+    assert_eq!(report["repairs"]["other_email_column"], 1);
+
+    // Google Contacts: `E-mail 1 - Label` holds no addresses and is not taken.
+    let google = dir.write(
+        "google.csv",
+        "Name,E-mail 1 - Label,E-mail 1 - Value,E-mail 2 - Label,E-mail 2 - Value\n\
+         Di,* Home,di@corp-mail.com,Work,di@work-mail.com\n\
+         Ed,* Home,,Work,ed@work-mail.com\n",
+    );
+    dir.cmd(&["clean", &google, "--out", "g", "--no-dns"]).ok();
+    let clean = dir.csv("g/clean.csv");
+    assert_eq!(clean[2][2], "ed@work-mail.com");
+
+    // A column named with --email-column is taken as it is: no fallback.
+    dir.cmd(&[
+        "clean",
+        &outlook,
+        "--out",
+        "n",
+        "--no-dns",
+        "--email-column",
+        "E-mail Address",
+    ])
+    .ok();
+    assert_eq!(dir.csv("n/rejects.csv").len(), 3);
+}

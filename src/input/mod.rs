@@ -306,6 +306,7 @@ fn open_parquet(
             crlf: false,
             bom: false,
             consent: consent_columns(path, &names, options)?,
+            other_email_columns: Vec::new(),
         },
         compression: Compression::None,
         size,

@@ -33,6 +33,11 @@ pub struct Layout {
     pub bom: bool,
     /// Its consent columns (see [`crate::consent`]).
     pub consent: Vec<crate::consent::ConsentColumn>,
+    /// Other columns named like an email column whose values are addresses (Outlook's `E-mail 2
+    /// Address`, Google's `E-mail 2 - Value`), best first: a row whose email column is empty
+    /// takes its address from the first of them that holds one. Empty when the email column
+    /// was given with `--email-column`.
+    pub other_email_columns: Vec<usize>,
 }
 
 const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
@@ -108,6 +113,38 @@ pub fn detect(name: &str, sample: &[u8], options: &CsvOptions) -> Result<Layout,
             content_column(name, &rows, &options.email_column, columns)?,
         )
     };
+    let other_email_columns = match (&headers, &options.email_column) {
+        (Some(h), EmailColumn::Detect) if rows.len() > 1 => named_columns(h)
+            .into_iter()
+            .filter(|&i| {
+                // Not a column about the address (Outlook's `E-mail Display Name`, `E-mail
+                // Type`), whose values may hold one in passing.
+                let key = header_key(h.get(i).unwrap_or_default());
+                let about = ["name", "display", "type", "label", "status", "date", "time"]
+                    .iter()
+                    .any(|w| key.contains(w));
+                i != email_column && !about && address_share(&rows[1..], i) >= 0.5
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let (Some(h), false) = (&headers, other_email_columns.is_empty()) {
+        let name_of = |i: usize| {
+            format!(
+                "{:?}",
+                String::from_utf8_lossy(h.get(i).unwrap_or_default()).trim()
+            )
+        };
+        notes.push(format!(
+            "{name}: a row whose email column {} is empty takes its address from {}",
+            name_of(email_column),
+            other_email_columns
+                .iter()
+                .map(|&i| name_of(i))
+                .collect::<Vec<_>>()
+                .join(", then ")
+        ));
+    }
     let sampled: usize = rows.iter().map(|r| r.as_slice().len() + r.len()).sum();
     Ok(Layout {
         delimiter,
@@ -119,6 +156,7 @@ pub fn detect(name: &str, sample: &[u8], options: &CsvOptions) -> Result<Layout,
         crlf: false,
         bom: false,
         consent: Vec::new(),
+        other_email_columns,
     })
 }
 

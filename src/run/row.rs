@@ -7,7 +7,7 @@ use crate::dedupe::{DedupeKey, Partition};
 use crate::input::parquet::SharedBatch;
 use crate::input::{Fields, Layout, RowBatch};
 use crate::output::shape::IdnForm;
-use crate::record::Reason;
+use crate::record::{Reason, Repairs};
 
 /// One row after validation.
 pub enum Row {
@@ -77,7 +77,21 @@ impl Row {
                 layout.columns,
             ));
         }
-        let field = field.unwrap_or_default();
+        let mut field = field.unwrap_or_default();
+        // An empty email column, and another column named like one holding an address (the
+        // contact's second address in an Outlook or Google export): that address is the row's.
+        let mut other_column = false;
+        if field.iter().all(u8::is_ascii_whitespace) {
+            let other = layout
+                .other_email_columns
+                .iter()
+                .filter_map(|&c| fields.get(c))
+                .find(|f| !f.iter().all(u8::is_ascii_whitespace));
+            if let Some(other) = other {
+                field = other;
+                other_column = true;
+            }
+        }
         let email = match std::str::from_utf8(field) {
             Ok(t) => t,
             Err(e) => {
@@ -94,7 +108,10 @@ impl Row {
         if email.contains('\0') {
             return reject("NUL byte in the email field".to_owned());
         }
-        let checked = address::check(email, checking.rules, checking.lists);
+        let mut checked = address::check(email, checking.rules, checking.lists);
+        if other_column {
+            checked.repairs |= Repairs::OTHER_EMAIL_COLUMN;
+        }
         let key = address::dedupe_key(&checked, checking.provider_rules);
         let field_domain_ascii = email.rsplit('@').next().is_some_and(str::is_ascii);
         let ascii_form = checking.idn_form.ascii(field_domain_ascii);
@@ -103,7 +120,7 @@ impl Row {
         } else {
             &checked.address
         };
-        let as_is = text.text_as_read(i).is_some() && written.as_bytes() == field;
+        let as_is = text.text_as_read(i).is_some() && !other_column && written.as_bytes() == field;
         let consent = layout.consent.iter().find_map(|c| {
             let value = fields.get(c.index).unwrap_or_default();
             let why = c.stops(&String::from_utf8_lossy(value))?;
