@@ -688,7 +688,17 @@ fn by_rules(smtp_code: Option<u16>, status: Option<Enhanced>, text: &str) -> (Ev
                         _ => (EventClass::Transient, Rule::Temporary(e)),
                     };
                 }
-                return by_text(smtp_code, text).unwrap_or((default, Rule::Code(e)));
+                return match by_text(smtp_code, text) {
+                    // A provider's words for a dead mailbox go with that provider's own codes
+                    // (Microsoft: 5.5.0, 5.4.1); under a security or policy status (5.7.x)
+                    // the same words are a block ("mailbox unavailable (sender blocked)", a
+                    // Postfix access map's "Recipient address rejected: Access denied").
+                    Some((EventClass::Dead, Rule::ProviderText(_))) if e.subject == 7 => {
+                        (default, Rule::Code(e))
+                    }
+                    Some(decided) => decided,
+                    None => (default, Rule::Code(e)),
+                };
             }
         }
     }
@@ -884,6 +894,20 @@ mod tests {
         assert_eq!(class("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"), EventClass::Dead);
         assert_eq!(
             class("550 5.4.1 Recipient address rejected: Access denied. AS(201806281)"),
+            EventClass::Dead
+        );
+        // The same provider words under a security or policy status are a block.
+        assert_eq!(
+            class("554 5.7.1 <a@b.com>: Recipient address rejected: Access denied"),
+            EventClass::SenderSide
+        );
+        assert_eq!(
+            class("550 5.7.1 Requested action not taken: mailbox unavailable (sender blocked)"),
+            EventClass::SenderSide
+        );
+        // General dead words still decide under a misused 5.7.1.
+        assert_eq!(
+            class("550 5.7.1 <a@b.com>: Recipient address rejected: User unknown"),
             EventClass::Dead
         );
     }
