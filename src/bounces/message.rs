@@ -463,7 +463,7 @@ fn line_about(text: &str, recipient: &str) -> Option<String> {
             joined.push(' ');
             joined.push_str(next.trim());
         }
-        if find_reply_code(&joined).is_some() || find_enhanced(&joined).is_some() {
+        if has_reply(&joined) {
             return Some(squash(&joined));
         }
     }
@@ -782,8 +782,7 @@ fn plain_bounce(
         );
     }
     if recipients.is_empty() {
-        let has_reply = find_reply_code(notice).is_some() || find_enhanced(notice).is_some();
-        if !has_reply {
+        if !has_reply(notice) {
             return Err(
                 "no delivery report, failed recipient or SMTP reply found: not a bounce".to_owned(),
             );
@@ -878,7 +877,6 @@ fn words_about<'a>(
     recipient: &str,
 ) -> std::borrow::Cow<'a, str> {
     use std::borrow::Cow;
-    let has_reply = |t: &str| find_reply_code(t).is_some() || find_enhanced(t).is_some();
     if has_reply(own) {
         return Cow::Borrowed(own);
     }
@@ -904,6 +902,11 @@ fn words_about<'a>(
     } else {
         Cow::Borrowed(notice)
     }
+}
+
+/// Whether `text` holds an SMTP reply code or an enhanced status code.
+fn has_reply(text: &str) -> bool {
+    find_reply_code(text).is_some() || find_enhanced(text).is_some()
 }
 
 /// Where a returned message's header block starts in a notice that gives it without a marker
@@ -949,8 +952,7 @@ fn reporters_role(address: &str, reporter: &str) -> bool {
 /// `X-Failed-Recipients` header. A person's message that names addresses (a helpdesk writing
 /// "please remove x@y") is none of these and gives no event.
 fn says_it_failed(mail: &ParsedMail, notice: &str) -> bool {
-    if find_reply_code(notice).is_some()
-        || find_enhanced(notice).is_some()
+    if has_reply(notice)
         || header(mail, "X-Failed-Recipients").is_some()
         || classify_explained(None, None, notice).1 != Rule::Default
     {
