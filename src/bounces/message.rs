@@ -798,7 +798,8 @@ fn plain_bounce(
         }
     }
     recipients.sort_by_key(|(pos, _)| *pos);
-    let lower_notice = notice.to_ascii_lowercase();
+    // The notice lowercased: a prefix of `lower`, same offsets.
+    let lower_notice = &lower[..cut];
     let mut events = Vec::new();
     for (i, (pos, recipient)) in recipients.iter().enumerate() {
         // A recipient's part ends where another recipient is named, the next in the list or
@@ -806,7 +807,7 @@ fn plain_bounce(
         let named_again = recipients
             .iter()
             .filter(|(_, r)| !r.eq_ignore_ascii_case(recipient))
-            .filter_map(|(_, r)| mention_after(&lower_notice, &r.to_ascii_lowercase(), pos + 1));
+            .filter_map(|(_, r)| mention_after(lower_notice, &r.to_ascii_lowercase(), pos + 1));
         let end = recipients
             .get(i + 1)
             .map(|(p, _)| *p)
