@@ -516,29 +516,12 @@ pub const MAX_HEADER_BYTES: usize = 64 << 20;
 #[cfg(test)]
 mod crlf_tests {
     use super::*;
+    use crate::testing::{read_in, Trickle};
 
     /// `text` read through [`CrlfAsLf`], the inner reads cut to `step` bytes and the outer ones
     /// to `out` bytes.
     fn through(text: &[u8], step: usize, out: usize) -> Vec<u8> {
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
-                let n = self.1.min(b.len()).min(self.0.len());
-                b[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
-        let mut reader = CrlfAsLf::new(Trickle(text, step));
-        let mut got = Vec::new();
-        let mut buf = vec![0; out];
-        loop {
-            let n = reader.read(&mut buf).unwrap();
-            if n == 0 {
-                return got;
-            }
-            got.extend_from_slice(&buf[..n]);
-        }
+        read_in(CrlfAsLf::new(Trickle::new(text, step)), out)
     }
 
     #[test]

@@ -730,18 +730,7 @@ mod tests {
     }
 
     use super::*;
-
-    /// Hands out `text` `step` bytes per read.
-    struct Trickle(Vec<u8>, usize, usize);
-
-    impl Read for Trickle {
-        fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
-            let n = self.1.min(b.len()).min(self.0.len() - self.2);
-            b[..n].copy_from_slice(&self.0[self.2..self.2 + n]);
-            self.2 += n;
-            Ok(n)
-        }
-    }
+    use crate::testing::Trickle;
 
     /// Every row as (line, fields, plain), read with `chunk`-byte batches and `step`-byte reads.
     fn ours(
@@ -760,12 +749,7 @@ mod tests {
         step: usize,
         header: bool,
     ) -> Vec<(u64, Vec<Vec<u8>>, bool)> {
-        let mut rows = CsvRows::new(
-            Box::new(Trickle(text.to_vec(), step, 0)),
-            delimiter,
-            chunk,
-            header,
-        );
+        let mut rows = CsvRows::new(Box::new(Trickle::new(text, step)), delimiter, chunk, header);
         let mut batch = rows.batch();
         let mut out = Vec::new();
         while rows.read(&mut batch).unwrap() {

@@ -143,30 +143,12 @@ impl<R: Read> Read for Utf16AsUtf8<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::xorshift;
+    use crate::testing::{read_in, xorshift, Trickle};
 
     /// Reads `bytes` through [`decoded`], the inner reads cut to `step` bytes.
     fn through(bytes: &[u8], step: usize) -> (String, Option<ByteOrder>) {
-        struct Trickle(Vec<u8>, usize);
-        impl Read for Trickle {
-            fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
-                let n = self.1.min(b.len()).min(self.0.len());
-                b[..n].copy_from_slice(&self.0[..n]);
-                self.0.drain(..n);
-                Ok(n)
-            }
-        }
-        let (mut reader, order) = decoded(Box::new(Trickle(bytes.to_vec(), step))).unwrap();
-        let mut out = Vec::new();
-        let mut buf = [0u8; 7];
-        loop {
-            let n = reader.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&buf[..n]);
-        }
-        (String::from_utf8(out).unwrap(), order)
+        let (reader, order) = decoded(Box::new(Trickle::new(bytes, step))).unwrap();
+        (String::from_utf8(read_in(reader, 7)).unwrap(), order)
     }
 
     fn utf16(text: &str, order: ByteOrder) -> Vec<u8> {
