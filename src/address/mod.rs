@@ -18,6 +18,7 @@ mod syntax;
 
 pub use flags::{bundled_lists, suggest_domain, FlagLists};
 pub use key::dedupe_key;
+pub use syntax::is_dot_atom;
 
 /// Whether `ascii_domain` (lowercase, punycode) is a large consumer mailbox provider's
 /// (gmail.com, outlook.com, yahoo.com ...): an address there belongs to a person, not a company.

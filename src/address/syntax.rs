@@ -57,6 +57,15 @@ fn is_atext(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
 }
 
+/// Whether `local` is an ASCII RFC 5322 `dot-atom` (atext runs joined by single dots): a local
+/// part that needs no quotes.
+pub fn is_dot_atom(local: &str) -> bool {
+    !local.is_empty()
+        && local
+            .split('.')
+            .all(|run| !run.is_empty() && run.bytes().all(is_atext))
+}
+
 /// Validates a repaired address; `lists` says which domains are disposable.
 pub fn validate(text: &str, rules: &AddressRules, lists: &FlagLists) -> Result<Valid, Problem> {
     if text.is_empty() {

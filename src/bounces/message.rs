@@ -269,14 +269,7 @@ fn typed_address(value: &str) -> Option<String> {
     // `"ann"@b.org` is `ann@b.org` (RFC 5321 4.1.2): quotes around a local part that needs none.
     if let Some((local, domain)) = v.rsplit_once('@') {
         if let Some(inner) = local.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
-            let atom = !inner.is_empty()
-                && !inner.starts_with('.')
-                && !inner.ends_with('.')
-                && !inner.contains("..")
-                && inner
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&b));
-            if atom {
+            if crate::address::is_dot_atom(inner) {
                 return Some(format!("{inner}@{domain}"));
             }
         }
