@@ -293,9 +293,10 @@ fn sendgrid(v: &Value) -> Option<RawEvent> {
             // SendGrid's drop reasons: the address's own history (bounced, invalid,
             // unsubscribed, spam report), or the sender's request ("Invalid SMTPAPI header",
             // "Spam Content", "Recipient List over Package Quota"), which says nothing of it.
-            let invalid_address = reason.trim().eq_ignore_ascii_case("invalid")
-                || reason.to_ascii_lowercase().contains("invalid email")
-                || reason.to_ascii_lowercase().contains("invalid address");
+            let lower = reason.trim().to_ascii_lowercase();
+            let invalid_address = lower == "invalid"
+                || lower.contains("invalid email")
+                || lower.contains("invalid address");
             let class = match reason {
                 r if r.contains("Bounced") || invalid_address => EventClass::Suppressed,
                 r if r.contains("Unsubscribed") => EventClass::Unsubscribe,
