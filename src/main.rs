@@ -790,29 +790,98 @@ fn resolve(args: ResolveArgs) -> Result<()> {
             Ok(())
         })?;
     }
-    let answers = mailscrub::dns::resolve_all(&config, &inputs).map_err(Error::Dns)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    for (input, answer) in inputs.iter().zip(answers) {
-        let json = match answer {
-            Ok(status) => serde_json::json!({
-                "input": input,
-                "domain": status.domain,
-                "class": status.class,
-                "mx": status.mx,
-                "ttl": status.ttl,
-                "error": status.error,
-                "from_cache": status.from_cache,
-            }),
-            Err(e) => {
-                serde_json::json!({ "input": input, "domain": null, "class": null, "error": e })
-            }
+    // Each answer is written as soon as it and the ones before it are in, while the rest are
+    // being resolved.
+    let mut failed = None;
+    mailscrub::dns::resolve_each(&config, &inputs, |input, answer| {
+        let line = match answer {
+            Ok(status) => serde_json::to_writer(&mut out, &ResolvedLine::of(input, status)),
+            Err(e) => serde_json::to_writer(&mut out, &UnresolvedLine::of(input, e)),
         };
-        serde_json::to_writer(&mut out, &json)?;
-        out.write_all(b"\n")?;
+        match line
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+        {
+            Ok(()) => std::ops::ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                std::ops::ControlFlow::Break(())
+            }
+        }
+    })
+    .map_err(Error::Dns)?;
+    if let Some(e) = failed {
+        return Err(e.into());
     }
     out.flush()?;
     Ok(())
+}
+
+/// A `resolve` output line for a domain, its keys in the order they have always had.
+#[derive(serde::Serialize)]
+struct ResolvedLine<'a> {
+    class: mailscrub::dns::MailRoute,
+    domain: &'a str,
+    error: Option<&'a str>,
+    from_cache: bool,
+    input: &'a str,
+    mx: Vec<MxLine<'a>>,
+    ttl: u32,
+}
+
+/// One mail host of a [`ResolvedLine`].
+#[derive(serde::Serialize)]
+struct MxLine<'a> {
+    addresses: &'a [std::net::IpAddr],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    host: &'a str,
+    preference: u16,
+}
+
+impl<'a> ResolvedLine<'a> {
+    fn of(input: &'a str, status: &'a mailscrub::dns::DomainStatus) -> Self {
+        ResolvedLine {
+            class: status.class,
+            domain: &status.domain,
+            error: status.error.as_deref(),
+            from_cache: status.from_cache,
+            input,
+            mx: status
+                .mx
+                .iter()
+                .map(|h| MxLine {
+                    addresses: &h.addresses,
+                    error: h.error.as_deref(),
+                    host: &h.host,
+                    preference: h.preference,
+                })
+                .collect(),
+            ttl: status.ttl,
+        }
+    }
+}
+
+/// A `resolve` output line for an input that is not a domain.
+#[derive(serde::Serialize)]
+struct UnresolvedLine<'a> {
+    class: (),
+    domain: (),
+    error: &'a str,
+    input: &'a str,
+}
+
+impl<'a> UnresolvedLine<'a> {
+    fn of(input: &'a str, error: &'a str) -> Self {
+        UnresolvedLine {
+            class: (),
+            domain: (),
+            error,
+            input,
+        }
+    }
 }
 
 fn check(args: CheckArgs) -> Result<()> {

@@ -42,6 +42,51 @@ fn resolve_with(dns: &TestDns, domains: &[&str], engine: &str) -> HashMap<String
         .collect()
 }
 
+/// One line per input, in input order (a repeated domain answered twice, an input that is not a
+/// domain said so), with the keys the lines have always had: scripts read this output.
+#[test]
+fn resolve_writes_a_line_per_input_in_order() {
+    let dns = server();
+    let dir = TestDir::new();
+    let addr = dns.addr.to_string();
+    let inputs = [
+        "dangling-mx.com",
+        "not a domain",
+        "good-mx.com",
+        "Good-MX.com.",
+        "dangling-mx.com",
+    ];
+    let mut args = vec!["resolve", "--dns-server", &addr, "--dns-timeout", "0.5"];
+    args.extend_from_slice(&inputs);
+    let out = dir.run(&args);
+    assert_code(&out, 0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), inputs.len(), "{}", out.stdout);
+    for (line, input) in lines.iter().zip(inputs) {
+        let v: Value = serde_json::from_str(line).expect("JSON line");
+        assert_eq!(v["input"], input, "{line}");
+    }
+    assert_eq!(
+        lines[1],
+        r#"{"class":null,"domain":null,"error":"not a valid domain name: \"not a domain\"","input":"not a domain"}"#
+    );
+    assert!(
+        lines[2].starts_with(
+            r#"{"class":"mx","domain":"good-mx.com","error":null,"from_cache":false,"input":"good-mx.com","mx":[{"addresses":["11.22.33.44"],"host":"mx1.good-mx.com","preference":10},"#
+        ),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[2].ends_with(r#"],"ttl":3600}"#), "{}", lines[2]);
+    assert_eq!(lines[3].replace("Good-MX.com.", "good-mx.com"), lines[2]);
+    // A mail host without addresses says why, between its addresses and its name.
+    assert!(
+        lines[0].contains(r#""mx":[{"addresses":[],"error":"#) && lines[0] == lines[4],
+        "{}",
+        lines[0]
+    );
+}
+
 #[test]
 fn resolve_classifies_every_route() {
     // Both clients: mailscrub's pipelined one (the default with --dns-server) and hickory-resolver.

@@ -24,6 +24,7 @@ pub mod upstream;
 mod wire;
 
 use std::net::{IpAddr, SocketAddr};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -325,20 +326,42 @@ pub fn resolve_all(
     config: &DnsConfig,
     inputs: &[String],
 ) -> Result<Vec<Result<DomainStatus, String>>, DnsError> {
+    let mut answers = Vec::with_capacity(inputs.len());
+    resolve_each(config, inputs, |_, answer| {
+        answers.push(answer.cloned().map_err(str::to_owned));
+        ControlFlow::Continue(())
+    })?;
+    Ok(answers)
+}
+
+/// Resolves a list of domains and hands each input its answer (`Err` for an input that is not
+/// a domain), in input order, as soon as it and the ones before it are known: the caller writes
+/// them out while the rest are being resolved. `each` returning `Break` stops the handing out
+/// (the domains asked are still waited for). The cache file, when configured, is read and
+/// updated as in a `clean` run.
+pub fn resolve_each(
+    config: &DnsConfig,
+    inputs: &[String],
+    mut each: impl FnMut(&str, Result<&DomainStatus, &str>) -> ControlFlow<()>,
+) -> Result<(), DnsError> {
     let (resolver, _) = start(config)?;
     let book = resolver.book().clone();
     let domains: Vec<Result<String, String>> = inputs.iter().map(|i| normalise_domain(i)).collect();
     let mut submitted = std::collections::HashSet::new();
     for d in domains.iter().flatten() {
-        if submitted.insert(d.clone()) {
+        if submitted.insert(d.as_str()) {
             resolver.submit(d.clone());
         }
     }
-    let answers = domains
-        .into_iter()
-        .map(|d| d.map(|d| book.wait(&d).as_ref().clone()))
-        .collect();
+    for (input, domain) in inputs.iter().zip(&domains) {
+        let flow = match domain {
+            Ok(d) => each(input, Ok(&book.wait(d))),
+            Err(e) => each(input, Err(e)),
+        };
+        if flow.is_break() {
+            break;
+        }
+    }
     resolver.finish();
-    cache::save(config, &book).map_err(|e| DnsError::Setup(e.to_string()))?;
-    Ok(answers)
+    cache::save(config, &book).map_err(|e| DnsError::Setup(e.to_string()))
 }
