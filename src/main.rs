@@ -4,6 +4,7 @@
 
 mod cli;
 mod config_file;
+mod resolve_lines;
 
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -797,8 +798,10 @@ fn resolve(args: ResolveArgs) -> Result<()> {
     let mut failed = None;
     mailscrub::dns::resolve_each(&config, &inputs, |input, answer| {
         let line = match answer {
-            Ok(status) => serde_json::to_writer(&mut out, &ResolvedLine::of(input, status)),
-            Err(e) => serde_json::to_writer(&mut out, &UnresolvedLine::of(input, e)),
+            Ok(status) => {
+                serde_json::to_writer(&mut out, &resolve_lines::Resolved::of(input, status))
+            }
+            Err(e) => serde_json::to_writer(&mut out, &resolve_lines::Unresolved::of(input, e)),
         };
         match line
             .map_err(io::Error::from)
@@ -817,71 +820,6 @@ fn resolve(args: ResolveArgs) -> Result<()> {
     }
     out.flush()?;
     Ok(())
-}
-
-/// A `resolve` output line for a domain, its keys in the order they have always had.
-#[derive(serde::Serialize)]
-struct ResolvedLine<'a> {
-    class: mailscrub::dns::MailRoute,
-    domain: &'a str,
-    error: Option<&'a str>,
-    from_cache: bool,
-    input: &'a str,
-    mx: Vec<MxLine<'a>>,
-    ttl: u32,
-}
-
-/// One mail host of a [`ResolvedLine`].
-#[derive(serde::Serialize)]
-struct MxLine<'a> {
-    addresses: &'a [std::net::IpAddr],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    host: &'a str,
-    preference: u16,
-}
-
-impl<'a> ResolvedLine<'a> {
-    fn of(input: &'a str, status: &'a mailscrub::dns::DomainStatus) -> Self {
-        ResolvedLine {
-            class: status.class,
-            domain: &status.domain,
-            error: status.error.as_deref(),
-            from_cache: status.from_cache,
-            input,
-            mx: status
-                .mx
-                .iter()
-                .map(|h| MxLine {
-                    addresses: &h.addresses,
-                    error: h.error.as_deref(),
-                    host: &h.host,
-                    preference: h.preference,
-                })
-                .collect(),
-            ttl: status.ttl,
-        }
-    }
-}
-
-/// A `resolve` output line for an input that is not a domain.
-#[derive(serde::Serialize)]
-struct UnresolvedLine<'a> {
-    class: (),
-    domain: (),
-    error: &'a str,
-    input: &'a str,
-}
-
-impl<'a> UnresolvedLine<'a> {
-    fn of(input: &'a str, error: &'a str) -> Self {
-        UnresolvedLine {
-            class: (),
-            domain: (),
-            error,
-            input,
-        }
-    }
 }
 
 fn check(args: CheckArgs) -> Result<()> {
