@@ -194,10 +194,15 @@ fn stdin_lines(mut f: impl FnMut(u64, Result<&str, (&str, String)>) -> Result<()
     }
 }
 
+/// Whether `e` is stdout closed by the reader (`mailscrub check ... | head`): not a failure. A
+/// line written with `serde_json::to_writer` fails with its own error type around the I/O one.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        let kind = match c.downcast_ref::<serde_json::Error>() {
+            Some(json) => json.io_error_kind(),
+            None => c.downcast_ref::<io::Error>().map(io::Error::kind),
+        };
+        kind == Some(io::ErrorKind::BrokenPipe)
     })
 }
 

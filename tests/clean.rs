@@ -1246,3 +1246,61 @@ fn an_input_without_rows_is_warned_about() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_contains(warnings[0].as_str().unwrap(), "export.csv holds no rows");
 }
+
+/// A reader that stops early (`mailscrub check ... | head -1`) is not a failure of the command:
+/// each JSON-lines command exits 0 without an error when its stdout is closed. (`check`,
+/// `bounces` and `resolve` wrote their lines through `serde_json`, whose error around the broken
+/// pipe was not recognised: "error: Broken pipe", exit 1.)
+#[test]
+fn a_closed_stdout_ends_json_line_commands_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = TestDir::new();
+    let lines = 200_000;
+    let addresses: String = (0..lines)
+        .map(|i| format!("ann{i}@corp-mail.com\n"))
+        .collect();
+    dir.write("addresses.txt", &addresses);
+    let log: String = (0..lines)
+        .map(|i| {
+            format!(
+                "Aug  1 10:00:01 mx1 postfix/smtp[2001]: A{i:09X}: to=<gone{i}@corp-mail.net>, \
+                 relay=mx.corp-mail.net[192.0.2.10]:25, dsn=5.1.1, status=bounced (host said: \
+                 550 5.1.1 User unknown)\n"
+            )
+        })
+        .collect();
+    dir.write("mail.log", &log);
+    let not_domains: String = (0..lines).map(|i| format!("not a domain {i}\n")).collect();
+    dir.write("inputs.txt", &not_domains);
+    for (args, stdin) in [
+        (vec!["check"], Some("addresses.txt")),
+        (vec!["bounces", "mail.log"], None),
+        (
+            vec!["resolve", "--dns-server", "127.0.0.1:9"],
+            Some("inputs.txt"),
+        ),
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mailscrub"));
+        command
+            .args(&args)
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        match stdin {
+            Some(file) => command.stdin(std::fs::File::open(dir.join(file)).unwrap()),
+            None => command.stdin(Stdio::null()),
+        };
+        let mut child = command.spawn().expect("spawn mailscrub");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.starts_with('{'), "{args:?}: {first}");
+        // stdout is closed here, before the command has written its other lines.
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("error"), "{args:?}: {stderr}");
+    }
+}
