@@ -65,26 +65,37 @@ static NEXT_LIST_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64
 
 /// The large mailbox providers (built in): a domain one keystroke from one of them is a likely
 /// typo.
-static PROVIDERS: LazyLock<(Vec<&'static str>, FxHashSet<&'static str>)> = LazyLock::new(|| {
-    let list: Vec<&'static str> = entries(include_str!("providers.txt")).collect();
-    let set = list.iter().copied().collect();
-    (list, set)
+static PROVIDERS: LazyLock<Providers> = LazyLock::new(|| {
+    let names: Vec<&'static str> = entries(include_str!("providers.txt")).collect();
+    Providers {
+        letters: names.iter().map(|p| letters(p.as_bytes())).collect(),
+        set: names.iter().copied().collect(),
+        names,
+    }
 });
+
+/// The providers' names, each name's letter set (see [`letters`]; worked out once, not for
+/// every domain asked), and the names as a set.
+struct Providers {
+    names: Vec<&'static str>,
+    letters: Vec<u64>,
+    set: FxHashSet<&'static str>,
+}
 
 /// Whether `ascii_domain` is a consumer mailbox provider's (found with the domain's other facts).
 pub(super) fn is_free_provider(ascii_domain: &str) -> bool {
-    PROVIDERS.1.contains(ascii_domain)
+    PROVIDERS.set.contains(ascii_domain)
 }
 
 /// The likely intended domain when `ascii_domain` looks like a typo of a large provider's.
 /// Called once per distinct domain per thread (the result lives in the domain cache of
 /// `syntax`), because the edit-distance search is the costliest part of checking an address.
 pub(super) fn typo_of(ascii_domain: &str) -> Option<String> {
-    let (list, set) = &*PROVIDERS;
-    if set.contains(ascii_domain) {
+    let providers = &*PROVIDERS;
+    if providers.set.contains(ascii_domain) {
         return None;
     }
-    suggest_domain(ascii_domain, list)
+    suggest_among(ascii_domain, &providers.names, &providers.letters)
 }
 
 fn entries(text: &str) -> impl Iterator<Item = &str> {
@@ -229,14 +240,21 @@ pub fn suggest_domain(domain: &str, providers: &[&'static str]) -> Option<String
     if providers.contains(&domain) {
         return None;
     }
+    let sets: Vec<u64> = providers.iter().map(|p| letters(p.as_bytes())).collect();
+    suggest_among(domain, providers, &sets)
+}
+
+/// [`suggest_domain`] with each provider's letter set given (`sets[i]` is `providers[i]`'s), for
+/// a domain that is not a provider's.
+fn suggest_among(domain: &str, providers: &[&'static str], sets: &[u64]) -> Option<String> {
     let max = if domain.len() >= 11 { 2 } else { 1 };
     let mut best: Option<(&str, usize)> = None;
     let mut tied = false;
     let letters = letters(domain.as_bytes());
-    for p in providers {
+    for (p, set) in providers.iter().zip(sets) {
         // Each edit adds or removes at most two letters from the set of letters a name uses,
         // so a name whose set differs by more is out of reach (most of them: no table built).
-        if (letters ^ self::letters(p.as_bytes())).count_ones() as usize > 2 * max {
+        if (letters ^ set).count_ones() as usize > 2 * max {
             continue;
         }
         let Some(d) = osa_within(domain.as_bytes(), p.as_bytes(), max) else {
@@ -315,8 +333,11 @@ fn osa_within(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// The public search and the one with the letter sets worked out once agree.
     fn suggest(d: &str) -> Option<String> {
-        suggest_domain(d, &PROVIDERS.0)
+        let found = suggest_domain(d, &PROVIDERS.names);
+        assert_eq!(typo_of(d), found, "{d}");
+        found
     }
 
     /// The letter-set filter never turns away a name within reach: every single edit of every
@@ -348,7 +369,7 @@ mod tests {
             }
             out
         }
-        for p in PROVIDERS.0.iter().take(12) {
+        for p in PROVIDERS.names.iter().take(12) {
             let base = letters(p.as_bytes());
             for one in edits(p.as_bytes()) {
                 assert!((base ^ letters(&one)).count_ones() <= 2, "{p} {one:?}");
