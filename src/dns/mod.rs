@@ -17,6 +17,7 @@
 
 pub mod cache;
 mod lookups;
+mod packet;
 pub mod ranges;
 mod resolve;
 pub mod txt;

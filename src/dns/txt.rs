@@ -6,10 +6,11 @@
 //! a check that needs the record then says it could not tell.
 
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::proto::rr::{Name, RecordType};
 use std::str::FromStr;
 use std::sync::Arc;
 
+use super::packet::Data;
 use super::upstream;
 use super::wire::{Counters, WireClient};
 use super::{DnsConfig, DnsError};
@@ -53,19 +54,14 @@ async fn ask(client: &WireClient, name: &str) -> TxtAnswer {
     };
     match client.query_following(&fqdn, RecordType::TXT).await {
         Err(e) => TxtAnswer::Failed(e),
-        Ok(m) => match m.metadata.response_code {
+        Ok(m) => match m.rcode {
             ResponseCode::NXDomain => TxtAnswer::None,
             ResponseCode::NoError => {
                 let records: Vec<String> = m
                     .answers
                     .iter()
                     .filter_map(|r| match &r.data {
-                        RData::TXT(t) => Some(
-                            t.txt_data
-                                .iter()
-                                .map(|s| String::from_utf8_lossy(s))
-                                .collect::<String>(),
-                        ),
+                        Data::Txt(t) => Some(t.clone()),
                         _ => None,
                     })
                     .collect();

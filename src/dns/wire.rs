@@ -1,4 +1,4 @@
-//! A pipelined DNS client for bulk work, on `hickory-proto` messages.
+//! A pipelined DNS client for bulk work; its messages are written and read in `packet`.
 //!
 //! The stock resolver opens a socket per query and keeps a general-purpose cache; for hundreds of
 //! thousands of distinct domains against one recursive server that is the bottleneck (figures in
@@ -26,13 +26,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hickory_resolver::proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_resolver::proto::rr::{DNSClass, Name, RData, RecordType};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::oneshot;
 
 use super::lookups::{Lookups, Outcome, NO_ANSWER};
+use super::packet::{self, Data, Record, Reply, Span};
 
 /// Sockets per address family.
 const SOCKETS: usize = 16;
@@ -52,10 +53,11 @@ pub struct Counters {
 
 /// A query waiting for its answer, and what the answer must match.
 struct Waiter {
-    tx: oneshot::Sender<Message>,
+    tx: oneshot::Sender<Reply>,
     server: SocketAddr,
     local_port: u16,
-    name: Name,
+    /// The name asked, in wire form.
+    qname: Arc<[u8]>,
     rtype: RecordType,
 }
 
@@ -212,15 +214,15 @@ impl WireClient {
         &self,
         server: SocketAddr,
         local_port: u16,
-        name: &Name,
+        qname: &Arc<[u8]>,
         rtype: RecordType,
-    ) -> (u16, oneshot::Receiver<Message>) {
+    ) -> (u16, oneshot::Receiver<Reply>) {
         let (tx, rx) = oneshot::channel();
         let mut waiter = Some(Waiter {
             tx,
             server,
             local_port,
-            name: name.clone(),
+            qname: qname.clone(),
             rtype,
         });
         loop {
@@ -240,10 +242,11 @@ impl WireClient {
             .remove(&id);
     }
 
-    /// Asks `name`/`rtype`; `Err` is the text of a failure with no answer. SERVFAIL and REFUSED
-    /// are asked again of the next server, after a backoff, while tries remain.
-    pub async fn query(&self, name: &Name, rtype: RecordType) -> Result<Message, String> {
-        let mut last: Result<Message, String> = Err(format!("{NO_ANSWER}: timed out"));
+    /// Asks `qname` (in wire form) for `rtype`; `Err` is the text of a failure with no answer.
+    /// SERVFAIL and REFUSED are asked again of the next server, after a backoff, while tries
+    /// remain.
+    async fn query(&self, qname: &Arc<[u8]>, rtype: RecordType) -> Result<Reply, String> {
+        let mut last: Result<Reply, String> = Err(format!("{NO_ANSWER}: timed out"));
         for attempt in 0..self.attempts {
             if attempt > 0 {
                 tokio::time::sleep(BACKOFF * (1 << (attempt - 1).min(5))).await;
@@ -256,8 +259,8 @@ impl WireClient {
                     continue;
                 }
             };
-            let (id, rx) = self.register(server, port, name, rtype);
-            let bytes = request(id, name, rtype).map_err(|e| e.to_string())?;
+            let (id, rx) = self.register(server, port, qname, rtype);
+            let bytes = packet::query(id, qname, rtype, EDNS_PAYLOAD);
             self.counters.queries.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = socket.send_to(&bytes, server).await {
                 self.forget(id);
@@ -266,8 +269,8 @@ impl WireClient {
             }
             drop(socket);
             let answer = match tokio::time::timeout(self.timeout, rx).await {
-                Ok(Ok(answer)) if answer.metadata.truncation => {
-                    tcp_query(server, &bytes, id, name, rtype, self.timeout).await
+                Ok(Ok(answer)) if answer.truncated => {
+                    tcp_query(server, &bytes, id, qname, rtype, self.timeout).await
                 }
                 Ok(Ok(answer)) => Ok(answer),
                 Ok(Err(_)) | Err(_) => {
@@ -276,12 +279,7 @@ impl WireClient {
                 }
             };
             match answer {
-                Ok(m)
-                    if matches!(
-                        m.metadata.response_code,
-                        ResponseCode::ServFail | ResponseCode::Refused
-                    ) =>
-                {
+                Ok(m) if matches!(m.rcode, ResponseCode::ServFail | ResponseCode::Refused) => {
                     last = Ok(m)
                 }
                 Ok(m) => return Ok(m),
@@ -295,18 +293,22 @@ impl WireClient {
 impl WireClient {
     /// Asks `name`/`rtype`, following a CNAME chain (up to 8 links) when the server answers with
     /// the alias only (an authoritative server does not chase aliases out of its zone).
-    pub async fn query_following(&self, name: &Name, rtype: RecordType) -> Result<Message, String> {
-        let mut current = name.clone();
+    pub(super) async fn query_following(
+        &self,
+        name: &Name,
+        rtype: RecordType,
+    ) -> Result<Reply, String> {
+        let mut current: Arc<[u8]> = packet::wire_name(name).into();
         for _ in 0..8 {
             let m = self.query(&current, rtype).await?;
-            let has_type = m.answers.iter().any(|r| r.record_type() == rtype);
-            let alias = m.answers.iter().find_map(|r| match &r.data {
-                RData::CNAME(c) if r.name == current => Some(c.0.clone()),
+            let has_type = m.answers.iter().any(|r| r.rtype == u16::from(rtype));
+            let alias = m.answers.iter().find_map(|r| match r.data {
+                Data::Cname(target) if m.name_is(r.owner, &current) => Some(target),
                 _ => None,
             });
             match (has_type, alias) {
-                (false, Some(target)) if m.metadata.response_code == ResponseCode::NoError => {
-                    current = target
+                (false, Some(target)) if m.rcode == ResponseCode::NoError => {
+                    current = m.name(target).into()
                 }
                 _ => return Ok(m),
             }
@@ -315,28 +317,14 @@ impl WireClient {
     }
 }
 
-fn request(
-    id: u16,
-    name: &Name,
-    rtype: RecordType,
-) -> Result<Vec<u8>, hickory_resolver::proto::ProtoError> {
-    let mut m = Message::new(id, MessageType::Query, OpCode::Query);
-    m.metadata.recursion_desired = true;
-    m.add_query(Query::query(name.clone(), rtype));
-    let mut edns = Edns::new();
-    edns.set_max_payload(EDNS_PAYLOAD);
-    m.set_edns(edns);
-    m.to_vec()
-}
-
-/// Whether `m` is a response to a QUERY of `name`/`rtype` in class IN.
-fn answers(m: &Message, name: &Name, rtype: RecordType) -> bool {
-    m.metadata.message_type == MessageType::Response
-        && m.metadata.op_code == OpCode::Query
-        && m.queries.len() == 1
-        && m.queries[0].query_type() == rtype
-        && m.queries[0].query_class() == DNSClass::IN
-        && m.queries[0].name().eq_ignore_root(name)
+/// Whether `m` is a response to a QUERY of `qname`/`rtype` in class IN.
+fn answers(m: &Reply, qname: &[u8], rtype: RecordType) -> bool {
+    m.response
+        && m.opcode == 0
+        && m.questions == 1
+        && m.question.is_some_and(|(name, qtype, qclass)| {
+            qtype == u16::from(rtype) && qclass == packet::CLASS_IN && m.name_is(name, qname)
+        })
 }
 
 /// The largest UDP answer a query asks for (EDNS, RFC 6891): 1,232 bytes, the DNS Flag Day
@@ -370,20 +358,20 @@ async fn read_answers(
             Err(_) if Arc::strong_count(&socket) == 1 => return,
             Err(_) => continue,
         };
-        let Ok(message) = Message::from_vec(&buf[..n]) else {
+        let Ok(message) = Reply::parse(&buf[..n]) else {
             counters.dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         };
         let mut map = waiters.lock().unwrap_or_else(|p| p.into_inner());
-        let matched = map.get(&message.metadata.id).is_some_and(|w| {
-            w.server == from && w.local_port == port && answers(&message, &w.name, w.rtype)
+        let matched = map.get(&message.id).is_some_and(|w| {
+            w.server == from && w.local_port == port && answers(&message, &w.qname, w.rtype)
         });
         if !matched {
             drop(map);
             counters.dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        if let Some(w) = map.remove(&message.metadata.id) {
+        if let Some(w) = map.remove(&message.id) {
             drop(map);
             let _ = w.tx.send(message);
         }
@@ -396,10 +384,10 @@ async fn tcp_query(
     server: SocketAddr,
     request: &[u8],
     id: u16,
-    name: &Name,
+    qname: &[u8],
     rtype: RecordType,
     timeout: Duration,
-) -> Result<Message, String> {
+) -> Result<Reply, String> {
     let exchange = async {
         let mut stream = TcpStream::connect(server).await?;
         let len = u16::try_from(request.len()).map_err(std::io::Error::other)?;
@@ -415,8 +403,8 @@ async fn tcp_query(
     };
     match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok(bytes)) => {
-            let m = Message::from_vec(&bytes).map_err(|e| format!("bad TCP answer: {e}"))?;
-            if m.metadata.id == id && answers(&m, name, rtype) {
+            let m = Reply::parse(&bytes).map_err(|e| format!("bad TCP answer: {e}"))?;
+            if m.id == id && answers(&m, qname, rtype) {
                 Ok(m)
             } else {
                 Err(format!(
@@ -430,27 +418,21 @@ async fn tcp_query(
 }
 
 /// The negative TTL of an answer: the SOA minimum in the authority section (RFC 2308).
-fn negative_ttl(m: &Message) -> u32 {
-    m.authorities
-        .iter()
-        .find_map(|r| match &r.data {
-            RData::SOA(soa) => Some(soa.minimum.min(r.ttl)),
-            _ => None,
-        })
-        .unwrap_or(300)
+fn negative_ttl(m: &Reply) -> u32 {
+    m.soa.map_or(300, |(ttl, minimum)| minimum.min(ttl))
 }
 
 /// What an answer says, for a query of `rtype`: records of that type, NXDOMAIN, NODATA or a
 /// failure code.
-fn outcome<T>(m: &Message, pick: impl Fn(&RData) -> Option<T>) -> Outcome<Vec<T>> {
-    match m.metadata.response_code {
+fn outcome<T>(m: &Reply, pick: impl Fn(&Record) -> Option<T>) -> Outcome<Vec<T>> {
+    match m.rcode {
         ResponseCode::NoError => {
             let mut ttl = u32::MAX;
             let found: Vec<T> = m
                 .answers
                 .iter()
                 .filter_map(|r| {
-                    let v = pick(&r.data)?;
+                    let v = pick(r)?;
                     ttl = ttl.min(r.ttl);
                     Some(v)
                 })
@@ -469,16 +451,22 @@ fn outcome<T>(m: &Message, pick: impl Fn(&RData) -> Option<T>) -> Outcome<Vec<T>
 impl Lookups for WireClient {
     async fn mx(&self, name: &Name) -> Outcome<Vec<(u16, Name)>> {
         match self.query_following(name, RecordType::MX).await {
-            Ok(m) => match outcome(&m, |d| match d {
-                RData::MX(mx) => Some((mx.preference, mx.exchange.clone())),
+            Ok(m) => match outcome(&m, |r| match r.data {
+                Data::Mx(preference, exchange) => Some((preference, exchange)),
                 _ => None,
             }) {
-                Outcome::Answer(mut v, ttl) => {
+                Outcome::Answer(found, ttl) => {
+                    let mut v: Vec<(u16, Name, Span)> = found
+                        .into_iter()
+                        .map(|(p, x)| (p, m.to_name(x), x))
+                        .collect();
                     v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
                     self.take_additional(&m, &v);
-                    Outcome::Answer(v, ttl)
+                    Outcome::Answer(v.into_iter().map(|(p, x, _)| (p, x)).collect(), ttl)
                 }
-                other => other,
+                Outcome::NxDomain(t) => Outcome::NxDomain(t),
+                Outcome::NoData(t) => Outcome::NoData(t),
+                Outcome::Failed(e) => Outcome::Failed(e),
             },
             Err(e) => Outcome::Failed(e),
         }
@@ -498,21 +486,15 @@ impl Lookups for WireClient {
             self.query_following(name, RecordType::AAAA)
         );
         let v4 = a.map(|m| {
-            outcome(&m, |d| {
-                if let RData::A(a) = d {
-                    Some(IpAddr::V4(a.0))
-                } else {
-                    None
-                }
+            outcome(&m, |r| match r.data {
+                Data::A(a) => Some(IpAddr::V4(a)),
+                _ => None,
             })
         });
         let v6 = aaaa.map(|m| {
-            outcome(&m, |d| {
-                if let RData::AAAA(a) = d {
-                    Some(IpAddr::V6(a.0))
-                } else {
-                    None
-                }
+            outcome(&m, |r| match r.data {
+                Data::Aaaa(a) => Some(IpAddr::V6(a)),
+                _ => None,
             })
         });
         let result = combine(v4, v6);
@@ -533,27 +515,33 @@ impl WireClient {
     /// Only positive evidence is taken: a host whose additional addresses include a public one
     /// (the domain has a route whatever its other addresses are). A host given only private or
     /// no addresses is asked in full, so a verdict that removes anyone never rests on the
-    /// additional section. Records must name an exchange of this answer.
-    fn take_additional(&self, m: &Message, exchanges: &[(u16, Name)]) {
+    /// additional section. Records must name an exchange of this answer (`exchanges` are the
+    /// MX records' preference, exchange and where the exchange is written in `m`).
+    fn take_additional(&self, m: &Reply, exchanges: &[(u16, Name, Span)]) {
         if m.additionals.is_empty() {
             return;
         }
-        let mut found: HashMap<&Name, (Vec<IpAddr>, u32)> = HashMap::new();
+        // Per exchange (by its place in `exchanges`; a name listed twice counts as its first
+        // place): the addresses given and their lowest TTL.
+        let mut found: Vec<(Vec<IpAddr>, u32)> = vec![(Vec::new(), u32::MAX); exchanges.len()];
         for r in &m.additionals {
-            let ip = match &r.data {
-                RData::A(a) => IpAddr::V4(a.0),
-                RData::AAAA(a) => IpAddr::V6(a.0),
+            let ip = match r.data {
+                Data::A(a) => IpAddr::V4(a),
+                Data::Aaaa(a) => IpAddr::V6(a),
                 _ => continue,
             };
-            let Some((_, host)) = exchanges.iter().find(|(_, x)| *x == r.name) else {
+            let owner = m.name(r.owner);
+            let Some(i) = exchanges
+                .iter()
+                .position(|(_, _, x)| m.name(*x).eq_ignore_ascii_case(owner))
+            else {
                 continue;
             };
-            let entry = found.entry(host).or_insert((Vec::new(), u32::MAX));
-            entry.0.push(ip);
-            entry.1 = entry.1.min(r.ttl);
+            found[i].0.push(ip);
+            found[i].1 = found[i].1.min(r.ttl);
         }
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        for (host, (mut addrs, ttl)) in found {
+        for ((_, host, _), (mut addrs, ttl)) in exchanges.iter().zip(found) {
             if addrs.iter().any(|a| super::ranges::is_public(*a)) && !hosts.contains_key(host) {
                 addrs.sort();
                 addrs.dedup();
