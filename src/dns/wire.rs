@@ -63,6 +63,9 @@ struct Waiter {
 
 type Waiters = Arc<Mutex<HashMap<u16, Waiter>>>;
 
+/// Mail hosts' addresses, by the host's name in wire form, lowercased ([`host_key`]).
+type Hosts = HashMap<Box<[u8]>, Outcome<Vec<IpAddr>>>;
+
 /// One socket of a pool and how many queries it has carried.
 struct Slot {
     socket: Arc<UdpSocket>,
@@ -86,7 +89,7 @@ pub struct WireClient {
     timeout: Duration,
     attempts: usize,
     counters: Arc<Counters>,
-    hosts: Mutex<HashMap<Name, Outcome<Vec<IpAddr>>>>,
+    hosts: Mutex<Hosts>,
 }
 
 /// A fresh socket on `bind` (port chosen by the system) with its reader started.
@@ -473,11 +476,12 @@ impl Lookups for WireClient {
     }
 
     async fn addresses(&self, name: &Name) -> Outcome<Vec<IpAddr>> {
+        let key = host_key(&packet::wire_name(name));
         if let Some(hit) = self
             .hosts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(name)
+            .get(&key)
         {
             return hit.clone();
         }
@@ -502,7 +506,7 @@ impl Lookups for WireClient {
             self.hosts
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(name.clone(), result.clone());
+                .insert(key, result.clone());
         }
         result
     }
@@ -541,14 +545,25 @@ impl WireClient {
             found[i].1 = found[i].1.min(r.ttl);
         }
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        for ((_, host, _), (mut addrs, ttl)) in exchanges.iter().zip(found) {
-            if addrs.iter().any(|a| super::ranges::is_public(*a)) && !hosts.contains_key(host) {
+        for ((_, _, host), (mut addrs, ttl)) in exchanges.iter().zip(found) {
+            if !addrs.iter().any(|a| super::ranges::is_public(*a)) {
+                continue;
+            }
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                hosts.entry(host_key(m.name(*host)))
+            {
                 addrs.sort();
                 addrs.dedup();
-                hosts.insert(host.clone(), Outcome::Answer(addrs, ttl));
+                slot.insert(Outcome::Answer(addrs, ttl));
             }
         }
     }
+}
+
+/// The key of a host in the cache of hosts' addresses: its name in wire form, lowercased (names
+/// are equal without regard to ASCII case; a label's length byte is below any letter).
+fn host_key(wire: &[u8]) -> Box<[u8]> {
+    wire.to_ascii_lowercase().into_boxed_slice()
 }
 
 /// The addresses of a host from its A and AAAA answers.
