@@ -572,6 +572,40 @@ fn the_progress_line_counts_domains_answered_of_asked() {
     resolver.finish();
 }
 
+/// Many domains on one provider's mail host, all asked at once: the host is looked up once (its
+/// A and AAAA), not once per domain. The host has only a private address, so the MX answers'
+/// additional section cannot settle it and every domain needs the full lookup.
+#[test]
+fn domains_sharing_a_mail_host_ask_for_it_once() {
+    let domains: Vec<String> = (0..60).map(|i| format!("tenant-{i}.com")).collect();
+    let mut zone = String::from("mx.shared-host.com. 3600 A 10.9.8.7\n");
+    for d in &domains {
+        zone.push_str(&format!("{d}. 3600 MX 10 mx.shared-host.com.\n"));
+    }
+    let dns = TestDns::start(TEST_ORIGINS, &zone, &[], &[]);
+    let dir = TestDir::new();
+    let addr = dns.addr.to_string();
+    let mut args = vec!["resolve", "--dns-server", addr.as_str()];
+    args.extend(domains.iter().map(String::as_str));
+    let out = dir.cmd(&args).ok();
+    let lines: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), domains.len());
+    for v in &lines {
+        assert_eq!(v["class"], "mx_unroutable", "{v}");
+        assert_eq!(v["mx"][0]["addresses"][0], "10.9.8.7", "{v}");
+    }
+    let expected = domains.len() as u64 + 2;
+    assert_eq!(
+        dns.queries(),
+        expected,
+        "one MX query per domain, then the shared host's A and AAAA once"
+    );
+}
+
 /// An MX answer whose additional section gives the mail host's addresses: a public one is taken
 /// as the host's answer (one query for the domain, not three); private ones alone are not
 /// enough to judge, and the host is asked in full before the domain is called unroutable.

@@ -66,6 +66,9 @@ type Waiters = Arc<Mutex<HashMap<u16, Waiter>>>;
 /// Mail hosts' addresses, by the host's name in wire form, lowercased ([`host_key`]).
 type Hosts = HashMap<Box<[u8]>, Outcome<Vec<IpAddr>>>;
 
+/// Lookups of hosts' addresses under way, by host key, with the callers waiting for each.
+type InFlight = HashMap<Box<[u8]>, Vec<oneshot::Sender<Outcome<Vec<IpAddr>>>>>;
+
 /// One socket of a pool and how many queries it has carried.
 struct Slot {
     socket: Arc<UdpSocket>,
@@ -90,6 +93,7 @@ pub struct WireClient {
     attempts: usize,
     counters: Arc<Counters>,
     hosts: Mutex<Hosts>,
+    in_flight: Mutex<InFlight>,
 }
 
 /// A fresh socket on `bind` (port chosen by the system) with its reader started.
@@ -173,6 +177,7 @@ impl WireClient {
             attempts: attempts.max(1),
             counters,
             hosts: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
         })
     }
 
@@ -475,16 +480,96 @@ impl Lookups for WireClient {
         }
     }
 
+    /// A host's addresses: from the cache, else from the lookup of the same host already under
+    /// way, else asked (A and AAAA together). Domains of one provider share its mail hosts, and
+    /// at the start of a run hundreds of them ask for the same few hosts at once: one lookup
+    /// per host, not one per domain, is what keeps that first burst from overrunning the server.
     async fn addresses(&self, name: &Name) -> Outcome<Vec<IpAddr>> {
         let key = host_key(&packet::wire_name(name));
-        if let Some(hit) = self
-            .hosts
+        let waiting = {
+            let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(hit) = hosts.get(&key) {
+                return hit.clone();
+            }
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            match in_flight.entry(key.clone()) {
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    let (tx, rx) = oneshot::channel();
+                    e.get_mut().push(tx);
+                    Some(rx)
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(Vec::new());
+                    None
+                }
+            }
+        };
+        let lead = match waiting {
+            None => Some(Lead {
+                client: self,
+                key,
+                done: false,
+            }),
+            Some(rx) => match rx.await {
+                Ok(result) => return result,
+                // The lookup waited for was given up before it ended: ask.
+                Err(_) => None,
+            },
+        };
+        let result = self.ask_addresses(name).await;
+        if let Some(lead) = lead {
+            lead.finish(&result);
+        }
+        result
+    }
+}
+
+/// The lookup of a host that others may be waiting for: when it ends they get its result; when
+/// it is dropped before that, they are let go (and ask themselves).
+struct Lead<'a> {
+    client: &'a WireClient,
+    key: Box<[u8]>,
+    done: bool,
+}
+
+impl Lead<'_> {
+    fn finish(mut self, result: &Outcome<Vec<IpAddr>>) {
+        self.done = true;
+        if !matches!(result, Outcome::Failed(_)) {
+            self.client
+                .hosts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(self.key.clone(), result.clone());
+        }
+        let waiters = self
+            .client
+            .in_flight
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            return hit.clone();
+            .remove(&self.key);
+        for tx in waiters.into_iter().flatten() {
+            let _ = tx.send(result.clone());
         }
+    }
+}
+
+impl Drop for Lead<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.client
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
+
+impl WireClient {
+    /// Asks a host's A and AAAA records.
+    async fn ask_addresses(&self, name: &Name) -> Outcome<Vec<IpAddr>> {
         let (a, aaaa) = tokio::join!(
             self.query_following(name, RecordType::A),
             self.query_following(name, RecordType::AAAA)
@@ -501,14 +586,7 @@ impl Lookups for WireClient {
                 _ => None,
             })
         });
-        let result = combine(v4, v6);
-        if !matches!(result, Outcome::Failed(_)) {
-            self.hosts
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(key, result.clone());
-        }
-        result
+        combine(v4, v6)
     }
 }
 
