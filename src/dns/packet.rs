@@ -141,6 +141,17 @@ impl<'a> Cursor<'a> {
         Ok(out)
     }
 
+    /// Record data of `len` bytes that must be exactly `N` bytes long.
+    fn exactly<const N: usize>(
+        &mut self,
+        len: u16,
+        otherwise: &'static str,
+    ) -> Result<[u8; N], Malformed> {
+        self.bytes(usize::from(len))?
+            .try_into()
+            .map_err(|_| Malformed(otherwise))
+    }
+
     fn u16(&mut self) -> Result<u16, Malformed> {
         let b = self.bytes(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
@@ -275,20 +286,8 @@ impl Reply {
         let (rtype, _class, ttl, len) = (c.u16()?, c.u16()?, c.u32()?, c.u16()?);
         let start = c.at;
         let data = match rtype {
-            TYPE_A => {
-                let b = c.bytes(usize::from(len))?;
-                let b: [u8; 4] = b
-                    .try_into()
-                    .map_err(|_| Malformed("an A record not 4 bytes"))?;
-                Data::A(Ipv4Addr::from(b))
-            }
-            TYPE_AAAA => {
-                let b = c.bytes(usize::from(len))?;
-                let b: [u8; 16] = b
-                    .try_into()
-                    .map_err(|_| Malformed("an AAAA record not 16 bytes"))?;
-                Data::Aaaa(Ipv6Addr::from(b))
-            }
+            TYPE_A => Data::A(c.exactly::<4>(len, "an A record not 4 bytes")?.into()),
+            TYPE_AAAA => Data::Aaaa(c.exactly::<16>(len, "an AAAA record not 16 bytes")?.into()),
             TYPE_MX => {
                 let preference = c.u16()?;
                 Data::Mx(preference, c.name(&mut self.names)?)
