@@ -507,7 +507,7 @@ impl Lookups for WireClient {
         let lead = match waiting {
             None => Some(Lead {
                 client: self,
-                key,
+                key: key.clone(),
                 done: false,
             }),
             Some(rx) => match rx.await {
@@ -517,6 +517,13 @@ impl Lookups for WireClient {
             },
         };
         let result = self.ask_addresses(name).await;
+        // Cached before the waiters are let go, so that a caller after them finds it.
+        if !matches!(result, Outcome::Failed(_)) {
+            self.hosts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, result.clone());
+        }
         if let Some(lead) = lead {
             lead.finish(&result);
         }
@@ -535,13 +542,6 @@ struct Lead<'a> {
 impl Lead<'_> {
     fn finish(mut self, result: &Outcome<Vec<IpAddr>>) {
         self.done = true;
-        if !matches!(result, Outcome::Failed(_)) {
-            self.client
-                .hosts
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(self.key.clone(), result.clone());
-        }
         let waiters = self
             .client
             .in_flight
