@@ -21,6 +21,18 @@ pub(crate) enum Outcome<T> {
     Failed(String),
 }
 
+impl<T> Outcome<T> {
+    /// The same outcome, with an answer's records changed by `f`.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Answer(v, ttl) => Outcome::Answer(f(v), ttl),
+            Outcome::NxDomain(ttl) => Outcome::NxDomain(ttl),
+            Outcome::NoData(ttl) => Outcome::NoData(ttl),
+            Outcome::Failed(e) => Outcome::Failed(e),
+        }
+    }
+}
+
 /// The two questions the classification asks, answered by a DNS client.
 pub(crate) trait Lookups: Send + Sync + 'static {
     /// The MX records of a name, by preference.

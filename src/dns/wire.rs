@@ -459,23 +459,15 @@ fn outcome<T>(m: &Reply, pick: impl Fn(&Record) -> Option<T>) -> Outcome<Vec<T>>
 impl Lookups for WireClient {
     async fn mx(&self, name: &Name) -> Outcome<Vec<(u16, Name)>> {
         match self.query_following(name, RecordType::MX).await {
-            Ok(m) => match outcome(&m, |r| match r.data {
-                Data::Mx(preference, exchange) => Some((preference, exchange)),
+            Ok(m) => outcome(&m, |r| match r.data {
+                Data::Mx(preference, exchange) => Some((preference, m.to_name(exchange), exchange)),
                 _ => None,
-            }) {
-                Outcome::Answer(found, ttl) => {
-                    let mut v: Vec<(u16, Name, Span)> = found
-                        .into_iter()
-                        .map(|(p, x)| (p, m.to_name(x), x))
-                        .collect();
-                    v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-                    self.take_additional(&m, &v);
-                    Outcome::Answer(v.into_iter().map(|(p, x, _)| (p, x)).collect(), ttl)
-                }
-                Outcome::NxDomain(t) => Outcome::NxDomain(t),
-                Outcome::NoData(t) => Outcome::NoData(t),
-                Outcome::Failed(e) => Outcome::Failed(e),
-            },
+            })
+            .map(|mut v| {
+                v.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+                self.take_additional(&m, &v);
+                v.into_iter().map(|(p, x, _)| (p, x)).collect()
+            }),
             Err(e) => Outcome::Failed(e),
         }
     }
