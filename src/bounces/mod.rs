@@ -13,6 +13,7 @@ pub mod event;
 pub mod logs;
 mod mbox;
 pub mod message;
+mod mime_lite;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -412,6 +413,11 @@ struct Normaliser<'a> {
 }
 
 impl Normaliser<'_> {
+    /// [`Normaliser::event`], where a panic costs that event only.
+    fn guarded(&self, raw: RawEvent, location: Option<u64>) -> Result<BounceEvent, String> {
+        crate::guard::contained(|| self.event(raw, location)).and_then(|e| e)
+    }
+
     fn event(&self, raw: RawEvent, location: Option<u64>) -> Result<BounceEvent, String> {
         let recipient = raw
             .recipient
@@ -526,14 +532,15 @@ fn read_file(
         format,
     };
     let mut events = Vec::new();
-    let mut push = |raw: Result<Vec<(Option<u64>, RawEvent)>, String>,
-                    at: String,
-                    report: &mut SourceReport| match raw {
+    // Normalising a recipient is a full address check: done in parallel, a slice of the list at
+    // a time, so that the results in between fit in memory already in use.
+    let push = |events: &mut Vec<BounceEvent>,
+                report: &mut SourceReport,
+                raw: Result<Vec<(Option<u64>, RawEvent)>, String>,
+                at: String| match raw {
         Ok(list) => {
             // Reserved once: a million events pushed one by one were copied at every doubling.
             events.reserve(list.len());
-            // Normalising a recipient is a full address check: done in parallel, a slice of the
-            // list at a time, so that the results in between fit in memory already in use.
             let mut list = list.into_iter();
             loop {
                 let slice: Vec<(Option<u64>, RawEvent)> = list.by_ref().take(1 << 14).collect();
@@ -543,22 +550,9 @@ fn read_file(
                 let normalised: Vec<Result<BounceEvent, String>> = slice
                     .into_par_iter()
                     .with_min_len(256)
-                    .map(|(loc, r)| crate::guard::contained(|| norm.event(r, loc)).and_then(|e| e))
+                    .map(|(loc, r)| norm.guarded(r, loc))
                     .collect();
-                for result in normalised {
-                    match result {
-                        Ok(e) => {
-                            report.events += 1;
-                            events.push(e);
-                        }
-                        Err(why) => {
-                            report.bad_recipients += 1;
-                            if report.errors.len() < 10 {
-                                report.errors.push(format!("{at}: {why}"));
-                            }
-                        }
-                    }
-                }
+                keep(events, report, &at, normalised);
             }
         }
         Err(why) => report.error(format!("{at}: {why}")),
@@ -568,16 +562,25 @@ fn read_file(
             let parsed = crate::guard::contained(|| message::parse_message(&bytes))
                 .and_then(|r| r)
                 .map(|evs| evs.into_iter().map(|e| (None, e)).collect());
-            push(parsed, name.clone(), &mut report);
+            push(&mut events, &mut report, parsed, name.clone());
         }),
+        // A message's events are normalised where it was parsed, on the pool: an mbox is
+        // mostly one event per message, too few to share out after the fact.
         Format::Mbox => read_mbox(
             reader,
             |line, bytes| {
                 crate::guard::contained(|| message::parse_message(bytes))
                     .and_then(|r| r)
-                    .map(|evs| evs.into_iter().map(|e| (Some(line), e)).collect())
+                    .map(|evs| {
+                        evs.into_iter()
+                            .map(|e| norm.guarded(e, Some(line)))
+                            .collect()
+                    })
             },
-            |line, r| push(r, format!("{name}:{line}"), &mut report),
+            |line, r| match r {
+                Ok(list) => keep(&mut events, &mut report, &format!("{name}:{line}"), list),
+                Err(why) => report.error(format!("{name}:{line}: {why}")),
+            },
         ),
         Format::Postfix | Format::Exim => {
             let year = match options.postfix_year {
@@ -606,7 +609,7 @@ fn read_file(
                         }
                     }
                 },
-                |found| push(Ok(found), name.clone(), &mut report),
+                |found| push(&mut events, &mut report, Ok(found), name.clone()),
             );
             for why in failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
                 report.error(why);
@@ -615,9 +618,10 @@ fn read_file(
         }
         Format::Json => read_json(reader, |loc, r| {
             push(
+                &mut events,
+                &mut report,
                 r.map(|evs| evs.into_iter().map(|e| (Some(loc), e)).collect()),
                 format!("{name}:{loc}"),
-                &mut report,
             )
         }),
         Format::Suppression | Format::SendgridCsv | Format::Unsubscribe => {
@@ -638,12 +642,13 @@ fn read_file(
                     Ok((list, skipped)) => {
                         report.unreadable += skipped;
                         push(
+                            &mut events,
+                            &mut report,
                             Ok(list
                                 .into_iter()
                                 .map(|(l, e)| (Some(l - added), e))
                                 .collect()),
                             name.clone(),
-                            &mut report,
                         );
                     }
                     Err(why) => report.error(format!("{name}: {why}")),
@@ -725,7 +730,30 @@ where
     }
 }
 
-type MessageResult = Result<Vec<(Option<u64>, RawEvent)>, String>;
+type MessageResult = Result<Vec<Result<BounceEvent, String>>, String>;
+
+/// Normalised events into `events`; a recipient that is not an address into `report`.
+fn keep(
+    events: &mut Vec<BounceEvent>,
+    report: &mut SourceReport,
+    at: &str,
+    normalised: Vec<Result<BounceEvent, String>>,
+) {
+    for result in normalised {
+        match result {
+            Ok(e) => {
+                report.events += 1;
+                events.push(e);
+            }
+            Err(why) => {
+                report.bad_recipients += 1;
+                if report.errors.len() < 10 {
+                    report.errors.push(format!("{at}: {why}"));
+                }
+            }
+        }
+    }
+}
 
 /// Messages of an mbox file (see [`mbox`]), parsed in parallel batches and handed to `found`
 /// in order. A thread cuts the next batch while the pool parses this one.
