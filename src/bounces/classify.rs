@@ -595,6 +595,10 @@ pub const AFTER_DATA: &str = "(in reply to end of DATA command)";
 /// "(in reply to end of DATA command)", Exim's "SMTP error from remote mail server after end of
 /// data", however the report wraps its lines.
 pub fn said_after_data(text: &str) -> bool {
+    // Every phrase below holds the word "data": without it, none can match (most diagnostics).
+    if !contains_ignoring_ascii_case(text.as_bytes(), b"data") {
+        return false;
+    }
     let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let lower = words.to_ascii_lowercase();
     let data = [
@@ -610,6 +614,18 @@ pub fn said_after_data(text: &str) -> bool {
         .iter()
         .any(|w| lower.contains(w));
     data && !rcpt
+}
+
+/// Whether `needle` (in lowercase) is in `haystack`, any ASCII letter in either case.
+fn contains_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), haystack).any(|at| {
+        haystack
+            .get(at + 1..at + 1 + rest.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(rest))
+    })
 }
 
 /// Whether a notice shows its one failure as the reply to DATA: its SMTP transcript (Sendmail's
@@ -636,8 +652,11 @@ pub fn notice_says_after_data(notice: &str) -> bool {
             headed.push(t.eq_ignore_ascii_case("data"));
             under_heading = false;
         } else {
-            let lower = t.trim_end_matches(':').to_ascii_lowercase();
-            under_heading = lower.trim_start_matches('-').trim() == "smtp command";
+            under_heading = t
+                .trim_end_matches(':')
+                .trim_start_matches('-')
+                .trim()
+                .eq_ignore_ascii_case("smtp command");
         }
     }
     failures == [true] || (failures.is_empty() && headed == [true])
