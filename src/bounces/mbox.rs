@@ -16,8 +16,50 @@ use memchr::memmem;
 /// Bytes read at a time.
 const BLOCK: usize = 4 << 20;
 
-/// Messages, each with the line of its `From ` line.
-pub type Messages = Vec<(u64, Vec<u8>)>;
+/// A batch of messages, each with the line of its `From ` line. Their texts lie one after
+/// another in one buffer: one allocation a batch, not one a message (each freed by another
+/// thread than the one that made it).
+#[derive(Debug, Default)]
+pub struct Messages {
+    text: Vec<u8>,
+    /// Each message's line and where its text ends (it starts where the one before ends).
+    ends: Vec<(u64, usize)>,
+}
+
+impl Messages {
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `i`th message: its line and its text.
+    pub fn get(&self, i: usize) -> (u64, &[u8]) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1].1 };
+        let (line, end) = self.ends[i];
+        (line, &self.text[start..end])
+    }
+
+    /// The message whose `From ` line is `message`'s first line: the lines after that one,
+    /// unquoted.
+    fn push(&mut self, line: u64, message: &[u8], quoted: &memmem::Finder) {
+        if let Some(nl) = memchr::memchr(b'\n', message) {
+            let text = &message[nl + 1..];
+            if quoted.find(text).is_none() {
+                self.text.extend_from_slice(text);
+            } else {
+                for l in text.split_inclusive(|b| *b == b'\n') {
+                    self.text.extend_from_slice(unquoted(l));
+                }
+            }
+        }
+        self.ends.push((line, self.text.len()));
+    }
+}
 
 /// Cuts `reader` into messages and hands them to `found` in order, `batch` at a time, each with
 /// the line of its `From ` line. Stops at the first error `found` returns.
@@ -36,13 +78,15 @@ fn split_in_blocks(
     found: &mut dyn FnMut(Messages) -> io::Result<()>,
 ) -> io::Result<()> {
     let starts = memmem::Finder::new(b"\nFrom ");
+    // Built once: a searcher costs more to build than to run over one message.
+    let quoted = memmem::Finder::new(b">From ");
     // `data` starts at a line start: the current message's `From ` line, or (before the first
     // message) the last unfinished line. `line` is the line of `data[0]`; `scanned` is how far
     // `data` has been searched for `From ` lines already.
     let mut data: Vec<u8> = Vec::new();
     let (mut line, mut scanned, mut eof) = (1u64, 0usize, false);
     let mut in_message = false;
-    let mut messages = Vec::new();
+    let mut messages = Messages::default();
     while !eof {
         // Appended without zeroing the room first; fewer bytes than asked for is the end.
         let n = (&mut *reader).take(block as u64).read_to_end(&mut data)?;
@@ -60,7 +104,7 @@ fn split_in_blocks(
         for pair in found_at.windows(2) {
             let (start, end) = (pair[0], pair[1]);
             line += count_lines(&data[done_up_to..start]);
-            messages.push((line, body(&data[start..end])));
+            messages.push(line, &data[start..end], &quoted);
             done_up_to = start;
             if messages.len() >= batch {
                 found(std::mem::take(&mut messages))?;
@@ -70,7 +114,7 @@ fn split_in_blocks(
             Some(&last) => {
                 line += count_lines(&data[done_up_to..last]);
                 if eof {
-                    messages.push((line, body(&data[last..])));
+                    messages.push(line, &data[last..], &quoted);
                 } else {
                     data.drain(..last);
                     scanned = data.len();
@@ -91,22 +135,6 @@ fn split_in_blocks(
         found(messages)?;
     }
     Ok(())
-}
-
-/// A message's text from its `From ` line on: the lines after that one, unquoted.
-fn body(message: &[u8]) -> Vec<u8> {
-    let Some(nl) = memchr::memchr(b'\n', message) else {
-        return Vec::new();
-    };
-    let text = &message[nl + 1..];
-    if memmem::find(text, b">From ").is_none() {
-        return text.to_vec();
-    }
-    let mut out = Vec::with_capacity(text.len());
-    for l in text.split_inclusive(|b| *b == b'\n') {
-        out.extend_from_slice(unquoted(l));
-    }
-    out
 }
 
 /// A line of a message as it was before mboxrd quoting: one `>` less before `From `.
@@ -155,7 +183,7 @@ mod tests {
         let mut reader = text;
         split_in_blocks(&mut reader, block, batch, &mut |b| {
             assert!(!b.is_empty() && b.len() <= batch);
-            out.extend(b);
+            out.extend((0..b.len()).map(|i| b.get(i)).map(|(l, m)| (l, m.to_vec())));
             Ok(())
         })
         .unwrap();

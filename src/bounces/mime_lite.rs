@@ -21,8 +21,6 @@
 
 use std::borrow::Cow;
 
-use memchr::memmem;
-
 /// Why a message is left to the full MIME parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unread;
@@ -274,8 +272,7 @@ impl<'a> Message<'a> {
         let mut dashed = Vec::with_capacity(boundary.len() + 2);
         dashed.extend_from_slice(b"--");
         dashed.extend_from_slice(boundary.as_bytes());
-        let finder = memmem::Finder::new(&dashed);
-        let Some(first) = line_start_match(&finder, raw, body_start) else {
+        let Some(first) = line_start_match(&dashed, raw, body_start) else {
             return Ok(message);
         };
         // mailparse's loop: a part starts after the line of a boundary and ends before the next
@@ -285,7 +282,7 @@ impl<'a> Message<'a> {
         while let Some(part_start) =
             memchr::memchr(b'\n', &raw[boundary_end..]).map(|i| boundary_end + i + 1)
         {
-            let next = line_start_match(&finder, raw, part_start);
+            let next = line_start_match(&dashed, raw, part_start);
             let part_end = next.map_or(raw.len(), |b| strip_line_end(raw, part_start, b));
             message.parts.push(part(&raw[part_start..part_end])?);
             boundary_end = next.map_or(raw.len(), |b| b + dashed.len());
@@ -315,18 +312,13 @@ fn part(raw: &[u8]) -> Result<Part<'_>, Unread> {
     })
 }
 
-/// The first match of `finder` at or after `from` that starts a line (or is at `from`, which
-/// is always a line start here).
-fn line_start_match(finder: &memmem::Finder, raw: &[u8], from: usize) -> Option<usize> {
-    let mut at = from;
-    while let Some(i) = finder.find(&raw[at..]) {
-        let found = at + i;
-        if found == from || raw[found - 1] == b'\n' {
-            return Some(found);
-        }
-        at = found + 1;
-    }
-    None
+/// The first line at or after `from` (a line start) that starts with `prefix`: mailparse's
+/// boundary search. A message has a few dozen lines, so the lines are walked rather than a
+/// searcher built for each message.
+fn line_start_match(prefix: &[u8], raw: &[u8], from: usize) -> Option<usize> {
+    std::iter::once(from)
+        .chain(memchr::memchr_iter(b'\n', &raw[from..]).map(|i| from + i + 1))
+        .find(|&at| raw[at..].starts_with(prefix))
 }
 
 /// `end` moved back over one LF or CRLF, not before `start`.

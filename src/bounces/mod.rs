@@ -552,7 +552,7 @@ fn read_file(
                     .with_min_len(256)
                     .map(|(loc, r)| norm.guarded(r, loc))
                     .collect();
-                keep(events, report, &at, normalised);
+                keep(events, report, &|| at.clone(), normalised);
             }
         }
         Err(why) => report.error(format!("{at}: {why}")),
@@ -578,7 +578,7 @@ fn read_file(
                     })
             },
             |line, r| match r {
-                Ok(list) => keep(&mut events, &mut report, &format!("{name}:{line}"), list),
+                Ok(list) => keep(&mut events, &mut report, &|| format!("{name}:{line}"), list),
                 Err(why) => report.error(format!("{name}:{line}: {why}")),
             },
         ),
@@ -732,11 +732,12 @@ where
 
 type MessageResult = Result<Vec<Result<BounceEvent, String>>, String>;
 
-/// Normalised events into `events`; a recipient that is not an address into `report`.
+/// Normalised events into `events`; a recipient that is not an address into `report`, named
+/// by `at` (written only then).
 fn keep(
     events: &mut Vec<BounceEvent>,
     report: &mut SourceReport,
-    at: &str,
+    at: &dyn Fn() -> String,
     normalised: Vec<Result<BounceEvent, String>>,
 ) {
     for result in normalised {
@@ -748,7 +749,7 @@ fn keep(
             Err(why) => {
                 report.bad_recipients += 1;
                 if report.errors.len() < 10 {
-                    report.errors.push(format!("{at}: {why}"));
+                    report.errors.push(format!("{}: {why}", at()));
                 }
             }
         }
@@ -776,8 +777,13 @@ where
             })
         });
         for batch in rx {
-            let results: Vec<(u64, MessageResult)> =
-                batch.par_iter().map(|(l, m)| (*l, parse(*l, m))).collect();
+            let results: Vec<(u64, MessageResult)> = (0..batch.len())
+                .into_par_iter()
+                .map(|i| {
+                    let (l, m) = batch.get(i);
+                    (l, parse(l, m))
+                })
+                .collect();
             for (l, r) in results {
                 found(l, r);
             }
