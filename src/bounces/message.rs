@@ -8,6 +8,8 @@
 //! 4. anything else: a non-standard bounce (Sendmail, qmail, Exim, Exchange, webmail providers),
 //!    where the failed recipients and the remote server's reply are read from the text.
 
+use std::borrow::Cow;
+
 use mailparse::{MailHeaderMap, ParsedMail};
 
 use super::classify::{
@@ -34,10 +36,17 @@ fn parse_at(bytes: &[u8], depth: usize) -> Result<Vec<RawEvent>, String> {
         Ok(read) => read,
         Err(Unread) => by_mailparse(bytes, depth)?,
     };
-    if let Some(sender) = to.and_then(|t| first_address(&t)) {
+    if let Some(to) = to {
+        // The notice's addressee, looked for at the first event that could be about it.
+        let mut sender = None;
         for e in &mut events {
-            if says_dead_words(e) && names_only_the_sender(e, &sender) {
-                e.class = EventClass::SenderSide;
+            if !says_dead_words(e) {
+                continue;
+            }
+            if let Some(sender) = sender.get_or_insert_with(|| first_address(&to)) {
+                if names_only_the_sender(e, sender) {
+                    e.class = EventClass::SenderSide;
+                }
             }
         }
     }
@@ -79,12 +88,22 @@ fn standard_report(bytes: &[u8]) -> Result<(Vec<RawEvent>, Option<String>), Unre
         Some(p) => p.text_body()?,
         None => "",
     };
-    let date = mail
-        .header("Date")?
-        .and_then(|d| mailparse::dateparse(&d).ok());
+    let date_text = mail.header("Date")?;
+    let parsed = std::cell::OnceCell::new();
+    let date = || {
+        *parsed.get_or_init(|| {
+            date_text
+                .as_deref()
+                .and_then(|d| mailparse::dateparse(d).ok())
+        })
+    };
     let to = mail.header("To")?.map(|t| t.into_owned());
-    let text = String::from_utf8_lossy(dsn.raw_body()?);
-    let events = delivery_fields(&text, human, date);
+    // `from_utf8` first: its ASCII fast path is many times quicker than the lossy scan, and
+    // a report's fields are ASCII.
+    let raw = dsn.raw_body()?;
+    let text =
+        std::str::from_utf8(raw).map_or_else(|_| String::from_utf8_lossy(raw), Cow::Borrowed);
+    let events = delivery_fields(&text, human, &date);
     if events.is_empty() {
         return Err(Unread);
     }
@@ -247,11 +266,15 @@ fn body_text(part: &ParsedMail) -> String {
     })
 }
 
+/// One field of a report part: its name as written (compared without regard to ASCII case)
+/// and its value, continuation lines folded in.
+type Field<'a> = (&'a str, Cow<'a, str>);
+
 /// Header-like fields of a report part, in blocks separated by blank lines; continuation lines
-/// folded in; keys lowercased.
-fn field_blocks(text: &str) -> Vec<Vec<(String, String)>> {
-    let mut blocks: Vec<Vec<(String, String)>> = Vec::new();
-    let mut current: Vec<(String, String)> = Vec::new();
+/// folded in.
+fn field_blocks(text: &str) -> Vec<Vec<Field<'_>>> {
+    let mut blocks: Vec<Vec<Field>> = Vec::new();
+    let mut current: Vec<Field> = Vec::new();
     for line in text.lines() {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() {
@@ -262,19 +285,23 @@ fn field_blocks(text: &str) -> Vec<Vec<(String, String)>> {
         }
         if line.starts_with([' ', '\t']) {
             if let Some(last) = current.last_mut() {
-                last.1.push(' ');
-                last.1.push_str(line.trim());
+                let value = last.1.to_mut();
+                value.push(' ');
+                value.push_str(line.trim());
             }
             continue;
         }
         if let Some((k, v)) = line.split_once(':') {
-            let key = k.trim().to_ascii_lowercase();
+            let key = k.trim();
             // A field seen twice starts the next recipient's block: some MTAs leave out the
             // blank line between blocks.
-            if current.iter().any(|(seen, _)| *seen == key) {
+            if current
+                .iter()
+                .any(|(seen, _)| seen.eq_ignore_ascii_case(key))
+            {
                 blocks.push(std::mem::take(&mut current));
             }
-            current.push((key, v.trim().to_owned()));
+            current.push((key, Cow::Borrowed(v.trim())));
         }
     }
     if !current.is_empty() {
@@ -283,11 +310,12 @@ fn field_blocks(text: &str) -> Vec<Vec<(String, String)>> {
     blocks
 }
 
-fn field<'a>(block: &'a [(String, String)], key: &str) -> Option<&'a str> {
+/// The value of the field named `key` (lowercase), when it is not empty.
+fn field<'a>(block: &'a [Field], key: &str) -> Option<&'a str> {
     block
         .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.as_ref())
         .filter(|v| !v.is_empty())
 }
 
@@ -362,7 +390,7 @@ fn notice(parts: &[&ParsedMail]) -> String {
 
 fn delivery_status(dsn: &ParsedMail, parts: &[&ParsedMail], date: Option<i64>) -> Vec<RawEvent> {
     let text = String::from_utf8_lossy(&dsn.get_body_raw().unwrap_or_default()).into_owned();
-    delivery_fields(&text, &notice(parts), date)
+    delivery_fields(&text, &notice(parts), &|| date)
 }
 
 /// The per-recipient fields of a delivery report written inline in a text part: a report
@@ -376,7 +404,7 @@ fn inline_delivery_status(parts: &[&ParsedMail], date: Option<i64>) -> Vec<RawEv
                 .is_some_and(|h| h.eq_ignore_ascii_case("final-recipient:"))
         });
         if has_fields {
-            let events = delivery_fields(&text, &notice(parts), date);
+            let events = delivery_fields(&text, &notice(parts), &|| date);
             if !events.is_empty() {
                 return events;
             }
@@ -386,15 +414,16 @@ fn inline_delivery_status(parts: &[&ParsedMail], date: Option<i64>) -> Vec<RawEv
 }
 
 /// The events of a report's per-recipient fields; `human` is its notice (the first text/plain
-/// part), which speaks for a recipient block that gives no reply of its own.
-fn delivery_fields(text: &str, human: &str, date: Option<i64>) -> Vec<RawEvent> {
+/// part), which speaks for a recipient block that gives no reply of its own; `date` gives the
+/// notice's Date, for a block that has no date of its own (asked only then).
+fn delivery_fields(text: &str, human: &str, date: &dyn Fn() -> Option<i64>) -> Vec<RawEvent> {
     let blocks = field_blocks(text);
-    let per_message: &[(String, String)] = blocks
+    let per_message: &[Field] = blocks
         .first()
         .filter(|b| field(b, "final-recipient").is_none())
         .map(|b| b.as_slice())
         .unwrap_or(&[]);
-    let arrival = date_of(field(per_message, "arrival-date"));
+    let arrival = std::cell::OnceCell::new();
     // Whether the notice says "after DATA": the same for every recipient block, asked once.
     let mut notice_after_data = None;
     let mut events = Vec::new();
@@ -470,8 +499,8 @@ fn delivery_fields(text: &str, human: &str, date: Option<i64>) -> Vec<RawEvent> 
             classify(smtp_code, status, words)
         };
         let timestamp = date_of(field(block, "last-attempt-date"))
-            .or(arrival)
-            .or(date);
+            .or_else(|| *arrival.get_or_init(|| date_of(field(per_message, "arrival-date"))))
+            .or_else(date);
         events.push(RawEvent {
             recipient,
             timestamp,
@@ -523,7 +552,7 @@ fn feedback(
     date: Option<i64>,
 ) -> Result<Vec<RawEvent>, String> {
     let text = String::from_utf8_lossy(&report.get_body_raw().unwrap_or_default()).into_owned();
-    let fields: Vec<(String, String)> = field_blocks(&text).into_iter().flatten().collect();
+    let fields: Vec<Field> = field_blocks(&text).into_iter().flatten().collect();
     let kind = field(&fields, "feedback-type")
         .unwrap_or("abuse")
         .to_ascii_lowercase();
@@ -540,7 +569,10 @@ fn feedback(
         .or(date);
     let mut recipients: Vec<String> = fields
         .iter()
-        .filter(|(k, _)| k == "original-rcpt-to" || k == "removal-recipient")
+        .filter(|(k, _)| {
+            k.eq_ignore_ascii_case("original-rcpt-to")
+                || k.eq_ignore_ascii_case("removal-recipient")
+        })
         .filter_map(|(_, v)| typed_address(v))
         .collect();
     if recipients.is_empty() {
