@@ -7,6 +7,7 @@
 //! the README.
 
 use serde::Serialize;
+use std::sync::LazyLock;
 
 /// The class of one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -504,6 +505,29 @@ pub fn set_user_rules(rules: Vec<UserRule>) {
     let _ = USER_RULES.set(rules);
 }
 
+/// The needles of a list of texts, looked for all at once: one pass of an Aho-Corasick
+/// automaton over the text, instead of a substring search (and its searcher built) for each
+/// needle in turn.
+struct Needles(aho_corasick::AhoCorasick);
+
+impl Needles {
+    fn of(list: &[(&str, EventClass)]) -> Self {
+        let automaton = aho_corasick::AhoCorasick::new(list.iter().map(|(needle, _)| needle))
+            .expect("the classifier's needles make an automaton");
+        Self(automaton)
+    }
+
+    /// The first needle *in the list's order* that `text` contains, as
+    /// `list.iter().position(|n| text.contains(n))` gives it: every match is seen (overlapping
+    /// ones too) and the lowest index wins, wherever in the text it is.
+    fn first_in(&self, text: &str) -> Option<usize> {
+        self.0
+            .find_overlapping_iter(text)
+            .map(|m| m.pattern().as_usize())
+            .min()
+    }
+}
+
 /// Provider replies that need their reply code to be read: (code, lowercase text, class).
 /// Symantec Email Security.cloud (formerly MessageLabs) refuses an address it does not know
 /// with the non-standard code 542 and the address followed by "Rejected".
@@ -516,15 +540,17 @@ fn by_text(smtp_code: Option<u16>, text: &str) -> Option<(EventClass, Rule)> {
         .find(|(code, needle, _)| smtp_code == Some(*code) && lower.contains(needle))
         .map(|(_, t, class)| (*class, Rule::ProviderText(t)))
         .or_else(|| {
-            PROVIDER_TEXTS
-                .iter()
-                .find(|(needle, _)| lower.contains(needle))
+            static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles::of(PROVIDER_TEXTS));
+            NEEDLES
+                .first_in(&lower)
+                .map(|i| &PROVIDER_TEXTS[i])
                 .map(|(t, class)| (*class, Rule::ProviderText(t)))
         })
         .or_else(|| {
-            GENERAL_TEXTS
-                .iter()
-                .find(|(needle, _)| lower.contains(needle))
+            static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles::of(GENERAL_TEXTS));
+            NEEDLES
+                .first_in(&lower)
+                .map(|i| &GENERAL_TEXTS[i])
                 .map(|(t, class)| (*class, Rule::GeneralText(t)))
         })
 }
@@ -673,9 +699,10 @@ fn by_rules(smtp_code: Option<u16>, status: Option<Enhanced>, text: &str) -> (Ev
         match by_enhanced(e) {
             ByCode::Decided(EventClass::Dead) => {
                 let lower = text.to_lowercase();
-                return OVERRULE_DEAD
-                    .iter()
-                    .find(|(needle, _)| lower.contains(needle))
+                static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles::of(OVERRULE_DEAD));
+                return NEEDLES
+                    .first_in(&lower)
+                    .map(|i| &OVERRULE_DEAD[i])
                     .map_or((EventClass::Dead, Rule::Code(e)), |(t, class)| {
                         (*class, Rule::Overrule(e, t))
                     });
@@ -827,6 +854,39 @@ fn reply_code_at(text: &str, from: usize) -> Option<(usize, u16)> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// The automaton gives the needle a scan of the list in order would: texts made of the
+    /// needles' pieces (overlaps, one needle inside another, cut ones, other letters).
+    #[test]
+    fn needles_find_what_the_list_order_finds() {
+        let mut next = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
+        for list in [OVERRULE_DEAD, PROVIDER_TEXTS, GENERAL_TEXTS] {
+            let needles = Needles::of(list);
+            let mut found = 0;
+            for _ in 0..3000 {
+                let mut text = String::new();
+                for _ in 0..next(5) {
+                    let needle = list[next(list.len())].0;
+                    let mut cut = next(needle.len() + 1);
+                    while !needle.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    match next(4) {
+                        0 => text.push_str(needle),
+                        1 => text.push_str(&needle[..cut]),
+                        2 => text.push_str(&needle[cut..]),
+                        _ => text.push_str([" ", "x", "é", "550 5.1.1 "][next(4)]),
+                    }
+                }
+                let want = list.iter().position(|(n, _)| text.contains(n));
+                found += usize::from(want.is_some());
+                assert_eq!(needles.first_in(&text), want, "{text:?}");
+            }
+            assert!(found > 1000, "{found} texts held a needle");
+        }
+    }
+
     #[test]
     fn letters_of_any_script_before_a_code_are_not_cut() {
         // Two-byte letters just before the code once sliced a string inside a character.
@@ -838,8 +898,6 @@ mod tests {
             }
         }
     }
-
-    use super::*;
 
     fn class(text: &str) -> EventClass {
         classify(find_reply_code(text), find_enhanced(text), text)
