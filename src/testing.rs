@@ -218,6 +218,21 @@ pub fn mime_shaped(seed: u64) -> Vec<u8> {
     m.replace("{b}", &b).replace('\n', &nl).into_bytes()
 }
 
+/// `raw` changed at `at` (taken modulo its length) by `how`: 0 leaves it, 1 puts `byte` in
+/// place of the byte there, 2 inserts `byte` there, 3 cuts it there.
+pub fn mutated(mut raw: Vec<u8>, at: usize, byte: u8, how: u8) -> Vec<u8> {
+    if !raw.is_empty() {
+        let at = at % raw.len();
+        match how {
+            0 => {}
+            1 => raw[at] = byte,
+            2 => raw.insert(at, byte),
+            _ => raw.truncate(at),
+        }
+    }
+    raw
+}
+
 fn pick(next: &mut impl FnMut(usize) -> usize, list: &[&str]) -> String {
     list[next(list.len())].to_owned()
 }

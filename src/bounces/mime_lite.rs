@@ -335,7 +335,7 @@ fn strip_line_end(raw: &[u8], start: usize, mut end: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::mime_shaped;
+    use crate::testing::{mime_shaped, mutated};
     use mailparse::MailHeaderMap;
     use proptest::prelude::*;
 
@@ -456,17 +456,7 @@ mod tests {
             ],
             how in 0..4u8,
         ) {
-            let mut raw = mime_shaped(seed);
-            if !raw.is_empty() {
-                let at = at % raw.len();
-                match how {
-                    0 => {}
-                    1 => raw[at] = byte,
-                    2 => raw.insert(at, byte),
-                    _ => raw.truncate(at),
-                }
-            }
-            same_as_mailparse(&raw)?;
+            same_as_mailparse(&mutated(mime_shaped(seed), at, byte, how))?;
         }
     }
 }
