@@ -90,13 +90,7 @@ fn standard_report(bytes: &[u8]) -> Result<(Vec<RawEvent>, Option<String>), Unre
     };
     let date_text = mail.header("Date")?;
     let parsed = std::cell::OnceCell::new();
-    let date = || {
-        *parsed.get_or_init(|| {
-            date_text
-                .as_deref()
-                .and_then(|d| mailparse::dateparse(d).ok())
-        })
-    };
+    let date = || *parsed.get_or_init(|| date_text.as_deref().and_then(super::date::parse));
     let to = mail.header("To")?.map(|t| t.into_owned());
     // `from_utf8` first: its ASCII fast path is many times quicker than the lossy scan, and
     // a report's fields are ASCII.
@@ -156,7 +150,7 @@ fn names_only_the_sender(e: &RawEvent, sender: &str) -> bool {
 
 /// The events of a notice, as its parts say them.
 fn events_of(mail: &ParsedMail, depth: usize) -> Result<Vec<RawEvent>, String> {
-    let date = header(mail, "Date").and_then(|d| mailparse::dateparse(&d).ok());
+    let date = header(mail, "Date").and_then(|d| super::date::parse(&d));
     let mut parts = Vec::new();
     flatten(mail, &mut parts);
     if let Some(report) = parts
@@ -375,7 +369,7 @@ fn typed_text(value: &str) -> String {
 }
 
 fn date_of(value: Option<&str>) -> Option<i64> {
-    value.and_then(|v| mailparse::dateparse(v).ok())
+    value.and_then(super::date::parse)
 }
 
 /// The human-readable part of a report (the first text/plain part), for classification when a

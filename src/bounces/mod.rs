@@ -8,6 +8,7 @@
 //! error that stops the run, and never evidence against anyone.
 
 pub mod classify;
+mod date;
 pub mod esp;
 pub mod event;
 pub mod logs;
