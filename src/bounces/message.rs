@@ -22,6 +22,12 @@ use super::mime_lite::{self, Unread};
 /// The Content-Types of a delivery report's machine-readable part (RFC 3464, RFC 6533).
 const DELIVERY_STATUS: [&str; 2] = ["message/delivery-status", "message/global-delivery-status"];
 
+/// The machine-readable part of a feedback report (RFC 5965).
+const FEEDBACK_REPORT: &str = "message/feedback-report";
+
+/// The machine-readable part of a read receipt (RFC 8098).
+const READ_RECEIPT: &str = "message/disposition-notification";
+
 /// How deep a report forwarded as an attachment is looked for (a bounce forwarded by a
 /// helpdesk, forwarded again).
 const FORWARD_DEPTH: usize = 3;
@@ -71,18 +77,18 @@ fn standard_report(bytes: &[u8]) -> Result<(Vec<RawEvent>, Option<String>), Unre
     if mail.headers.is_empty() {
         return Err(Unread);
     }
-    let is = |p: &&mime_lite::Part, types: &[&str]| types.contains(&p.ctype.mimetype.as_str());
-    let other_reports = [
-        "message/feedback-report",
-        "message/disposition-notification",
-    ];
-    if mail.parts.iter().any(|p| is(&p, &other_reports)) {
+    // The reports that events_of reads before a delivery report.
+    if mail
+        .parts
+        .iter()
+        .any(|p| [FEEDBACK_REPORT, READ_RECEIPT].contains(&p.ctype.mimetype.as_str()))
+    {
         return Err(Unread);
     }
     let dsn = mail
         .parts
         .iter()
-        .find(|p| is(p, &DELIVERY_STATUS))
+        .find(|p| DELIVERY_STATUS.contains(&p.ctype.mimetype.as_str()))
         .ok_or(Unread)?;
     let human = match mail.parts.iter().find(|p| p.ctype.mimetype == "text/plain") {
         Some(p) => p.text_body()?,
@@ -153,17 +159,11 @@ fn events_of(mail: &ParsedMail, depth: usize) -> Result<Vec<RawEvent>, String> {
     let date = header(mail, "Date").and_then(|d| super::date::parse(&d));
     let mut parts = Vec::new();
     flatten(mail, &mut parts);
-    if let Some(report) = parts
-        .iter()
-        .find(|p| p.ctype.mimetype == "message/feedback-report")
-    {
+    if let Some(report) = parts.iter().find(|p| p.ctype.mimetype == FEEDBACK_REPORT) {
         return feedback(mail, report, &parts, date);
     }
     // A read receipt (RFC 8098): the recipient opened the message, the opposite of a bounce.
-    if let Some(mdn) = parts
-        .iter()
-        .find(|p| p.ctype.mimetype == "message/disposition-notification")
-    {
+    if let Some(mdn) = parts.iter().find(|p| p.ctype.mimetype == READ_RECEIPT) {
         let fields = body_text(mdn);
         let reader = field_blocks(&fields)
             .iter()
@@ -220,11 +220,7 @@ fn events_of(mail: &ParsedMail, depth: usize) -> Result<Vec<RawEvent>, String> {
 /// someone forwarded the bounce. Only a report counts: the returned copy of an ordinary message
 /// inside a bounce is not read for recipients.
 fn forwarded_report(parts: &[&ParsedMail], depth: usize) -> Option<Vec<RawEvent>> {
-    const REPORTS: [&str; 3] = [
-        "message/feedback-report",
-        "message/delivery-status",
-        "message/global-delivery-status",
-    ];
+    const REPORTS: [&str; 3] = [FEEDBACK_REPORT, DELIVERY_STATUS[0], DELIVERY_STATUS[1]];
     parts
         .iter()
         .filter(|p| p.ctype.mimetype == "message/rfc822")
