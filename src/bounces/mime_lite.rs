@@ -9,15 +9,17 @@
 //! The reading is **exactly `mailparse`'s or none at all**: the same header ends and values, the
 //! same boundary search (a line that *starts* with `--boundary`, as mailparse matches it), the
 //! same part bodies (the line end before a boundary belongs to the boundary). Whatever could
-//! make the two differ gives `None`, and the caller parses the message with mailparse:
+//! make the two differ gives [`Unread`], and the caller parses the message with mailparse:
 //! - a header mailparse refuses (a first line that starts with a space, a lone CR where a header
 //!   would start) or a line with no colon;
 //! - a part that is itself `multipart/*`, or a `multipart/digest` message (its parts default to
 //!   `message/rfc822`);
 //! - a value asked for that holds an RFC 2047 encoded word or a byte outside ASCII (mailparse
-//!   decodes those).
+//!   decodes those), or a Content-Type parameter in RFC 2231 form;
+//! - a body asked for under base64 or quoted-printable, or (as text) outside ASCII or under a
+//!   charset that does not write ASCII as itself.
 //!
-//! A property test in `message.rs` holds the two readers to the same answers.
+//! Property tests here and in `message.rs` hold the two readers to the same answers.
 
 use std::borrow::Cow;
 
@@ -33,7 +35,7 @@ struct Header<'a> {
 }
 
 /// The headers of a message or a part, in order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Headers<'a>(Vec<Header<'a>>);
 
 impl<'a> Headers<'a> {
@@ -139,7 +141,7 @@ fn header_at(raw: &[u8], start: usize) -> Result<(Header<'_>, usize), Unread> {
     }
     let header = Header {
         key: &raw[start..colon],
-        value: &raw[value_start.min(value_end)..value_end],
+        value: &raw[value_start..value_end],
     };
     Ok((header, next))
 }
