@@ -63,9 +63,9 @@ pub fn dedupe_key(checked: &Checked, provider_rules: bool) -> DedupeKey {
         && local_end == local.len()
         && !drop_dots
         && canonical_domain == domain
-        && address
-            .bytes()
-            .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+        && !address.bytes().fold(false, |other, b| {
+            other | !b.is_ascii() | b.is_ascii_uppercase()
+        })
     {
         return xxh3_128(address.as_bytes());
     }
