@@ -49,7 +49,7 @@ impl Decider<'_> {
         let CheckedBatch {
             input,
             text,
-            mut rows,
+            rows,
             arrow,
         } = batch;
         // The dedupe set's buckets, the history filter's words and the rows' texts are asked for
@@ -91,21 +91,16 @@ impl Decider<'_> {
                     histories.warm_entry(key);
                 }
             }
-            let row = std::mem::replace(
-                &mut rows[index],
-                Row::Reject {
-                    line: 0,
-                    error: String::new(),
-                    raw: String::new(),
-                },
-            );
             if fault::drop_this_row() {
                 continue;
             }
-            let verdict = self.row(input, index, row, &text)?;
+            let verdict = self.row(input, index, &rows[index], &text)?;
             self.tally.inputs[input].add(verdict);
         }
         self.outputs.end_batch(input, arrow.as_deref())?;
+        // The rows' strings were allocated on the pool's threads: they are freed there, where
+        // a free is a local one, and not one by one on this thread, which is the serial part.
+        rayon::spawn(move || drop(rows));
         // The reader may be done, or have enough spares: then the batch is just dropped.
         let _ = self.spare.try_send(text);
         Ok(())
@@ -116,7 +111,7 @@ impl Decider<'_> {
         &mut self,
         input: usize,
         index: usize,
-        row: Row,
+        row: &Row,
         text: &RowBatch,
     ) -> Result<Verdict, OutputError> {
         let name = self.names[input].as_str();
@@ -126,12 +121,12 @@ impl Decider<'_> {
         }
         let row = match row {
             Row::Reject { line, error, raw } => {
-                self.outputs.reject(name, line, &error, &raw)?;
+                self.outputs.reject(name, *line, error, raw)?;
                 return Ok(Verdict::Reject);
             }
             Row::Address(a) => a,
         };
-        let AddressRow { line, key, .. } = row;
+        let &AddressRow { line, key, .. } = row;
         let checked = &row.checked;
         if !self.seen.insert(key) {
             self.outputs.duplicate(name, line, &checked.address)?;
@@ -140,10 +135,10 @@ impl Decider<'_> {
         self.tally.repairs(checked.repairs);
         // Consent comes before any other evidence: whatever else is known, the person asked
         // not to be mailed (a syntax error is still reported as one).
-        if let (Some((reason, why)), true) = (row.consent, checked.is_valid()) {
-            *self.tally.reasons.entry(reason).or_insert(0) += 1;
+        if let (Some((reason, why)), true) = (&row.consent, checked.is_valid()) {
+            *self.tally.reasons.entry(*reason).or_insert(0) += 1;
             self.outputs
-                .suppress(&checked.address, reason, &why, &Evidence::Row, name, line)?;
+                .suppress(&checked.address, *reason, why, &Evidence::Row, name, line)?;
             return Ok(Verdict::Suppress);
         }
         if self.ascii_only && checked.is_valid() && !checked.ascii_address().is_ascii() {
