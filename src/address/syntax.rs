@@ -804,9 +804,9 @@ fn provider_rule(ascii_domain: &str) -> Option<ProviderRule> {
 }
 
 /// The `email_address` crate's RFC 5322 parser, as the final word on what the rules above let
-/// through. A `dot_atom` local part (one [`plain_local`] accepts) is a dot-atom of the very `atext` the crate
-/// reads one with, at most 64 octets: the crate's answer for it is known to be yes (a property
-/// test holds the two together).
+/// through. A `dot_atom` local part (one [`plain_local`] accepts) is a dot-atom, at most 64
+/// octets, of the very `atext` the crate reads one with: the crate's answer for it is known to
+/// be yes (a property test holds the two together).
 fn last_gate(
     local: &str,
     dot_atom: bool,
