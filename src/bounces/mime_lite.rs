@@ -320,7 +320,11 @@ fn part(raw: &[u8]) -> Result<Part<'_>, Unread> {
 fn line_start_match(prefix: &[u8], raw: &[u8], from: usize) -> Option<usize> {
     std::iter::once(from)
         .chain(memchr::memchr_iter(b'\n', &raw[from..]).map(|i| from + i + 1))
-        .find(|&at| raw[at..].starts_with(prefix))
+        .find(|&at| {
+            // The first byte first: most lines do not start like a boundary, and the comparison
+            // of the whole prefix is a call (6% of the CPU of an mbox run went to it).
+            prefix.first().is_none_or(|b| raw.get(at) == Some(b)) && raw[at..].starts_with(prefix)
+        })
 }
 
 /// `end` moved back over one LF or CRLF, not before `start`.
