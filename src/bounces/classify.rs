@@ -77,11 +77,24 @@ pub struct Enhanced {
 impl Enhanced {
     /// Parses `5.1.1`; `None` for anything else.
     pub fn parse(s: &str) -> Option<Enhanced> {
-        let mut parts = s.trim().split('.');
-        let class: u16 = parts.next()?.parse().ok()?;
-        let subject: u16 = parts.next()?.parse().ok()?;
-        let detail: u16 = parts.next()?.parse().ok()?;
-        if parts.next().is_some() || !matches!(class, 2 | 4 | 5) || subject > 999 || detail > 999 {
+        // The parts between dots, found by byte: `split('.')` compares each dot it finds
+        // through a call, and this runs for every status a report or a reply holds.
+        let s = s.trim();
+        let dot = |from: usize| {
+            s.bytes()
+                .skip(from)
+                .position(|b| b == b'.')
+                .map(|i| from + i)
+        };
+        let first = dot(0)?;
+        let second = dot(first + 1)?;
+        if dot(second + 1).is_some() {
+            return None;
+        }
+        let class: u16 = s[..first].parse().ok()?;
+        let subject: u16 = s[first + 1..second].parse().ok()?;
+        let detail: u16 = s[second + 1..].parse().ok()?;
+        if !matches!(class, 2 | 4 | 5) || subject > 999 || detail > 999 {
             return None;
         }
         Some(Enhanced {
@@ -1237,5 +1250,38 @@ mod verdict_tests {
             class_of("554 Virus found in message"),
             EventClass::SenderSide
         );
+    }
+}
+
+#[cfg(test)]
+mod enhanced_parse_tests {
+    use super::Enhanced;
+    use proptest::prelude::*;
+
+    /// The reading by `split('.')` that `Enhanced::parse` replaced.
+    fn by_split(s: &str) -> Option<(u16, u16, u16)> {
+        let mut parts = s.trim().split('.');
+        let class: u16 = parts.next()?.parse().ok()?;
+        let subject: u16 = parts.next()?.parse().ok()?;
+        let detail: u16 = parts.next()?.parse().ok()?;
+        if parts.next().is_some() || !matches!(class, 2 | 4 | 5) || subject > 999 || detail > 999 {
+            return None;
+        }
+        Some((class, subject, detail))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn parse_reads_as_the_split_did(
+            s in "[0-9.+ \u{a0}é-]{0,14}|[245]\\.[0-9]{1,6}\\.[0-9]{1,6}\\.?[0-9]{0,2}"
+        ) {
+            prop_assert_eq!(
+                Enhanced::parse(&s).map(|e| (e.class, e.subject, e.detail)),
+                by_split(&s),
+                "{:?}", s
+            );
+        }
     }
 }
