@@ -86,18 +86,22 @@ fn main() {
         n as f64 / s / 1e6
     );
 
+    // mailscrub's own opening: string columns decoded as views, rows read from the columns.
     let start = Instant::now();
-    let reader = open_batches(&path);
+    let file = std::fs::File::open(&path).expect("open");
+    let options = mailscrub::input::CsvOptions::default();
+    let (opened, _, _) = mailscrub::input::parquet::open("list", file, &options, 16384)
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut n = 0usize;
     let mut rows = mailscrub::input::RowBatch::new(b',');
-    for b in reader {
+    for b in opened.reader {
         rows.clear();
         mailscrub::input::parquet::rows_as_text(&b.expect("batch"), 1, &mut rows).expect("render");
         n += rows.len();
     }
     let s = start.elapsed().as_secs_f64();
     println!(
-        "mailscrub read (batches rendered as text rows): {n} rows in {s:.2} s = {:.2} M rows/s",
+        "mailscrub read (batches as rows of text fields): {n} rows in {s:.2} s = {:.2} M rows/s",
         n as f64 / s / 1e6
     );
 

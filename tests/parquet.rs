@@ -153,7 +153,7 @@ fn parquet_input_keeps_its_types() {
     let dir = TestDir::new();
     py(
         &dir,
-        "t = pa.table({'id': pa.array([1, 2, 3, 4], pa.int64()), 'EMail': ['ann@corp-mail.net', 'x@localhost', ' Bo@Corp-Mail.NET ', 'ann@corp-mail.net'], 'score': [1.5, 2.0, None, 4.25], 'vip': [True, False, True, None], 'signed_up': pa.array([datetime.datetime(2024, 1, 2, 3, 4, 5)] * 4, pa.timestamp('us'))})\npq.write_table(t, 'in.data', row_group_size=2)\nprint('{}')",
+        "t = pa.table({'id': pa.array([1, 2, 3, 4], pa.int64()), 'EMail': ['ann@corp-mail.net', 'x@localhost', ' Bo@Corp-Mail.NET ', 'ann@corp-mail.net'], 'score': [1.5, 2.0, None, 4.25], 'vip': [True, False, True, None], 'signed_up': pa.array([datetime.datetime(2024, 1, 2, 3, 4, 5)] * 4, pa.timestamp('us')), 'name': ['Ann', 'X', None, 'Ann'], 'note': pa.array(['a, \"b\"', 'x', 'a note longer than twelve bytes', 'y'], pa.large_string())})\npq.write_table(t, 'in.data', row_group_size=2)\nprint('{}')",
     );
     // Detected by its magic number, not its name.
     dir.clean(&["in.data"])
@@ -175,21 +175,43 @@ fn parquet_input_keeps_its_types() {
     );
     assert_eq!(
         v["names"],
-        serde_json::json!(["id", "EMail", "score", "vip", "signed_up"])
+        serde_json::json!(["id", "EMail", "score", "vip", "signed_up", "name", "note"])
     );
+    // String columns keep their types (they are read as views, written as they came).
     assert_eq!(
         v["types"],
-        serde_json::json!(["int64", "string", "double", "bool", "timestamp[us]"])
+        serde_json::json!([
+            "int64",
+            "string",
+            "double",
+            "bool",
+            "timestamp[us]",
+            "string",
+            "large_string"
+        ])
     );
     assert_eq!(
         v["rows_as_lists"][1],
-        serde_json::json!(["3", "Bo@corp-mail.net", null, "True", "2024-01-02 03:04:05"])
+        serde_json::json!([
+            "3",
+            "Bo@corp-mail.net",
+            null,
+            "True",
+            "2024-01-02 03:04:05",
+            null,
+            "a note longer than twelve bytes"
+        ])
     );
     // The CSV twin renders the same rows as text; the line of a Parquet row is its number.
     let csv = dir.csv("out/clean.csv");
     assert_eq!(
         csv[1][..2],
         ["1".to_owned(), "ann@corp-mail.net".to_owned()]
+    );
+    assert_eq!(csv[1][5..], ["Ann".to_owned(), "a, \"b\"".to_owned()]);
+    assert_eq!(
+        csv[2][5..],
+        ["".to_owned(), "a note longer than twelve bytes".to_owned()]
     );
     let s = dir.csv("out/suppression.csv");
     assert!(s[1][3].ends_with("in.data:2"), "{:?}", s[1]);

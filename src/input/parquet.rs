@@ -12,7 +12,10 @@ use arrow_array::{
 };
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{ArrowError, DataType, SchemaRef};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 
 use super::{CsvOptions, InputError, RowBatch};
 
@@ -39,6 +42,9 @@ pub fn open(
     };
     // The decoders of the parquet crate can panic on damaged files (metadata, pages): every call
     // into them is contained, and a panic is a damaged file like any other.
+    let file_again = file
+        .try_clone()
+        .map_err(|e| not_readable(format!("unreadable Parquet file: {e}")))?;
     let builder = crate::guard::caught(|| ParquetRecordBatchReaderBuilder::try_new(file))
         .map_err(|why| not_readable(format!("damaged Parquet file: {why}")))?
         .map_err(|e| not_readable(format!("unreadable Parquet file: {e}")))?;
@@ -61,6 +67,8 @@ pub fn open(
             ),
         });
     }
+    let builder = string_views(builder, file_again, &schema)
+        .map_err(|e| not_readable(format!("unreadable Parquet file: {e}")))?;
     let reader = crate::guard::caught(|| builder.with_batch_size(batch_rows.max(1)).build())
         .map_err(|why| not_readable(format!("damaged Parquet file: {why}")))?
         .map_err(|e| not_readable(format!("unreadable Parquet file: {e}")))?;
@@ -75,81 +83,138 @@ pub fn open(
     ))
 }
 
+/// The same reader with its string columns decoded as views (`Utf8View`): a value of a
+/// dictionary-encoded page, the usual encoding of a list's columns, is then a view of the
+/// dictionary rather than a copy of it, and a plain page's longer values are views of the page.
+/// The rows' text is the same (a test holds it to Arrow's display); `schema` stays the file's.
+fn string_views(
+    builder: ParquetRecordBatchReaderBuilder<File>,
+    file: File,
+    schema: &SchemaRef,
+) -> Result<ParquetRecordBatchReaderBuilder<File>, parquet::errors::ParquetError> {
+    let fields: Vec<arrow_schema::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 => {
+                f.as_ref().clone().with_data_type(DataType::Utf8View)
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    if fields
+        .iter()
+        .zip(schema.fields())
+        .all(|(a, b)| a == b.as_ref())
+    {
+        return Ok(builder);
+    }
+    let views = Arc::new(arrow_schema::Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ));
+    let options = ArrowReaderOptions::new().with_schema(views);
+    let metadata = ArrowReaderMetadata::try_new(builder.metadata().clone(), options)?;
+    Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
+        file, metadata,
+    ))
+}
+
 /// Every row of `batch` as text fields (nulls as empty fields), added to `rows` numbered from
-/// `first_line`. The text is Arrow's display form; strings and integers, most columns of a
-/// list, are copied or printed straight into the batch, the other types go through Arrow's
-/// formatter.
+/// `first_line`. The text is Arrow's display form. String columns, most columns of a list, are
+/// read where they lie in the batch; integers are printed and the other types go through
+/// Arrow's formatter, once per batch.
 pub fn rows_as_text(
     batch: &RecordBatch,
     first_line: u64,
     rows: &mut RowBatch,
 ) -> Result<(), String> {
     let options = FormatOptions::default().with_display_error(true);
-    let columns: Vec<Column> = batch
+    let columns: Vec<TextColumn> = batch
         .columns()
         .iter()
-        .map(|c| Column::new(c.as_ref(), &options))
+        .map(|c| TextColumn::new(c.as_ref(), &options))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
-    for row in 0..batch.num_rows() {
-        let start = rows.begin_row();
-        for column in &columns {
-            rows.push_field(&start, |data| column.write(row, data));
-        }
-        rows.end_row(first_line + row as u64, start);
-    }
+    rows.push_columns(columns, batch.num_rows(), first_line);
     Ok(())
 }
 
-/// One column of a batch, ready to write its values as text.
-enum Column<'a> {
-    Utf8(&'a StringArray),
-    LargeUtf8(&'a LargeStringArray),
-    Utf8View(&'a StringViewArray),
-    Int64(&'a Int64Array),
-    Int32(&'a Int32Array),
-    Other(&'a dyn Array, ArrayFormatter<'a>),
+/// One column of a batch as the text of its values.
+#[derive(Debug, Clone)]
+pub enum TextColumn {
+    /// Strings, where they lie (a clone of the array shares its buffers).
+    Utf8(StringArray),
+    LargeUtf8(LargeStringArray),
+    Utf8View(StringViewArray),
+    /// Any other type, printed: value `k` is `data[ends[k - 1]..ends[k]]` (from 0 for the first).
+    Printed {
+        data: Vec<u8>,
+        ends: Vec<usize>,
+    },
 }
 
-impl<'a> Column<'a> {
-    fn new(array: &'a dyn Array, options: &FormatOptions<'a>) -> Result<Self, ArrowError> {
+impl TextColumn {
+    fn new(array: &dyn Array, options: &FormatOptions) -> Result<Self, ArrowError> {
         let any = array.as_any();
+        let printed = |print: &mut dyn FnMut(usize, &mut Vec<u8>)| {
+            let (mut data, mut ends) = (Vec::new(), Vec::with_capacity(array.len()));
+            for row in 0..array.len() {
+                if array.is_valid(row) {
+                    print(row, &mut data);
+                }
+                ends.push(data.len());
+            }
+            TextColumn::Printed { data, ends }
+        };
         Ok(match array.data_type() {
-            DataType::Utf8 => Column::Utf8(any.downcast_ref().expect("Utf8 is a StringArray")),
-            DataType::LargeUtf8 => {
-                Column::LargeUtf8(any.downcast_ref().expect("LargeUtf8 is a LargeStringArray"))
+            DataType::Utf8 => {
+                TextColumn::Utf8(any.downcast_ref::<StringArray>().expect("Utf8").clone())
             }
-            DataType::Utf8View => {
-                Column::Utf8View(any.downcast_ref().expect("Utf8View is a StringViewArray"))
+            DataType::LargeUtf8 => TextColumn::LargeUtf8(
+                any.downcast_ref::<LargeStringArray>()
+                    .expect("LargeUtf8")
+                    .clone(),
+            ),
+            DataType::Utf8View => TextColumn::Utf8View(
+                any.downcast_ref::<StringViewArray>()
+                    .expect("Utf8View")
+                    .clone(),
+            ),
+            DataType::Int64 => {
+                let a: &Int64Array = any.downcast_ref().expect("Int64");
+                printed(&mut |row, data| {
+                    data.extend_from_slice(itoa::Buffer::new().format(a.value(row)).as_bytes())
+                })
             }
-            DataType::Int64 => Column::Int64(any.downcast_ref().expect("Int64 is an Int64Array")),
-            DataType::Int32 => Column::Int32(any.downcast_ref().expect("Int32 is an Int32Array")),
-            _ => Column::Other(array, ArrayFormatter::try_new(array, options)?),
+            DataType::Int32 => {
+                let a: &Int32Array = any.downcast_ref().expect("Int32");
+                printed(&mut |row, data| {
+                    data.extend_from_slice(itoa::Buffer::new().format(a.value(row)).as_bytes())
+                })
+            }
+            _ => {
+                let f = ArrayFormatter::try_new(array, options)?;
+                printed(&mut |row, data| {
+                    use std::io::Write as _;
+                    let _ = write!(data, "{}", f.value(row));
+                })
+            }
         })
     }
 
-    /// Appends row `row`'s value (nothing for a null).
+    /// Row `row`'s value (empty for a null).
     #[inline]
-    fn write(&self, row: usize, data: &mut Vec<u8>) {
+    pub fn value(&self, row: usize) -> &[u8] {
         match self {
-            Column::Utf8(a) if a.is_valid(row) => data.extend_from_slice(a.value(row).as_bytes()),
-            Column::LargeUtf8(a) if a.is_valid(row) => {
-                data.extend_from_slice(a.value(row).as_bytes())
+            TextColumn::Utf8(a) if a.is_valid(row) => a.value(row).as_bytes(),
+            TextColumn::LargeUtf8(a) if a.is_valid(row) => a.value(row).as_bytes(),
+            TextColumn::Utf8View(a) if a.is_valid(row) => a.value(row).as_bytes(),
+            TextColumn::Printed { data, ends } => {
+                let start = if row == 0 { 0 } else { ends[row - 1] };
+                &data[start..ends[row]]
             }
-            Column::Utf8View(a) if a.is_valid(row) => {
-                data.extend_from_slice(a.value(row).as_bytes())
-            }
-            Column::Int64(a) if a.is_valid(row) => {
-                data.extend_from_slice(itoa::Buffer::new().format(a.value(row)).as_bytes())
-            }
-            Column::Int32(a) if a.is_valid(row) => {
-                data.extend_from_slice(itoa::Buffer::new().format(a.value(row)).as_bytes())
-            }
-            Column::Other(a, f) if a.is_valid(row) => {
-                use std::io::Write as _;
-                let _ = write!(data, "{}", f.value(row));
-            }
-            _ => {}
+            _ => b"",
         }
     }
 }
@@ -238,13 +303,24 @@ mod tests {
         ])
         .unwrap();
         let mut rows = RowBatch::new(b',');
+        // Two batches in one row batch: each row reads its own batch's columns.
         rows_as_text(&batch, 10, &mut rows).unwrap();
+        rows_as_text(&batch.slice(1, 3), 20, &mut rows).unwrap();
         let want = by_formatter(&batch);
+        let want: Vec<_> = want.iter().chain(&want[1..]).collect();
+        let lines: Vec<u64> = (10..14).chain(20..23).collect();
         assert_eq!(rows.len(), want.len());
+        let mut bounds = Vec::new();
         for (i, want) in want.iter().enumerate() {
-            assert_eq!(rows.line(i), 10 + i as u64);
-            let got: Vec<Vec<u8>> = rows.fields(i).iter().map(<[u8]>::to_vec).collect();
-            assert_eq!(&got, want, "row {i}");
+            assert_eq!(rows.line(i), lines[i]);
+            assert_eq!(rows.text_as_read(i), None);
+            let fields = rows.fields(i);
+            let got: Vec<Vec<u8>> = fields.iter().map(<[u8]>::to_vec).collect();
+            assert_eq!(&got, *want, "row {i}");
+            fields.bounds(&mut bounds);
+            let at: Vec<Vec<u8>> = bounds.iter().map(|b| fields.at(*b).to_vec()).collect();
+            assert_eq!(&at, *want, "row {i} by bounds");
+            assert_eq!(fields.count_and_get(2), (want.len(), Some(&want[2][..])));
         }
     }
 }

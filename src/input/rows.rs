@@ -17,10 +17,15 @@
 //! `\r\n` as line ends; blank lines are skipped), which the tests check against it on random
 //! text cut at every size.
 //!
+//! A batch can also hold rows that were never text: a Parquet batch's rows are read from its
+//! columns where they lie ([`RowBatch::push_columns`]).
+//!
 //! Each row's line is the line its first byte is on, counting every `\n` before it, those of
 //! skipped blank lines included.
 
 use std::io::{self, Read};
+
+use super::parquet::TextColumn;
 
 /// Where one row of a [`RowBatch`] is.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +53,8 @@ enum Layout {
     /// Spans of the text (a row of simple quoted fields, read where it lies): field `k` is
     /// `text[start + ends[at + 2k]..start + ends[at + 2k + 1]]`.
     Spans { at: usize, fields: usize },
+    /// Row `start` of the columns `columns[set]` (a Parquet batch's, read where they lie).
+    Columns { set: usize },
 }
 
 /// Where a row being added field by field starts (see [`RowBatch::begin_row`]).
@@ -67,6 +74,8 @@ pub struct RowBatch {
     data: Vec<u8>,
     ends: Vec<usize>,
     rows: Vec<RowAt>,
+    /// The column sets that `Columns` rows are read from.
+    columns: Vec<Vec<TextColumn>>,
 }
 
 impl RowBatch {
@@ -79,6 +88,7 @@ impl RowBatch {
             data: Vec::new(),
             ends: Vec::new(),
             rows: Vec::new(),
+            columns: Vec::new(),
         }
     }
 
@@ -117,6 +127,10 @@ impl RowBatch {
                 text: &self.text[r.start..r.end],
                 spans: &self.ends[at..at + 2 * fields],
             },
+            Layout::Columns { set } => Fields::Columns {
+                columns: &self.columns[set],
+                row: r.start,
+            },
         }
     }
 
@@ -129,10 +143,15 @@ impl RowBatch {
 
     /// Row `i`'s text as it was read, quotes included, without its line end: what a writer
     /// that keeps the input's quoting writes for the row unchanged. `None` for the rare row
-    /// whose text began in the previous read (its fields are still there).
+    /// whose text began in the previous read (its fields are still there), and for a row that
+    /// was not read as text.
     pub fn text_as_read(&self, i: usize) -> Option<&[u8]> {
         let r = &self.rows[i];
-        let whole = !matches!(r.layout, Layout::Parsed { .. }) || r.end > r.start;
+        let whole = match r.layout {
+            Layout::Plain | Layout::Spans { .. } => true,
+            Layout::Parsed { .. } => r.end > r.start,
+            Layout::Columns { .. } => false,
+        };
         whole.then(|| &self.text[r.start..r.end])
     }
 
@@ -142,10 +161,11 @@ impl RowBatch {
         match r.layout {
             Layout::Plain | Layout::Spans { .. } => self.text.get(r.start),
             Layout::Parsed { data_at, .. } => self.data.get(data_at),
+            Layout::Columns { .. } => None,
         }
     }
 
-    /// Adds a row from its fields (rows that do not come from CSV text, like Parquet's).
+    /// Adds a row from its fields (a row that does not come from CSV text).
     pub fn push_row<'f>(&mut self, line: u64, fields: impl IntoIterator<Item = &'f [u8]>) {
         let row = self.begin_row();
         for f in fields {
@@ -184,6 +204,19 @@ impl RowBatch {
         });
     }
 
+    /// Adds the rows of `columns`, one per value of the columns (which all hold `rows` values),
+    /// numbered from `first_line`: the rows' fields are read from the columns where they lie.
+    pub fn push_columns(&mut self, columns: Vec<TextColumn>, rows: usize, first_line: u64) {
+        let set = self.columns.len();
+        self.columns.push(columns);
+        self.rows.extend((0..rows).map(|row| RowAt {
+            line: first_line + row as u64,
+            start: row,
+            end: row,
+            layout: Layout::Columns { set },
+        }));
+    }
+
     /// Empties the batch for rows split at `delimiter`, keeping its memory.
     pub fn reset(&mut self, delimiter: u8) {
         self.delimiter = delimiter;
@@ -196,6 +229,7 @@ impl RowBatch {
         self.data.clear();
         self.ends.clear();
         self.rows.clear();
+        self.columns.clear();
     }
 }
 
@@ -223,6 +257,13 @@ pub enum Fields<'a> {
         /// Each field's start and end in `text`, one after the other.
         spans: &'a [usize],
     },
+    /// One row of columns: field `k` is `columns[k]`'s value at `row`.
+    Columns {
+        /// The columns.
+        columns: &'a [TextColumn],
+        /// The row.
+        row: usize,
+    },
 }
 
 impl<'a> Fields<'a> {
@@ -243,7 +284,9 @@ impl<'a> Fields<'a> {
                 }
                 (count + 1, found)
             }
-            Fields::Parsed { .. } | Fields::Spans { .. } => (self.len(), self.get(column)),
+            Fields::Parsed { .. } | Fields::Spans { .. } | Fields::Columns { .. } => {
+                (self.len(), self.get(column))
+            }
         }
     }
 
@@ -253,6 +296,7 @@ impl<'a> Fields<'a> {
             Fields::Plain { text, delimiter } => memchr::memchr_iter(delimiter, text).count() + 1,
             Fields::Parsed { ends, .. } => ends.len(),
             Fields::Spans { spans, .. } => spans.len() / 2,
+            Fields::Columns { columns, .. } => columns.len(),
         }
     }
 
@@ -274,12 +318,13 @@ impl<'a> Fields<'a> {
                 let end = *spans.get(2 * i + 1)?;
                 Some(&text[spans[2 * i]..end])
             }
+            Fields::Columns { columns, row } => Some(columns.get(i)?.value(row)),
         }
     }
 
     /// Where each field lies, into `out` (emptied first), for [`Fields::at`]: a row's fields are
     /// found once however many of them are then read, in whatever order, with no allocation
-    /// once `out` has grown.
+    /// once `out` has grown. (For a row of columns, a field's place is its column.)
     pub fn bounds(&self, out: &mut Vec<(usize, usize)>) {
         out.clear();
         match *self {
@@ -301,6 +346,7 @@ impl<'a> Fields<'a> {
             Fields::Spans { spans, .. } => {
                 out.extend(spans.chunks_exact(2).map(|s| (s[0], s[1])));
             }
+            Fields::Columns { columns, .. } => out.extend((0..columns.len()).map(|k| (k, k))),
         }
     }
 
@@ -309,14 +355,18 @@ impl<'a> Fields<'a> {
         match *self {
             Fields::Plain { text, .. } | Fields::Spans { text, .. } => &text[start..end],
             Fields::Parsed { data, .. } => &data[start..end],
+            Fields::Columns { columns, row } => {
+                debug_assert_eq!(start, end);
+                columns[start].value(row)
+            }
         }
     }
 
     /// Every field, in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let (plain, parsed, spans) = match *self {
+        let (plain, parsed, spans, columns) = match *self {
             Fields::Plain { text, delimiter } => {
-                (Some(text.split(move |b| *b == delimiter)), None, None)
+                (Some(text.split(move |b| *b == delimiter)), None, None, None)
             }
             Fields::Parsed { data, ends } => (
                 None,
@@ -326,11 +376,19 @@ impl<'a> Fields<'a> {
                     Some(field)
                 })),
                 None,
+                None,
             ),
             Fields::Spans { text, spans } => (
                 None,
                 None,
                 Some(spans.chunks_exact(2).map(move |s| &text[s[0]..s[1]])),
+                None,
+            ),
+            Fields::Columns { columns, row } => (
+                None,
+                None,
+                None,
+                Some(columns.iter().map(move |c| c.value(row))),
             ),
         };
         plain
@@ -338,6 +396,7 @@ impl<'a> Fields<'a> {
             .flatten()
             .chain(parsed.into_iter().flatten())
             .chain(spans.into_iter().flatten())
+            .chain(columns.into_iter().flatten())
     }
 }
 

@@ -432,6 +432,14 @@ impl TypedTable {
                 TypedCol::Input(i) => {
                     let taken = arrow_select::take::take(batch.column(*i).as_ref(), &indices, None)
                         .map_err(|e| OutputError::other(self.file.path(), e))?;
+                    // The input's strings are read as views: written with the file's own type.
+                    let want = self.schema.field(arrays.len()).data_type();
+                    let taken = if taken.data_type() == want {
+                        taken
+                    } else {
+                        arrow_cast::cast(taken.as_ref(), want)
+                            .map_err(|e| OutputError::other(self.file.path(), e))?
+                    };
                     arrays.push(taken);
                 }
                 TypedCol::Built(_) => {
