@@ -103,7 +103,7 @@ where
 /// True when `field` holds `delimiter`, `"`, `\r` or `\n` (a CSV writer quotes it). Read eight
 /// bytes at a time: a kept Parquet row's fields are all looked at, and a byte loop with four
 /// comparisons per byte was most of the writing.
-#[inline]
+#[inline(always)]
 fn needs_quotes(field: &[u8], delimiter: u8) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;

@@ -204,7 +204,7 @@ impl TextColumn {
     }
 
     /// Row `row`'s value (empty for a null).
-    #[inline]
+    #[inline(always)]
     pub fn value(&self, row: usize) -> &[u8] {
         match self {
             TextColumn::Utf8(a) if a.is_valid(row) => a.value(row).as_bytes(),

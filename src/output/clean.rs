@@ -345,8 +345,20 @@ impl CleanList {
             }
         }
         let fields = row.fields;
-        fields.bounds(bounds);
-        let record = |i: usize| bounds.get(i).map_or(&b""[..], |b| fields.at(*b));
+        // A row of columns reads a field straight from its column; a row of text finds its
+        // fields once.
+        let columns = matches!(fields, Fields::Columns { .. });
+        if !columns {
+            fields.bounds(bounds);
+        }
+        let record = |i: usize| {
+            let field = if columns {
+                fields.get(i)
+            } else {
+                bounds.get(i).map(|b| fields.at(*b))
+            };
+            field.unwrap_or_default()
+        };
         let flag_text = if profile.annotate {
             flag_names(row.flags).join(";")
         } else {
