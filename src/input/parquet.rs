@@ -1,8 +1,9 @@
 //! Parquet inputs: any schema, read row group by row group as Arrow record batches.
 //!
-//! The email column is found by name exactly as for a CSV header. Every row is also rendered as
-//! text (Arrow's display formatting) for the address checks and the CSV outputs, and the typed
-//! batch travels with it so that a Parquet clean list keeps every column with its type.
+//! The email column is found by name exactly as for a CSV header. Every row's fields are read as
+//! text (Arrow's display form) for the address checks and the CSV outputs: string columns,
+//! decoded as views, where they lie in the batch, other types printed once per batch. The typed
+//! batch travels with the rows so that a Parquet clean list keeps every column with its type.
 
 use std::fs::File;
 use std::sync::Arc;
