@@ -494,39 +494,44 @@ fn a_damaged_parquet_file_is_an_input_error_not_a_panic() {
     let dir = TestDir::new();
     py(
         &dir,
-        "t = pa.table({'email': [f'user{i}@corp-mail.net' for i in range(3000)], 'note': [f'n{i}' * 3 for i in range(3000)]})\npq.write_table(t, 'good.parquet', row_group_size=500, compression='snappy')\nprint('{}')",
+        "t = pa.table({'email': [f'user{i}@corp-mail.net' for i in range(3000)], 'note': [f'n{i}' * 3 for i in range(3000)]})\npq.write_table(t, 'good.parquet', row_group_size=500, compression='snappy')\n\
+         t = pa.table({'email': [f'user{i}@corp-mail.net' for i in range(2000)], 'note': [None if i % 7 == 0 else f'a longer note, \"quoted\", Zoë {i}\\n' * (1 + i % 3) for i in range(2000)]})\npq.write_table(t, 'plain.parquet', row_group_size=400, compression='zstd', use_dictionary=False, data_page_size=2048)\nprint('{}')",
     );
-    dir.clean(&["good.parquet"]).ok();
-    let good = std::fs::read(dir.join("good.parquet")).unwrap();
-    let before = std::fs::read(dir.join("out/clean.csv")).unwrap();
-    let mut damaged = Vec::new();
-    for cut in [good.len() / 2, good.len() - 9, 12] {
-        damaged.push(good[..cut].to_vec());
-    }
-    // Flip bytes at spread positions: in pages, in page headers, in the footer.
-    for k in 1..40 {
-        let mut bytes = good.clone();
-        let at = 4 + (k * 7919) % (good.len() - 12);
-        for b in &mut bytes[at..at + 3] {
-            *b ^= 0xa5;
+    // Dictionary pages of short strings, and plain pages of long ones (strings are read as
+    // views of the pages: a damaged page must still be an error, not a panic).
+    for good_name in ["good.parquet", "plain.parquet"] {
+        dir.clean(&[good_name]).ok();
+        let good = std::fs::read(dir.join(good_name)).unwrap();
+        let before = std::fs::read(dir.join("out/clean.csv")).unwrap();
+        let mut damaged = Vec::new();
+        for cut in [good.len() / 2, good.len() - 9, 12] {
+            damaged.push(good[..cut].to_vec());
         }
-        damaged.push(bytes);
-    }
-    for (i, bytes) in damaged.iter().enumerate() {
-        let name = format!("bad{i}.parquet");
-        dir.write(&name, bytes);
-        let out = dir.clean(&[&name]).run();
-        assert!(!out.stderr.contains("panicked"), "{name}: {}", out.stderr);
-        match out.code {
-            // Some flips land in bytes nothing checks (a string's content): the file reads.
-            Some(0) => {
-                dir.clean(&["good.parquet"]).ok();
+        // Flip bytes at spread positions: in pages, in page headers, in the footer.
+        for k in 1..40 {
+            let mut bytes = good.clone();
+            let at = 4 + (k * 7919) % (good.len() - 12);
+            for b in &mut bytes[at..at + 3] {
+                *b ^= 0xa5;
             }
-            Some(3) => {
-                assert_contains(&out.stderr, &name);
-                assert_eq!(std::fs::read(dir.join("out/clean.csv")).unwrap(), before);
+            damaged.push(bytes);
+        }
+        for (i, bytes) in damaged.iter().enumerate() {
+            let name = format!("bad{i}-{good_name}");
+            dir.write(&name, bytes);
+            let out = dir.clean(&[&name]).run();
+            assert!(!out.stderr.contains("panicked"), "{name}: {}", out.stderr);
+            match out.code {
+                // Some flips land in bytes nothing checks (a string's content): the file reads.
+                Some(0) => {
+                    dir.clean(&[good_name]).ok();
+                }
+                Some(3) => {
+                    assert_contains(&out.stderr, &name);
+                    assert_eq!(std::fs::read(dir.join("out/clean.csv")).unwrap(), before);
+                }
+                other => panic!("{name}: exit {other:?}: {}", out.stderr),
             }
-            other => panic!("{name}: exit {other:?}: {}", out.stderr),
         }
     }
 }
