@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
 use std::path::Path;
 
-pub use rows::{CsvRows, Fields, RowBatch, RowStart};
+pub use rows::{CsvRows, Fields, RowBatch};
 pub use sniff::{Layout, SAMPLE_BYTES};
 
 /// How the email column is chosen.

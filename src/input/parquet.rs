@@ -323,5 +323,13 @@ mod tests {
             assert_eq!(&at, *want, "row {i} by bounds");
             assert_eq!(fields.count_and_get(2), (want.len(), Some(&want[2][..])));
         }
+        // A reset batch holds no rows and no columns: the next batch's rows are its own.
+        rows.reset(b';');
+        assert!(rows.is_empty());
+        rows_as_text(&batch.slice(2, 2), 30, &mut rows).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.line(0), 30);
+        let got: Vec<Vec<u8>> = rows.fields(1).iter().map(<[u8]>::to_vec).collect();
+        assert_eq!(&got, want[3]);
     }
 }

@@ -57,12 +57,6 @@ enum Layout {
     Columns { set: usize },
 }
 
-/// Where a row being added field by field starts (see [`RowBatch::begin_row`]).
-pub struct RowStart {
-    data_at: usize,
-    ends_at: usize,
-}
-
 /// Rows read together: their text and, for rows with quotes, their fields.
 #[derive(Debug)]
 pub struct RowBatch {
@@ -163,45 +157,6 @@ impl RowBatch {
             Layout::Parsed { data_at, .. } => self.data.get(data_at),
             Layout::Columns { .. } => None,
         }
-    }
-
-    /// Adds a row from its fields (a row that does not come from CSV text).
-    pub fn push_row<'f>(&mut self, line: u64, fields: impl IntoIterator<Item = &'f [u8]>) {
-        let row = self.begin_row();
-        for f in fields {
-            self.push_field(&row, |data| data.extend_from_slice(f));
-        }
-        self.end_row(line, row);
-    }
-
-    /// Starts a row whose fields are written one at a time by [`RowBatch::push_field`], and
-    /// ended by [`RowBatch::end_row`].
-    pub fn begin_row(&mut self) -> RowStart {
-        RowStart {
-            data_at: self.data.len(),
-            ends_at: self.ends.len(),
-        }
-    }
-
-    /// Adds a field to the row begun as `row`: `write` appends its bytes.
-    #[inline]
-    pub fn push_field(&mut self, row: &RowStart, write: impl FnOnce(&mut Vec<u8>)) {
-        write(&mut self.data);
-        self.ends.push(self.data.len() - row.data_at);
-    }
-
-    /// Ends the row begun as `row`, numbered `line`.
-    pub fn end_row(&mut self, line: u64, row: RowStart) {
-        self.rows.push(RowAt {
-            line,
-            start: 0,
-            end: 0,
-            layout: Layout::Parsed {
-                data_at: row.data_at,
-                ends_at: row.ends_at,
-                fields: self.ends.len() - row.ends_at,
-            },
-        });
     }
 
     /// Adds the rows of `columns`, one per value of the columns (which all hold `rows` values),
@@ -771,23 +726,6 @@ fn grow<T: Default + Clone>(buf: &mut Vec<T>, more: usize) {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn rows_pushed_field_by_field_and_a_reset() {
-        let mut b = RowBatch::new(b',');
-        for i in 0..100u64 {
-            let row = b.begin_row();
-            b.push_field(&row, |d| d.extend_from_slice(b"a@corp-mail.com"));
-            b.push_field(&row, |d| d.extend_from_slice(i.to_string().as_bytes()));
-            b.end_row(i + 1, row);
-        }
-        assert_eq!(b.len(), 100);
-        assert_eq!(b.line(7), 8);
-        assert_eq!(b.fields(7).get(1), Some(&b"7"[..]));
-        assert_eq!(b.plain_text(7), None, "rows of fields are not plain text");
-        b.reset(b';');
-        assert!(b.is_empty());
-    }
-
     use super::*;
     use crate::testing::Trickle;
 
@@ -950,20 +888,5 @@ mod tests {
             got.iter().map(|(l, _, p)| (*l, *p)).collect::<Vec<_>>(),
             [(1, true), (4, true)]
         );
-    }
-
-    #[test]
-    fn pushed_rows_read_back() {
-        let mut batch = RowBatch::new(b',');
-        batch.push_row(7, [&b"a"[..], b"", b"c,d"]);
-        batch.push_row(8, []);
-        assert_eq!(batch.len(), 2);
-        assert_eq!(batch.line(0), 7);
-        assert_eq!(
-            batch.fields(0).iter().collect::<Vec<_>>(),
-            [&b"a"[..], b"", b"c,d"]
-        );
-        assert_eq!(batch.plain_text(0), None);
-        assert!(batch.fields(1).is_empty());
     }
 }
